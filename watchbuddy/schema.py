@@ -1,0 +1,270 @@
+"""The canonical title schema, the column aliases real TMDB CSVs use, and how a file's media type is told.
+
+A title is keyed by `(media_type, tmdb_id)`; about 100K TMDB ids are both a movie and a
+show, so nothing here (or anywhere) identifies a title by its id alone. Every landed
+Parquet file has exactly `TITLE_SCHEMA`, whatever CSV layout it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import pyarrow as pa
+
+MEDIA_TYPES = ("movie", "tv")
+MEDIA_TYPE_ALIASES = {
+    "movie": "movie",
+    "movies": "movie",
+    "film": "movie",
+    "films": "movie",
+    "tv": "tv",
+    "show": "tv",
+    "shows": "tv",
+    "series": "tv",
+    "tvshow": "tv",
+    "tvshows": "tv",
+    "tvseries": "tv",
+}
+
+# Landed records: the pool view adds derived columns (year, scores) on top of these.
+TITLE_SCHEMA = pa.schema(
+    [
+        ("media_type", pa.string()),
+        ("tmdb_id", pa.int64()),
+        ("imdb_id", pa.string()),
+        ("title", pa.string()),
+        ("original_title", pa.string()),
+        ("original_language", pa.string()),
+        ("overview", pa.string()),
+        ("status", pa.string()),
+        ("release_date", pa.date32()),
+        ("genres", pa.list_(pa.string())),
+        ("keywords", pa.list_(pa.string())),
+        ("runtime", pa.int32()),
+        ("popularity", pa.float64()),
+        ("vote_average", pa.float64()),
+        ("vote_count", pa.int64()),
+        ("adult", pa.bool_()),
+        ("poster_path", pa.string()),
+        # Provenance: where the record came from and when, and its order for "newest wins".
+        ("source", pa.string()),  # 'csv' or 'tmdb'
+        ("source_name", pa.string()),  # file name or API endpoint
+        ("batch", pa.int64()),  # landing sequence number: higher = newer
+        ("source_row", pa.int64()),  # record index within the batch: higher = later
+        ("updated_at", pa.timestamp("us", tz="UTC")),  # when the data was fetched from TMDB
+        ("landed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+REJECT_SCHEMA = pa.schema(
+    [
+        ("batch", pa.int64()),
+        ("file", pa.string()),
+        ("line", pa.int64()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+        ("landed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+IMPORT_SCHEMA = pa.schema(
+    [
+        ("batch", pa.int64()),
+        ("file", pa.string()),
+        ("content_hash", pa.string()),
+        ("bytes", pa.int64()),
+        ("status", pa.string()),  # 'landed' or 'skipped'
+        ("message", pa.string()),
+        ("media_types", pa.string()),
+        ("rows_read", pa.int64()),
+        ("accepted", pa.int64()),
+        ("duplicates", pa.int64()),
+        ("rejected", pa.int64()),
+        ("seconds", pa.float64()),
+        ("landed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+# Canonical field -> header names seen in TMDB-derived CSVs, compared after `normalize_header`.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "tmdb_id": ("id", "tmdb_id", "tmdbid", "tmdb"),
+    "media_type": ("media_type", "mediatype", "media"),
+    "title": ("title", "name"),
+    "original_title": ("original_title", "original_name", "originaltitle", "originalname"),
+    "original_language": ("original_language", "originallanguage", "orig_lang", "language"),
+    "overview": ("overview", "description", "plot", "synopsis"),
+    "status": ("status",),
+    "release_date": (
+        "release_date",
+        "first_air_date",
+        "primary_release_date",
+        "releasedate",
+        "firstairdate",
+        "air_date",
+    ),
+    "genres": ("genres", "genre_names", "genre", "genre_ids", "genreids"),
+    "keywords": ("keywords", "tags"),
+    "runtime": ("runtime", "episode_run_time", "episoderuntime", "duration"),
+    "popularity": ("popularity",),
+    "vote_average": ("vote_average", "voteaverage", "rating", "vote_avg"),
+    "vote_count": ("vote_count", "votecount", "votes", "num_votes"),
+    "adult": ("adult",),
+    "imdb_id": ("imdb_id", "imdbid", "imdb"),
+    "poster_path": ("poster_path", "posterpath", "poster"),
+}
+
+# Columns whose presence tells a title table apart from a lookup or link table.
+TITLE_EVIDENCE = (
+    "release_date",
+    "overview",
+    "vote_count",
+    "vote_average",
+    "popularity",
+    "original_language",
+    "genres",
+    "original_title",
+    "poster_path",
+    "runtime",
+)
+
+
+def normalize_header(name: str) -> str:
+    """`tmdbId`, `TMDB ID`, `tmdb-id` and `tmdb_id` all become `tmdb_id`."""
+    name = name.strip().strip("\ufeff").strip('"').strip()
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)  # camelCase -> camel_Case
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+    return name
+
+
+_ALIAS_LOOKUP = {
+    normalize_header(alias): field for field, aliases in ALIASES.items() for alias in aliases
+}
+
+
+class NotATitleTable(Exception):
+    """The file is a CSV, but not a table of titles (reported and skipped)."""
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Which source column feeds each canonical field, and where the media type comes from."""
+
+    columns: dict[str, str]  # canonical field -> source header (as written in the file)
+    media_type: str | None  # 'movie' / 'tv' for the whole file, None when a column says
+    media_type_origin: str  # 'column', 'columns' or 'file name'
+    genre_ids: bool  # the genre column holds TMDB genre ids, not names
+
+
+def plan_columns(header: list[str], file_name: str) -> ColumnPlan:
+    """Map a file's header to canonical fields, or raise NotATitleTable saying why."""
+    columns: dict[str, str] = {}
+    for raw in header:
+        field = _ALIAS_LOOKUP.get(normalize_header(raw))
+        # The first matching column wins; `title` beats `name` only by coming first.
+        if field and field not in columns:
+            columns[field] = raw
+    normalized = {normalize_header(h) for h in header}
+    # `name` is the title of a show; when both `title` and `name` exist, prefer `title`.
+    if "title" in normalized and "name" in normalized:
+        columns["title"] = next(h for h in header if normalize_header(h) == "title")
+    if "tmdb_id" not in columns:
+        if {"movie_id", "imdb_id"} & normalized or "movieid" in normalized:
+            raise NotATitleTable("a link table (no TMDB id and title columns), not titles")
+        raise NotATitleTable("no TMDB id column (expected one of id, tmdb_id, tmdbId)")
+    if "title" not in columns and "original_title" not in columns:
+        raise NotATitleTable("no title column (expected title, name or original_title)")
+    if not any(field in columns for field in TITLE_EVIDENCE):
+        raise NotATitleTable(
+            f"only {', '.join(header)}: a lookup table (such as a genre list), not titles"
+        )
+    genre_ids = "genres" in columns and normalize_header(columns["genres"]) in {"genre_ids"}
+    if "media_type" in columns:
+        return ColumnPlan(columns, None, "column", genre_ids)
+    media_type = _media_type_from_columns(normalized) or media_type_from_file_name(file_name)
+    if media_type is None:
+        raise NotATitleTable(
+            "cannot tell movies from shows: add a media_type column or put 'movie' or 'tv' "
+            "in the file name"
+        )
+    origin = "columns" if _media_type_from_columns(normalized) else "file name"
+    return ColumnPlan(columns, media_type, origin, genre_ids)
+
+
+def _media_type_from_columns(normalized: set[str]) -> str | None:
+    if "name" in normalized and {"first_air_date", "original_name"} & normalized:
+        return "tv"
+    if "title" in normalized and {"release_date", "original_title"} & normalized:
+        return "movie"
+    return None
+
+
+def media_type_from_file_name(file_name: str) -> str | None:
+    tokens = set(re.split(r"[^a-z]+", file_name.lower()))
+    is_tv = bool(tokens & {"tv", "show", "shows", "series", "tvshows", "tvshow"})
+    is_movie = bool(tokens & {"movie", "movies", "film", "films"})
+    if is_tv != is_movie:
+        return "tv" if is_tv else "movie"
+    return None
+
+
+@cache
+def genre_table() -> dict[str, dict[int, str]]:
+    """TMDB's current genre id -> name tables for movies and TV, shipped with the package."""
+    raw = json.loads(
+        resources.files("watchbuddy.reference").joinpath("tmdb_genres.json").read_text("utf-8")
+    )
+    return {media: {int(k): v for k, v in raw[media].items()} for media in MEDIA_TYPES}
+
+
+# Filled by the ingestion and refresh jobs; defined here so their views exist (empty) from day one.
+RUN_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("job", pa.string()),
+        ("media_type", pa.string()),
+        ("started_at", pa.timestamp("us", tz="UTC")),
+        ("finished_at", pa.timestamp("us", tz="UTC")),
+        ("status", pa.string()),  # 'ok', 'failed', 'skipped'
+        ("pages", pa.int64()),
+        ("requests", pa.int64()),
+        ("titles_new", pa.int64()),
+        ("titles_updated", pa.int64()),
+        ("retries", pa.int64()),
+        ("errors", pa.int64()),
+        ("messages", pa.list_(pa.string())),
+    ]
+)
+
+CHECKPOINT_SCHEMA = pa.schema(
+    [
+        ("media_type", pa.string()),
+        ("last_release_date", pa.date32()),
+        ("last_run_at", pa.timestamp("us", tz="UTC")),
+        ("run_id", pa.string()),
+        ("titles_seen", pa.int64()),
+    ]
+)
+
+VOTE_SCHEMA = pa.schema(
+    [
+        ("media_type", pa.string()),
+        ("tmdb_id", pa.int64()),
+        ("vote_average", pa.float64()),
+        ("vote_count", pa.int64()),
+        ("popularity", pa.float64()),
+        ("refreshed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+TABLE_SCHEMAS = {
+    "titles": TITLE_SCHEMA,
+    "rejects": REJECT_SCHEMA,
+    "imports": IMPORT_SCHEMA,
+    "runs": RUN_SCHEMA,
+    "checkpoints": CHECKPOINT_SCHEMA,
+    "votes": VOTE_SCHEMA,
+}

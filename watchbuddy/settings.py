@@ -1,0 +1,213 @@
+"""Settings: one declared list, read from `watchbuddy.toml`, then the environment, then CLI options.
+
+Each setting is declared once in `SETTINGS` with its environment variable, default and a
+sentence of documentation; a test checks that every one of them appears in the README, so
+the list cannot drift from what users read. The TMDB credential is wrapped in `Secret` so
+that printing a `Settings` object, or an error that includes one, never shows it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from watchbuddy.errors import ConfigError
+
+DEFAULT_TMDB_BASE_URL = "https://api.themoviedb.org/3"
+CONFIG_FILE_ENV = "WATCHBUDDY_CONFIG"
+DEFAULT_CONFIG_FILE = "watchbuddy.toml"
+
+
+class Secret:
+    """A credential that refuses to be printed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    env: str
+    kind: type
+    default: Any
+    doc: str
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "data_dir",
+        "WATCHBUDDY_DATA_DIR",
+        Path,
+        Path("data"),
+        "Folder scanned for `*.csv` / `*.csv.gz` files to land.",
+    ),
+    SettingSpec(
+        "warehouse",
+        "WATCHBUDDY_WAREHOUSE",
+        Path,
+        Path("warehouse"),
+        "Folder holding the Parquet warehouse (the system of record).",
+    ),
+    SettingSpec(
+        "tmdb_api_key",
+        "TMDB_API_KEY",
+        Secret,
+        None,
+        "TMDB v3 API key, sent as the `api_key` query parameter.",
+    ),
+    SettingSpec(
+        "tmdb_read_access_token",
+        "TMDB_READ_ACCESS_TOKEN",
+        Secret,
+        None,
+        "TMDB v4 read access token, sent as `Authorization: Bearer` (preferred over the key).",
+    ),
+    SettingSpec(
+        "tmdb_base_url",
+        "WATCHBUDDY_TMDB_BASE_URL",
+        str,
+        DEFAULT_TMDB_BASE_URL,
+        "TMDB API v3 base URL; tests point it at the bundled fake server.",
+    ),
+    SettingSpec(
+        "tmdb_rps",
+        "WATCHBUDDY_TMDB_RPS",
+        float,
+        35.0,
+        "Client-side TMDB request rate limit, requests per second.",
+    ),
+    SettingSpec(
+        "auto_bootstrap",
+        "WATCHBUDDY_AUTO_BOOTSTRAP",
+        bool,
+        True,
+        "Land the data dir automatically when a read command or the app finds the pool empty.",
+    ),
+    SettingSpec(
+        "duckdb_memory_limit",
+        "WATCHBUDDY_DUCKDB_MEMORY_LIMIT",
+        str,
+        "1GB",
+        "Memory cap for DuckDB while landing and compacting (it spills to disk beyond it).",
+    ),
+)
+
+_SPECS = {spec.name: spec for spec in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    warehouse: Path = Path("warehouse")
+    tmdb_api_key: Secret | None = None
+    tmdb_read_access_token: Secret | None = None
+    tmdb_base_url: str = DEFAULT_TMDB_BASE_URL
+    tmdb_rps: float = 35.0
+    auto_bootstrap: bool = True
+    duckdb_memory_limit: str = "1GB"
+    config_file: Path | None = field(default=None, compare=False)
+
+    @property
+    def has_tmdb_credential(self) -> bool:
+        return bool(self.tmdb_api_key) or bool(self.tmdb_read_access_token)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Apply CLI options; `None` means "not given" and keeps the current value."""
+        given = {k: _coerce(_SPECS[k], v) for k, v in overrides.items() if v is not None}
+        return replace(self, **given)
+
+
+def _coerce(spec: SettingSpec, raw: Any) -> Any:
+    if raw is None or raw == "":
+        return spec.default
+    try:
+        if spec.kind is Path:
+            return Path(raw).expanduser()
+        if spec.kind is Secret:
+            return raw if isinstance(raw, Secret) else Secret(str(raw).strip())
+        if spec.kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(text)
+        if spec.kind is float:
+            value = float(raw)
+            if value <= 0:
+                raise ValueError(raw)
+            return value
+        return spec.kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"Setting {spec.name} ({spec.env}) has an invalid value; "
+            f"expected {spec.kind.__name__.lower()}."
+        ) from None
+
+
+def load_settings(environ: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Read `watchbuddy.toml` (if any), then let environment variables override it."""
+    env = os.environ if environ is None else environ
+    base = cwd or Path.cwd()
+    config_path = (
+        Path(env[CONFIG_FILE_ENV]) if env.get(CONFIG_FILE_ENV) else base / DEFAULT_CONFIG_FILE
+    )
+    values: dict[str, Any] = {}
+    used_file: Path | None = None
+    if config_path.is_file():
+        try:
+            file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(
+                f"Cannot read {config_path}: {exc}; fix or remove the file."
+            ) from None
+        unknown = sorted(set(file_values) - set(_SPECS))
+        if unknown:
+            raise ConfigError(
+                f"{config_path} has unknown settings {', '.join(unknown)}; "
+                f"valid ones are {', '.join(_SPECS)}."
+            )
+        values.update({k: _coerce(_SPECS[k], v) for k, v in file_values.items()})
+        used_file = config_path
+    elif env.get(CONFIG_FILE_ENV):
+        raise ConfigError(f"{CONFIG_FILE_ENV} points to {config_path}, which does not exist.")
+    for spec in SETTINGS:
+        if env.get(spec.env):
+            values[spec.name] = _coerce(spec, env[spec.env])
+    settings = Settings(**values, config_file=used_file)
+    # Relative folders from a config file are relative to that file, not to the cwd.
+    if used_file is not None:
+        for name in ("data_dir", "warehouse"):
+            value = getattr(settings, name)
+            if name in values and not value.is_absolute() and not env.get(_SPECS[name].env):
+                settings = replace(settings, **{name: used_file.parent / value})
+    return settings
+
+
+def setting_names() -> list[str]:
+    return [f.name for f in fields(Settings) if f.name in _SPECS]

@@ -1,0 +1,278 @@
+"""The Parquet warehouse: a manifest of published files, one writer at a time, readers never blocked.
+
+Layout under the warehouse folder:
+
+    manifest.json          the commit point: which files make up each table, plus state
+    titles/ rejects/ imports/ runs/ checkpoints/ votes/   Parquet files, never modified
+    tmp/                   files being written; anything here is unpublished
+    .write.lock            OS lock held by the single writer (holder details inside)
+
+A writer writes each file under `tmp/`, renames it into its table folder (still invisible:
+no manifest lists it) and then replaces `manifest.json` by an atomic rename. Readers take
+the file lists from the manifest they read, so they see either the old or the new set of
+files, never a half-written file or half a batch. Files that a compaction replaces stay on
+disk for `RETIRED_GRACE` so readers holding the previous manifest keep working; files no
+manifest lists (left by a crash between writing and publishing) are removed by the next
+writer. This is the same idea as Delta Lake or Iceberg snapshots, small enough to read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from watchbuddy.errors import WarehouseError, WarehouseLocked
+
+MANIFEST = "manifest.json"
+LOCK_FILE = ".write.lock"
+TABLES = ("titles", "rejects", "imports", "runs", "checkpoints", "votes")
+RETIRED_GRACE = dt.timedelta(hours=6)
+FORMAT_VERSION = 1
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Manifest:
+    """What is published. `version` grows by one with every commit."""
+
+    version: int = 0
+    next_batch: int = 1
+    tables: dict[str, list[str]] = field(default_factory=lambda: {t: [] for t in TABLES})
+    retired: list[dict[str, str]] = field(default_factory=list)  # {"path", "retired_at"}
+    committed_at: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        if data.get("format") != FORMAT_VERSION:
+            raise WarehouseError(
+                f"The warehouse manifest has format {data.get('format')!r}, this version "
+                f"reads {FORMAT_VERSION}; upgrade watchbuddy or point to another warehouse."
+            )
+        tables = {t: list(data.get("tables", {}).get(t, [])) for t in TABLES}
+        return cls(
+            version=int(data["version"]),
+            next_batch=int(data["next_batch"]),
+            tables=tables,
+            retired=list(data.get("retired", [])),
+            committed_at=data.get("committed_at"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_VERSION,
+            "version": self.version,
+            "next_batch": self.next_batch,
+            "committed_at": self.committed_at,
+            "tables": self.tables,
+            "retired": self.retired,
+        }
+
+    def files(self, table: str) -> list[str]:
+        return self.tables.get(table, [])
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.tables["titles"]
+
+
+class Warehouse:
+    """A warehouse folder. Reading needs no lock; writing goes through `writer()`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def read_manifest(self) -> Manifest:
+        """The published state; an absent manifest is an empty warehouse."""
+        try:
+            text = self.manifest_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return Manifest()
+        except OSError as exc:
+            raise WarehouseError(f"Cannot read {self.manifest_path}: {exc.strerror}.") from None
+        try:
+            return Manifest.from_json(json.loads(text))
+        except (ValueError, KeyError) as exc:
+            raise WarehouseError(
+                f"{self.manifest_path} is damaged ({exc}); restore it from a backup or remove "
+                "the warehouse folder and run `watchbuddy bootstrap` again."
+            ) from None
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        """Who holds the write lock right now (None when nobody does)."""
+        lock_path = self.root / LOCK_FILE
+        if not lock_path.exists():
+            return None
+        with open(lock_path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                try:
+                    return json.loads(handle.read() or "{}")
+                except ValueError:
+                    return {}
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return None
+
+    @contextlib.contextmanager
+    def writer(self, purpose: str, wait_seconds: float = 0.0) -> Iterator[WarehouseWriter]:
+        """Hold the single-writer lock for the duration of the block.
+
+        Waits up to `wait_seconds` for another writer to finish, then raises
+        `WarehouseLocked` naming the holder.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.root / LOCK_FILE, "a+")  # noqa: SIM115 - held for the block
+        try:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = self.lock_holder() or {}
+                        raise WarehouseLocked(
+                            f"Another process (pid {holder.get('pid', '?')}, "
+                            f"{holder.get('purpose', 'unknown task')}) is writing to "
+                            f"{self.root}; try again when it has finished."
+                        ) from None
+                    time.sleep(0.2)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(
+                json.dumps({"pid": os.getpid(), "purpose": purpose, "since": utcnow().isoformat()})
+            )
+            handle.flush()
+            writer = WarehouseWriter(self)
+            writer.remove_unpublished()
+            yield writer
+        finally:
+            with contextlib.suppress(OSError):
+                handle.seek(0)
+                handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+
+class WarehouseWriter:
+    """Stages files and commits them; only exists while the write lock is held."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+        self.root = warehouse.root
+        self.tmp_dir = self.root / "tmp"
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        for table in TABLES:
+            (self.root / table).mkdir(exist_ok=True)
+
+    def tmp_file(self, suffix: str = ".parquet") -> Path:
+        return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+
+    def allocate_batch(self) -> int:
+        """Reserve the next batch number (a crash leaves a harmless gap)."""
+        manifest = self.warehouse.read_manifest()
+        batch = manifest.next_batch
+        manifest.next_batch = batch + 1
+        self._write_manifest(manifest, bump=False)
+        return batch
+
+    def stage(self, table: str, tmp: Path, name: str) -> str:
+        """Move a finished temporary file into its table folder, still unpublished."""
+        _fsync_file(tmp)
+        relative = f"{table}/{name}"
+        os.replace(tmp, self.root / relative)
+        return relative
+
+    def commit(
+        self, add: dict[str, list[str]] | None = None, replace: dict[str, list[str]] | None = None
+    ) -> Manifest:
+        """Publish: append files to tables (`add`) or swap a table's whole list (`replace`)."""
+        manifest = self.warehouse.read_manifest()
+        now = utcnow().isoformat()
+        for table, paths in (replace or {}).items():
+            for old in manifest.tables[table]:
+                if old not in paths:
+                    manifest.retired.append({"path": old, "retired_at": now})
+            manifest.tables[table] = list(paths)
+        for table, paths in (add or {}).items():
+            manifest.tables[table].extend(paths)
+        self._write_manifest(manifest, bump=True)
+        self.remove_expired()
+        return manifest
+
+    def _write_manifest(self, manifest: Manifest, bump: bool) -> None:
+        if bump:
+            manifest.version += 1
+            manifest.committed_at = utcnow().isoformat()
+        tmp = self.tmp_file(".json")
+        tmp.write_text(json.dumps(manifest.to_json(), indent=1), encoding="utf-8")
+        _fsync_file(tmp)
+        os.replace(tmp, self.warehouse.manifest_path)
+        _fsync_dir(self.root)
+
+    def remove_unpublished(self) -> list[Path]:
+        """Delete what a crashed writer left: temporary files and files no manifest lists."""
+        manifest = self.warehouse.read_manifest()
+        known = {p for paths in manifest.tables.values() for p in paths}
+        known |= {r["path"] for r in manifest.retired}
+        removed = []
+        for tmp in self.tmp_dir.iterdir():
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+        for table in TABLES:
+            for file in (self.root / table).glob("*.parquet"):
+                if f"{table}/{file.name}" not in known:
+                    file.unlink(missing_ok=True)
+                    removed.append(file)
+        return removed
+
+    def remove_expired(self) -> None:
+        """Delete retired files once no reader can still be using them."""
+        manifest = self.warehouse.read_manifest()
+        cutoff = utcnow() - RETIRED_GRACE
+        keep = []
+        for entry in manifest.retired:
+            if dt.datetime.fromisoformat(entry["retired_at"]) < cutoff:
+                (self.root / entry["path"]).unlink(missing_ok=True)
+            else:
+                keep.append(entry)
+        if len(keep) != len(manifest.retired):
+            manifest.retired = keep
+            self._write_manifest(manifest, bump=False)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

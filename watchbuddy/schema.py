@@ -171,13 +171,16 @@ def plan_columns(header: list[str], file_name: str) -> ColumnPlan:
     # `name` is the title of a show; when both `title` and `name` exist, prefer `title`.
     if "title" in normalized and "name" in normalized:
         columns["title"] = next(h for h in header if normalize_header(h) == "title")
-    if "tmdb_id" not in columns:
-        if {"movie_id", "imdb_id"} & normalized or "movieid" in normalized:
-            raise NotATitleTable("a link table (no TMDB id and title columns), not titles")
-        raise NotATitleTable("no TMDB id column (expected one of id, tmdb_id, tmdbId)")
-    if "title" not in columns and "original_title" not in columns:
+    is_link_table = bool({"movie_id", "imdb_id"} & normalized)
+    if "tmdb_id" not in columns or ("title" not in columns and "original_title" not in columns):
+        if is_link_table:
+            raise NotATitleTable("a link table (ids only, no titles), such as MovieLens links.csv")
+        if "tmdb_id" not in columns:
+            raise NotATitleTable("no TMDB id column (expected one of id, tmdb_id, tmdbId)")
         raise NotATitleTable("no title column (expected title, name or original_title)")
-    if not any(field in columns for field in TITLE_EVIDENCE):
+    # `id,name` alone is TMDB's genre (or network, company) list layout, not titles.
+    title_header = normalize_header(columns.get("title", ""))
+    if title_header == "name" and not any(field in columns for field in TITLE_EVIDENCE):
         raise NotATitleTable(
             f"only {', '.join(header)}: a lookup table (such as a genre list), not titles"
         )

@@ -1,0 +1,47 @@
+"""Shared fixtures: temporary data dirs and warehouses, the shared TMDB samples, demo data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from watchbuddy.demo import generate
+from watchbuddy.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT.parent / "shared" / "data" / "tmdb-samples"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    data = tmp_path / "data"
+    data.mkdir()
+    return Settings(data_dir=data, warehouse=tmp_path / "warehouse")
+
+
+@pytest.fixture
+def samples() -> Path:
+    if not SAMPLES.is_dir():
+        pytest.skip(f"the shared TMDB samples are not at {SAMPLES} (a clone without ../shared)")
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    generate(20_000, out, seed=7)
+    return out
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real `watchbuddy` command line in a child process."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "watchbuddy", *args],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )

@@ -1,0 +1,3 @@
+from watchbuddy.cli import main
+
+main()

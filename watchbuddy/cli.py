@@ -1,0 +1,277 @@
+"""The `watchbuddy` command line. Every expected failure is one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import polars as pl
+
+from watchbuddy import __version__
+from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
+from watchbuddy.land import ImportReport, bootstrap, find_inputs
+from watchbuddy.settings import Settings, load_settings
+from watchbuddy.warehouse import Warehouse
+
+OUTPUT_FORMATS = ("table", "csv", "json")
+
+
+class Context:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.warehouse = Warehouse(settings.warehouse)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class ProgressLine:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, name: str, rows: int, fraction: float | None) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if fraction != 1.0 and now - self.last < 0.2:
+            return
+        self.last = now
+        if fraction is None:
+            bar = f"{rows:,} rows"
+        else:
+            filled = int(fraction * 30)
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}  {rows:,} rows"
+        end = "\n" if fraction == 1.0 else ""
+        click.echo(f"\r{name[:40]:40} {bar}", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(no rows)"
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True):
+        return str(pl.DataFrame(rows))
+
+
+def _print_reports(reports: list[ImportReport]) -> None:
+    rows = [
+        {
+            "file": r.file,
+            "status": r.status,
+            "read": r.rows_read,
+            "accepted": r.accepted,
+            "duplicates": r.duplicates,
+            "rejected": r.rejected,
+            "seconds": r.seconds,
+        }
+        for r in reports
+    ]
+    click.echo(_table(rows))
+    for r in reports:
+        if r.status in ("skipped", "failed"):
+            click.echo(f"{r.file}: {r.status}: {r.message}")
+        elif r.rejects_by_reason:
+            reasons = ", ".join(f"{k} ({v})" for k, v in r.rejects_by_reason.items())
+            click.echo(f"{r.file}: rejected rows by reason: {reasons}")
+
+
+def ensure_pool(ctx: Context) -> None:
+    """Auto-bootstrap: land the data dir first when the pool is empty, and say so."""
+    settings = ctx.settings
+    if not ctx.warehouse.read_manifest().is_empty or not settings.auto_bootstrap:
+        return
+    files = find_inputs(settings.data_dir)
+    if not files:
+        return
+    click.echo(
+        f"The pool is empty: landing {len(files)} file(s) from {settings.data_dir} first.",
+        err=True,
+    )
+    reports = bootstrap(settings, progress=ProgressLine())
+    landed = sum(r.accepted for r in reports)
+    click.echo(f"Landed {landed:,} titles.", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_DATA_DIR.")
+@click.option("--warehouse", type=click.Path(path_type=Path),
+              help="Overrides WATCHBUDDY_WAREHOUSE.")
+@click.version_option(__version__, prog_name="watchbuddy")
+@click.pass_context
+def cli(click_ctx: click.Context, data_dir: Path | None, warehouse: Path | None) -> None:
+    """WatchBuddy candidate pool: every TMDB title, scored, on your machine."""
+    settings = load_settings().with_overrides(data_dir=data_dir, warehouse=warehouse)
+    click_ctx.obj = Context(settings)
+
+
+@cli.command("bootstrap")
+@click.option("--force", is_flag=True, help="Land every file again, even unchanged ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-file report as JSON.")
+@pass_context
+def bootstrap_command(ctx: Context, force: bool, as_json: bool) -> None:
+    """Land every CSV in the data dir that is not landed yet; print a per-file report."""
+    settings = ctx.settings
+    files = find_inputs(settings.data_dir)
+    if not files:
+        if as_json:
+            click.echo("[]")
+        click.echo(
+            f"No *.csv or *.csv.gz files in {settings.data_dir}: put the TMDB dumps there, "
+            "or run `watchbuddy demo-data --out data` for a synthetic set.",
+            err=True,
+        )
+        return
+    reports = bootstrap(settings, force=force, progress=None if as_json else ProgressLine())
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
+    else:
+        _print_reports(reports)
+    failed = [r for r in reports if r.status == "failed"]
+    if failed:
+        raise WatchBuddyError(
+            f"{len(failed)} file(s) could not be landed ({', '.join(r.file for r in failed)}); "
+            "the others were; see the messages above."
+        )
+
+
+@cli.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_context
+def stats_command(ctx: Context, as_json: bool) -> None:
+    """Counts by media type and source, imports, data age, checkpoints and last runs."""
+    from watchbuddy.stats import pool_stats
+    from watchbuddy.views import open_views
+
+    ensure_pool(ctx)
+    con = open_views(ctx.warehouse)
+    try:
+        stats = pool_stats(con, ctx.warehouse)
+    finally:
+        con.close()
+    if as_json:
+        click.echo(json.dumps(stats, indent=2, default=str))
+        return
+    by_media = ", ".join(f"{k} {v:,}" for k, v in stats["by_media_type"].items()) or "empty"
+    click.echo(f"Warehouse {stats['warehouse']} (manifest version {stats['manifest_version']})")
+    click.echo(f"Pool: {stats['titles']:,} titles ({by_media})")
+    click.echo(f"Older than six months: {stats['stale_titles']:,} ({stats['stale_share']:.1%})")
+    click.echo("\nBy source:\n" + _table(stats["by_source"]))
+    click.echo("\nImports:\n" + _table(stats["imports"]))
+    click.echo("\nCheckpoints:\n" + _table(stats["checkpoints"]))
+    click.echo("\nLast runs:\n" + _table(stats["last_runs"]))
+    if not stats["titles"]:
+        click.echo(
+            f"\nThe pool is empty: put TMDB CSVs in {ctx.settings.data_dir} and run "
+            "`watchbuddy bootstrap`.",
+            err=True,
+        )
+
+
+@cli.command("sql")
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table",
+              show_default=True)
+@pass_context
+def sql_command(ctx: Context, query: str, fmt: str) -> None:
+    """Run one read-only SQL statement over the views (titles, pool, rejects, imports, ...)."""
+    from watchbuddy.readonly import run_query
+
+    ensure_pool(ctx)
+    frame = run_query(ctx.warehouse, query)
+    if fmt == "csv":
+        click.echo(frame.write_csv(), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
+    else:
+        with pl.Config(tbl_rows=50, tbl_cols=-1, fmt_str_lengths=60,
+                       tbl_hide_column_data_types=True):
+            click.echo(str(frame))
+
+
+@cli.command("compact")
+@pass_context
+def compact_command(ctx: Context) -> None:
+    """Rewrite the landed records into one deduplicated, sorted snapshot (readers unaffected)."""
+    from watchbuddy.compact import compact
+
+    report = compact(ctx.warehouse, ctx.settings.duckdb_memory_limit)
+    if not report.changed:
+        click.echo("Nothing to compact: the titles are already one deduplicated snapshot.")
+        return
+    click.echo(
+        f"Compacted {report.files_before} file(s) with {report.rows_before:,} records into one "
+        f"snapshot of {report.rows_after:,} titles in {report.seconds:.1f}s."
+    )
+
+
+@cli.command("demo-data")
+@click.option("--rows", type=click.IntRange(min=20), default=50_000, show_default=True,
+              help="Movies plus shows to generate (shows are ~11%, as in the real dumps).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder to write to (default: the data dir).")
+@click.option("--seed", type=int, default=42, show_default=True)
+@pass_context
+def demo_data_command(ctx: Context, rows: int, out: Path | None, seed: int) -> None:
+    """Write a synthetic dataset in the Kaggle TMDB movie (v11) and TV (v3) layouts."""
+    from watchbuddy.demo import generate
+
+    target = out or ctx.settings.data_dir
+    started = time.perf_counter()
+    files = generate(rows, target, seed=seed)
+    click.echo(
+        f"Wrote {files.movie_rows:,} synthetic movies to {files.movies} and {files.tv_rows:,} "
+        f"synthetic shows to {files.tv} (plus {files.malformed_rows} deliberately malformed "
+        f"rows) in {time.perf_counter() - started:.1f}s."
+    )
+
+
+@cli.command("app")
+@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--headless/--no-headless", default=True, show_default=True)
+@pass_context
+def app_command(ctx: Context, port: int, headless: bool) -> None:
+    """Start the Streamlit explorer."""
+    from watchbuddy import streamlit_app
+
+    ensure_pool(ctx)
+    command = [sys.executable, "-m", "streamlit", "run", streamlit_app.__file__,
+               "--server.port", str(port), "--server.headless", str(headless).lower(),
+               "--browser.gatherUsageStats", "false"]
+    env_note = f"WATCHBUDDY_WAREHOUSE={ctx.settings.warehouse}"
+    click.echo(f"Starting the explorer on http://localhost:{port} ({env_note})", err=True)
+    import os
+
+    env = {**os.environ, "WATCHBUDDY_WAREHOUSE": str(ctx.settings.warehouse),
+           "WATCHBUDDY_DATA_DIR": str(ctx.settings.data_dir)}
+    raise SystemExit(subprocess.call(command, env=env))
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (EmptyPool, ConfigError, WatchBuddyError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted; nothing half-written was published.", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -34,13 +34,17 @@ def rejects(settings: Settings) -> list[dict]:
 
 
 def test_kaggle_movie_layout_lands_every_field(settings: Settings) -> None:
-    reports = land(settings, "movies.csv", (
-        "id,title,vote_average,vote_count,status,release_date,runtime,adult,imdb_id,"
-        "original_language,original_title,overview,popularity,poster_path,genres,keywords\n"
-        '27205,Inception,8.364,34495,Released,2010-07-15,148,False,tt1375666,en,Inception,'
-        '"Cobb, a thief, ""steals"" ideas.\nTwo lines.",83.952,/o.jpg,'
-        '"Action, Science Fiction, Adventure","rescue, mission, dream"\n'
-    ))
+    reports = land(
+        settings,
+        "movies.csv",
+        (
+            "id,title,vote_average,vote_count,status,release_date,runtime,adult,imdb_id,"
+            "original_language,original_title,overview,popularity,poster_path,genres,keywords\n"
+            "27205,Inception,8.364,34495,Released,2010-07-15,148,False,tt1375666,en,Inception,"
+            '"Cobb, a thief, ""steals"" ideas.\nTwo lines.",83.952,/o.jpg,'
+            '"Action, Science Fiction, Adventure","rescue, mission, dream"\n'
+        ),
+    )
     assert [r.status for r in reports] == ["landed"]
     (row,) = pool(settings)
     assert row["media_type"] == "movie" and row["tmdb_id"] == 27205
@@ -53,12 +57,16 @@ def test_kaggle_movie_layout_lands_every_field(settings: Settings) -> None:
 
 
 def test_tv_dump_type_column_is_not_the_media_type(settings: Settings) -> None:
-    land(settings, "export.csv", (
-        "id,name,original_language,vote_count,vote_average,overview,adult,first_air_date,"
-        "original_name,popularity,type,status,genres,episode_run_time\n"
-        "1399,Game of Thrones,en,21857,8.442,Dragons.,False,2011-04-17,Game of Thrones,"
-        '1083.917,Scripted,Ended,"Sci-Fi & Fantasy, Drama, Action & Adventure",[60]\n'
-    ))
+    land(
+        settings,
+        "export.csv",
+        (
+            "id,name,original_language,vote_count,vote_average,overview,adult,first_air_date,"
+            "original_name,popularity,type,status,genres,episode_run_time\n"
+            "1399,Game of Thrones,en,21857,8.442,Dragons.,False,2011-04-17,Game of Thrones,"
+            '1083.917,Scripted,Ended,"Sci-Fi & Fantasy, Drama, Action & Adventure",[60]\n'
+        ),
+    )
     (row,) = pool(settings)
     assert row["media_type"] == "tv" and row["title"] == "Game of Thrones"
     assert row["genres"] == ["Sci-Fi & Fantasy", "Drama", "Action & Adventure"]
@@ -95,23 +103,35 @@ def test_list_cell_layouts(settings: Settings, cell: str, expected: list[str]) -
 
 
 def test_genre_id_lists_use_the_table_of_the_media_type(settings: Settings) -> None:
-    land(settings, "trending.csv", (
-        "id,media_type,title,genre_ids,release_date\n"
-        '10,movie,A Film,"[878, 28]",2020-01-01\n'
-        '10,tv,A Show,"[10765, 18, 99999]",2020-01-01\n'
-    ))
+    land(
+        settings,
+        "trending.csv",
+        (
+            "id,media_type,title,genre_ids,release_date\n"
+            '10,movie,A Film,"[878, 28]",2020-01-01\n'
+            '10,tv,A Show,"[10765, 18, 99999]",2020-01-01\n'
+        ),
+    )
     rows = {r["media_type"]: r["genres"] for r in pool(settings)}
     assert rows == {"movie": ["Science Fiction", "Action"], "tv": ["Sci-Fi & Fantasy", "Drama"]}
 
 
 def test_media_type_column_mixes_movies_and_shows_and_rejects_people(settings: Settings) -> None:
-    reports = land(settings, "trending_all.csv", (
-        "id,media_type,title,release_date\n"
-        "5,Movie,M,2020-01-01\n6,TV,S,2020-01-01\n7,series,S2,2020-01-01\n"
-        "8,tvshow,S3,2020-01-01\n9,person,Someone,\n10,,Nobody,2020-01-01\n"
-    ))
+    reports = land(
+        settings,
+        "trending_all.csv",
+        (
+            "id,media_type,title,release_date\n"
+            "5,Movie,M,2020-01-01\n6,TV,S,2020-01-01\n7,series,S2,2020-01-01\n"
+            "8,tvshow,S3,2020-01-01\n9,person,Someone,\n10,,Nobody,2020-01-01\n"
+        ),
+    )
     assert {(r["media_type"], r["tmdb_id"]) for r in pool(settings)} == {
-        ("movie", 5), ("tv", 6), ("tv", 7), ("tv", 8)}
+        ("movie", 5),
+        ("tv", 6),
+        ("tv", 7),
+        ("tv", 8),
+    }
     reasons = [r["reason"] for r in rejects(settings)]
     assert reasons == ["media type 'person' is not movie or tv", "missing media type"]
     assert reports[0].adds_up
@@ -130,9 +150,10 @@ def test_semicolons_crlf_bom_quotes_and_decimal_commas(settings: Settings) -> No
     )
     reports = land(settings, "movies_excel.csv", content)
     rows = pool(settings)
-    assert [(r["tmdb_id"], r["title"], r["vote_average"], r["vote_count"], r["popularity"],
-             r["adult"]) for r in rows] == [
-        (1, "Amélie", 7.9, 11234, 45.5, False), (2, "Heat", 8.0, 0, 1.0, False)]
+    assert [
+        (r["tmdb_id"], r["title"], r["vote_average"], r["vote_count"], r["popularity"], r["adult"])
+        for r in rows
+    ] == [(1, "Amélie", 7.9, 11234, 45.5, False), (2, "Heat", 8.0, 0, 1.0, False)]
     assert "delimiter ';'" in reports[0].message
 
 
@@ -143,8 +164,11 @@ def test_stray_line_before_header(settings: Settings) -> None:
 
 
 def test_boolean_spellings(settings: Settings) -> None:
-    land(settings, "movies.csv", "id,title,adult\n1,a,False\n2,b,FALSE\n3,c,false\n4,d,0\n"
-                                 "5,e,True\n6,f,1\n")
+    land(
+        settings,
+        "movies.csv",
+        "id,title,adult\n1,a,False\n2,b,FALSE\n3,c,false\n4,d,0\n5,e,True\n6,f,1\n",
+    )
     assert [r["adult"] for r in pool(settings)] == [False] * 4 + [True] * 2
 
 
@@ -167,20 +191,24 @@ def test_gzipped_csv(settings: Settings) -> None:
 
 
 def test_bad_rows_are_rejected_with_file_line_reason_and_raw_text(settings: Settings) -> None:
-    reports = land(settings, "movies.csv", (
-        "id,title,release_date,vote_count,vote_average\n"
-        "1,Good,2001-01-01,10,7.0\n"
-        "abc,Bad Id,2001-01-01,10,7.0\n"
-        ",Blank Id,2001-01-01,10,7.0\n"
-        "-4,Negative,2001-01-01,10,7.0\n"
-        "5,,2001-01-01,10,7.0\n"
-        "6,Bad Date,2001-13-45,10,7.0\n"
-        "7,Bad Votes,2001-01-01,lots,7.0\n"
-        "8,Bad Rating,2001-01-01,10,11\n"
-        "9,Too,Many,Fields,Here,Really\n"
-        "10,Fine,2001-01-01,10,7.0\n"
-        '11,"Cut off mid-fie'
-    ))
+    reports = land(
+        settings,
+        "movies.csv",
+        (
+            "id,title,release_date,vote_count,vote_average\n"
+            "1,Good,2001-01-01,10,7.0\n"
+            "abc,Bad Id,2001-01-01,10,7.0\n"
+            ",Blank Id,2001-01-01,10,7.0\n"
+            "-4,Negative,2001-01-01,10,7.0\n"
+            "5,,2001-01-01,10,7.0\n"
+            "6,Bad Date,2001-13-45,10,7.0\n"
+            "7,Bad Votes,2001-01-01,lots,7.0\n"
+            "8,Bad Rating,2001-01-01,10,11\n"
+            "9,Too,Many,Fields,Here,Really\n"
+            "10,Fine,2001-01-01,10,7.0\n"
+            '11,"Cut off mid-fie'
+        ),
+    )
     (report,) = reports
     assert (report.rows_read, report.accepted, report.duplicates, report.rejected) == (11, 2, 0, 9)
     assert report.adds_up
@@ -237,8 +265,9 @@ def test_duplicates_last_in_file_wins_and_newer_file_wins(settings: Settings) ->
 def test_rerun_is_a_no_op_and_force_lands_again(settings: Settings) -> None:
     land(settings, "movies.csv", "id,title\n1,A\n")
     assert [r.status for r in bootstrap(settings)] == ["unchanged"]
-    version = watchbuddy.connect(settings.warehouse).sql(
-        "SELECT count(*) FROM imports").fetchall()[0][0]
+    version = (
+        watchbuddy.connect(settings.warehouse).sql("SELECT count(*) FROM imports").fetchall()[0][0]
+    )
     assert version == 1
     assert [r.status for r in bootstrap(settings, force=True)] == ["landed"]
     assert len(pool(settings)) == 1
@@ -248,7 +277,9 @@ def test_movie_and_show_sharing_an_id_are_both_kept(settings: Settings) -> None:
     (settings.data_dir / "movies.csv").write_text("id,title,release_date\n1399,Film,2001-01-01\n")
     land(settings, "shows.csv", "id,name,first_air_date\n1399,Show,2011-04-17\n")
     assert [(r["media_type"], r["tmdb_id"], r["title"]) for r in pool(settings)] == [
-        ("movie", 1399, "Film"), ("tv", 1399, "Show")]
+        ("movie", 1399, "Film"),
+        ("tv", 1399, "Show"),
+    ]
 
 
 def test_unreadable_file_does_not_stop_the_others(settings: Settings, tmp_path: Path) -> None:

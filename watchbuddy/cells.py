@@ -44,9 +44,11 @@ def clean_text(col: str) -> pl.Expr:
     """Strip whitespace and NUL bytes; null tokens ("", "NaN", "None", ...) become null."""
     if col in FREE_TEXT:
         text = pl.col(col)
-        text = pl.when(text.str.contains("\x00", literal=True)).then(
-            text.str.replace_all("\x00", "", literal=True)
-        ).otherwise(text)
+        text = (
+            pl.when(text.str.contains("\x00", literal=True))
+            .then(text.str.replace_all("\x00", "", literal=True))
+            .otherwise(text)
+        )
         return pl.when(text.str.len_bytes() == 0).then(None).otherwise(text)
     text = pl.col(col).str.replace_all("\x00", "", literal=True).str.strip_chars()
     return pl.when(text.is_in(NULL_TOKENS)).then(None).otherwise(text)

@@ -58,8 +58,14 @@ class ProgressLine:
 def _table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(no rows)"
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True):
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        fmt_str_lengths=80,
+        tbl_width_chars=240,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+    ):
         return str(pl.DataFrame(rows))
 
 
@@ -104,8 +110,9 @@ def ensure_pool(ctx: Context) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_DATA_DIR.")
-@click.option("--warehouse", type=click.Path(path_type=Path),
-              help="Overrides WATCHBUDDY_WAREHOUSE.")
+@click.option(
+    "--warehouse", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_WAREHOUSE."
+)
 @click.version_option(__version__, prog_name="watchbuddy")
 @click.pass_context
 def cli(click_ctx: click.Context, data_dir: Path | None, warehouse: Path | None) -> None:
@@ -179,8 +186,9 @@ def stats_command(ctx: Context, as_json: bool) -> None:
 
 @cli.command("sql")
 @click.argument("query")
-@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True
+)
 @pass_context
 def sql_command(ctx: Context, query: str, fmt: str) -> None:
     """Run one read-only SQL statement over the views (titles, pool, rejects, imports, ...)."""
@@ -193,8 +201,9 @@ def sql_command(ctx: Context, query: str, fmt: str) -> None:
     elif fmt == "json":
         click.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
     else:
-        with pl.Config(tbl_rows=50, tbl_cols=-1, fmt_str_lengths=60,
-                       tbl_hide_column_data_types=True):
+        with pl.Config(
+            tbl_rows=50, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_column_data_types=True
+        ):
             click.echo(str(frame))
 
 
@@ -215,10 +224,19 @@ def compact_command(ctx: Context) -> None:
 
 
 @cli.command("demo-data")
-@click.option("--rows", type=click.IntRange(min=20), default=50_000, show_default=True,
-              help="Movies plus shows to generate (shows are ~11%, as in the real dumps).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Folder to write to (default: the data dir).")
+@click.option(
+    "--rows",
+    type=click.IntRange(min=20),
+    default=50_000,
+    show_default=True,
+    help="Movies plus shows to generate (shows are ~11%, as in the real dumps).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder to write to (default: the data dir).",
+)
 @click.option("--seed", type=int, default=42, show_default=True)
 @pass_context
 def demo_data_command(ctx: Context, rows: int, out: Path | None, seed: int) -> None:
@@ -244,15 +262,28 @@ def app_command(ctx: Context, port: int, headless: bool) -> None:
     from watchbuddy import streamlit_app
 
     ensure_pool(ctx)
-    command = [sys.executable, "-m", "streamlit", "run", streamlit_app.__file__,
-               "--server.port", str(port), "--server.headless", str(headless).lower(),
-               "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        streamlit_app.__file__,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        str(headless).lower(),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     env_note = f"WATCHBUDDY_WAREHOUSE={ctx.settings.warehouse}"
     click.echo(f"Starting the explorer on http://localhost:{port} ({env_note})", err=True)
     import os
 
-    env = {**os.environ, "WATCHBUDDY_WAREHOUSE": str(ctx.settings.warehouse),
-           "WATCHBUDDY_DATA_DIR": str(ctx.settings.data_dir)}
+    env = {
+        **os.environ,
+        "WATCHBUDDY_WAREHOUSE": str(ctx.settings.warehouse),
+        "WATCHBUDDY_DATA_DIR": str(ctx.settings.data_dir),
+    }
     raise SystemExit(subprocess.call(command, env=env))
 
 

@@ -57,8 +57,9 @@ def compact(warehouse: Warehouse, memory_limit: str = "1GB") -> CompactReport:
                     "SELECT count(*) FROM (SELECT DISTINCT media_type, tmdb_id FROM titles)"
                 ).fetchall()[0][0]
                 if distinct == rows_before:
-                    return CompactReport(1, rows_before, rows_before,
-                                         round(time.perf_counter() - started, 3), False)
+                    return CompactReport(
+                        1, rows_before, rows_before, round(time.perf_counter() - started, 3), False
+                    )
             tmp = writer.tmp_file()
             # The path is ours (a uuid under the warehouse), not user input.
             con.execute(SNAPSHOT_SQL.format(path=str(tmp).replace("'", "''")))
@@ -70,5 +71,6 @@ def compact(warehouse: Warehouse, memory_limit: str = "1GB") -> CompactReport:
         batch = writer.allocate_batch()
         staged = writer.stage("titles", tmp, f"snapshot-{batch:06d}.parquet")
         writer.commit(replace={"titles": [staged]})
-    return CompactReport(len(files), rows_before, rows_after,
-                         round(time.perf_counter() - started, 3), True)
+    return CompactReport(
+        len(files), rows_before, rows_after, round(time.perf_counter() - started, 3), True
+    )

@@ -344,6 +344,14 @@ def _joined(
     return joined.zip_with(pl.Series(~empty), pl.Series([None] * n, dtype=pl.String))
 
 
+def _some_of(rng: np.random.Generator, bank: list[str], n: int, mean_items: float) -> pl.Series:
+    """Distinct items per row (each included with equal chance), ', '-joined; some rows none."""
+    share = mean_items / len(bank)
+    picked = [pl.when(pl.Series(rng.random(n) < share)).then(pl.lit(item)) for item in bank]
+    joined = pl.select(pl.concat_str(picked, separator=", ", ignore_nulls=True)).to_series()
+    return joined.replace("", None)
+
+
 def _languages(rng: np.random.Generator, n: int) -> pl.Series:
     ranks = np.arange(1, len(LANGUAGES) + 1, dtype=float)
     weights = 1.0 / ranks**1.25
@@ -382,7 +390,7 @@ def _votes(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np
 def _common(rng: np.random.Generator, n: int, genres: list[str]) -> dict[str, pl.Series]:
     counts, averages, popularity = _votes(rng, n)
     sentences = _sentences(rng, 4000)
-    overview = _joined(rng, sentences, n, 4, " ", empty_share=0.12)
+    overview = _joined(rng, sentences, n, 6, " ", empty_share=0.08)
     titles = _joined(rng, [w.capitalize() for w in _WORDS], n, 3, " ", empty_share=0.0)
     return {
         "vote_count": pl.Series(counts),
@@ -391,7 +399,7 @@ def _common(rng: np.random.Generator, n: int, genres: list[str]) -> dict[str, pl
         "original_language": _languages(rng, n),
         "overview": overview,
         "title": titles,
-        "genres": _joined(rng, genres, n, 3, ", ", empty_share=0.15),
+        "genres": _some_of(rng, genres, n, mean_items=1.9),
         "adult": pl.Series(np.where(rng.random(n) < 0.02, "True", "False")),
         "poster_path": pl.Series(
             np.char.add(np.char.add("/syn", rng.integers(10**8, 10**9, n).astype(str)), ".jpg")
@@ -513,8 +521,13 @@ def _write_with_noise(frame: pl.DataFrame, path: Path, noise: list[str], cut_las
     tmp.replace(path)
 
 
-def generate(rows: int, out: Path, seed: int = 42) -> DemoFiles:
-    """Write the synthetic movie and TV CSVs into `out` and return what was written."""
+def generate(rows: int, out: Path, seed: int = 42, cut_last: bool = False) -> DemoFiles:
+    """Write the synthetic movie and TV CSVs into `out` and return what was written.
+
+    With `cut_last`, the movie file ends in a row cut off mid-field, as an interrupted
+    download would; off by default so that any CSV reader (the benchmark's raw Polars
+    floor included) can read the files.
+    """
     if rows < 20:
         raise ValueError("--rows must be at least 20")
     rng = np.random.default_rng(seed)
@@ -523,11 +536,10 @@ def generate(rows: int, out: Path, seed: int = 42) -> DemoFiles:
     movie_ids = rng.choice(np.arange(2, movie_rows * 3 + 2), movie_rows, replace=False)
     movie_ids.sort()
     shared = int(tv_rows * SHARED_ID_SHARE)
-    tv_own = rng.choice(np.arange(1, tv_rows * 3 + 1), tv_rows - shared, replace=False)
+    # Shows' own ids come from above the movie range, so exactly `shared` of them collide.
+    top = int(movie_ids.max()) + 1
+    tv_own = rng.choice(np.arange(top, top + tv_rows * 3), tv_rows - shared, replace=False)
     tv_ids = np.concatenate([rng.choice(movie_ids, shared, replace=False), tv_own])
-    tv_ids = np.unique(tv_ids)
-    while tv_ids.size < tv_rows:  # rare collisions between the two draws
-        tv_ids = np.unique(np.concatenate([tv_ids, rng.integers(1, tv_rows * 4, tv_rows)]))
     tv_ids = rng.permutation(tv_ids[:tv_rows])
     movies = movie_frame(rng, movie_rows, movie_ids)
     # Two within-file duplicates: a later row with the same id supersedes the earlier one.
@@ -536,7 +548,7 @@ def generate(rows: int, out: Path, seed: int = 42) -> DemoFiles:
     tv = tv_frame(rng, tv_rows, tv_ids)
     out.mkdir(parents=True, exist_ok=True)
     noise = _malformed_movie_rows(int(movie_ids.max()) + 10)
-    _write_with_noise(movies, out / MOVIE_FILE, noise, cut_last=True)
+    _write_with_noise(movies, out / MOVIE_FILE, noise, cut_last=cut_last)
     blank_tv = "," * (len(TV_COLUMNS) - 2)
     tv_noise = [f"-5,Negative Id{blank_tv}"]
     _write_with_noise(tv, out / TV_FILE, tv_noise, cut_last=False)
@@ -545,5 +557,5 @@ def generate(rows: int, out: Path, seed: int = 42) -> DemoFiles:
         tv=out / TV_FILE,
         movie_rows=movies.height,
         tv_rows=tv.height,
-        malformed_rows=len(noise) + 1 + len(tv_noise),
+        malformed_rows=len(noise) + int(cut_last) + len(tv_noise),
     )

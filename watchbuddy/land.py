@@ -526,12 +526,21 @@ def validate(
         "_id": ("tmdb_id", cells.fast_int, cells.parse_int),
         "_date": ("release_date", cells.fast_date, cells.parse_date),
         "_votes": ("vote_count", cells.fast_int, lambda e: cells.parse_int(e, decimal_comma)),
-        "_rating": ("vote_average", cells.fast_float,
-                    lambda e: cells.parse_float(e, decimal_comma)),
-        "_popularity": ("popularity", cells.fast_float,
-                        lambda e: cells.parse_float(e, decimal_comma)),
-        "_runtime": ("runtime", cells.fast_float,
-                     lambda e: cells.parse_float(cells.first_number(e), decimal_comma)),
+        "_rating": (
+            "vote_average",
+            cells.fast_float,
+            lambda e: cells.parse_float(e, decimal_comma),
+        ),
+        "_popularity": (
+            "popularity",
+            cells.fast_float,
+            lambda e: cells.parse_float(e, decimal_comma),
+        ),
+        "_runtime": (
+            "runtime",
+            cells.fast_float,
+            lambda e: cells.parse_float(cells.first_number(e), decimal_comma),
+        ),
         "_keywords": ("keywords", cells.fast_list, cells.parse_list),
     }
     if not plan.genre_ids:

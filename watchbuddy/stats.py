@@ -19,38 +19,56 @@ def _rows(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
 
 def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str, Any]:
     manifest = warehouse.read_manifest()
-    by_media = {r["media_type"]: r["titles"] for r in _rows(con, """
+    by_media = {
+        r["media_type"]: r["titles"]
+        for r in _rows(
+            con,
+            """
         SELECT media_type, count(*) AS titles FROM pool GROUP BY media_type ORDER BY media_type
-    """)}
-    by_source = _rows(con, """
+    """,
+        )
+    }
+    by_source = _rows(
+        con,
+        """
         SELECT source, source_name, media_type, count(*) AS titles
         FROM pool GROUP BY ALL ORDER BY titles DESC
-    """)
-    imports = _rows(con, """
+    """,
+    )
+    imports = _rows(
+        con,
+        """
         SELECT status, count(*) AS files, sum(rows_read) AS rows_read, sum(accepted) AS accepted,
                sum(duplicates) AS duplicates, sum(rejected) AS rejected
         FROM imports GROUP BY status ORDER BY status
-    """)
+    """,
+    )
     stale = con.sql(f"""
         SELECT count(*) FILTER (
             WHERE coalesce(votes_refreshed_at, updated_at)
                   < now() - INTERVAL {STALE_AFTER_DAYS} DAY)
         FROM pool
     """).fetchall()[0][0]
-    checkpoints = _rows(con, """
+    checkpoints = _rows(
+        con,
+        """
         SELECT media_type, last_release_date::VARCHAR AS last_release_date,
                last_run_at::VARCHAR AS last_run_at
         FROM checkpoints
         QUALIFY row_number() OVER (PARTITION BY media_type ORDER BY last_run_at DESC) = 1
         ORDER BY media_type
-    """)
-    runs = _rows(con, """
+    """,
+    )
+    runs = _rows(
+        con,
+        """
         SELECT job, media_type, status, started_at::VARCHAR AS started_at,
                finished_at::VARCHAR AS finished_at, titles_new, titles_updated, errors
         FROM runs
         QUALIFY row_number() OVER (PARTITION BY job, media_type ORDER BY started_at DESC) = 1
         ORDER BY job, media_type
-    """)
+    """,
+    )
     total = sum(by_media.values())
     return {
         "warehouse": str(warehouse.root),

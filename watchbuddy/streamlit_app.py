@@ -52,12 +52,21 @@ def _auto_bootstrap(settings: Settings, warehouse: Warehouse) -> None:
     files = find_inputs(settings.data_dir)
     if not files:
         return
-    with st.status(f"The pool is empty: landing {len(files)} file(s) from "
-                   f"{settings.data_dir} first…", expanded=True) as status:
-        reports = bootstrap(settings, on_report=lambda r: st.write(
-            f"{r.file}: {r.status}, {r.accepted:,} accepted, {r.rejected:,} rejected"))
-        status.update(label=f"Landed {sum(r.accepted for r in reports):,} titles.",
-                      state="complete", expanded=False)
+    with st.status(
+        f"The pool is empty: landing {len(files)} file(s) from {settings.data_dir} first…",
+        expanded=True,
+    ) as status:
+        reports = bootstrap(
+            settings,
+            on_report=lambda r: st.write(
+                f"{r.file}: {r.status}, {r.accepted:,} accepted, {r.rejected:,} rejected"
+            ),
+        )
+        status.update(
+            label=f"Landed {sum(r.accepted for r in reports):,} titles.",
+            state="complete",
+            expanded=False,
+        )
 
 
 def main() -> None:

@@ -1,0 +1,116 @@
+"""The `watchbuddy` command line as a user runs it: real processes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def project(tmp_path: Path, demo_dir: Path) -> Path:
+    (tmp_path / "data").mkdir()
+    for csv in demo_dir.glob("*.csv"):
+        shutil.copy(csv, tmp_path / "data" / csv.name)
+    return tmp_path
+
+
+def test_bootstrap_json_report_adds_up_and_rerun_is_a_no_op(project: Path) -> None:
+    done = run_cli("bootstrap", "--json", cwd=project)
+    assert done.returncode == 0, done.stderr
+    reports = json.loads(done.stdout)
+    assert {r["status"] for r in reports} == {"landed"}
+    for r in reports:
+        assert r["rows_read"] == r["accepted"] + r["duplicates"] + r["rejected"]
+    again = json.loads(run_cli("bootstrap", "--json", cwd=project).stdout)
+    assert {r["status"] for r in again} == {"unchanged"}
+
+
+def test_bootstrap_table_output_names_every_file(project: Path) -> None:
+    (project / "data" / "genres.csv").write_text("id,name\n28,Action\n")
+    done = run_cli("bootstrap", cwd=project)
+    assert done.returncode == 0, done.stderr
+    for name in (
+        "synthetic_TMDB_movie_dataset_v11.csv",
+        "synthetic_TMDB_tv_dataset_v3.csv",
+        "genres.csv",
+    ):
+        assert name in done.stdout
+    assert "genres.csv: skipped: not a title table" in done.stdout
+
+
+def test_read_commands_auto_bootstrap_an_empty_pool_and_say_so(project: Path) -> None:
+    done = run_cli("stats", "--json", cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert "The pool is empty: landing 2 file(s)" in done.stderr
+    stats = json.loads(done.stdout)
+    assert stats["titles"] > 0 and set(stats["by_media_type"]) == {"movie", "tv"}
+
+
+def test_auto_bootstrap_can_be_turned_off(project: Path) -> None:
+    done = run_cli("stats", "--json", cwd=project, env={"WATCHBUDDY_AUTO_BOOTSTRAP": "false"})
+    assert done.returncode == 0 and json.loads(done.stdout)["titles"] == 0
+
+
+def test_sql_reads_views_and_refuses_writes_and_outside_files(project: Path) -> None:
+    ok = run_cli(
+        "sql",
+        "SELECT media_type, count(*) AS n FROM pool GROUP BY ALL ORDER BY 1",
+        "--format",
+        "json",
+        cwd=project,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert [r["media_type"] for r in json.loads(ok.stdout)] == ["movie", "tv"]
+    csv = run_cli("sql", "SELECT 1 AS x", "--format", "csv", cwd=project)
+    assert csv.stdout == "x\n1\n"
+    for query in (
+        "CREATE TABLE t AS SELECT 1",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "COPY (SELECT 1) TO 'out.csv'",
+        "SELECT 1; SELECT 2",
+        "SELECT * FROM read_parquet('../x.parquet')",
+    ):
+        refused = run_cli("sql", query, cwd=project)
+        assert refused.returncode == 2, query
+        assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert not (project / "out.csv").exists()
+    bad = run_cli("sql", "SELEC nonsense", cwd=project)
+    assert bad.returncode == 1 and bad.stderr.startswith("Error: SQL error")
+
+
+def test_compact_keeps_the_same_pool(project: Path) -> None:
+    run_cli("bootstrap", cwd=project)
+    query = (
+        "SELECT count(*) AS n, sum(tmdb_id) AS ids, round(sum(mainstream_score), 6) AS m FROM pool"
+    )
+    before = run_cli("sql", query, "--format", "json", cwd=project).stdout
+    done = run_cli("compact", cwd=project)
+    assert done.returncode == 0 and "Compacted 2 file(s)" in done.stdout
+    assert run_cli("sql", query, "--format", "json", cwd=project).stdout == before
+    assert "Nothing to compact" in run_cli("compact", cwd=project).stdout
+
+
+def test_demo_data_command_writes_marked_files(tmp_path: Path) -> None:
+    done = run_cli("demo-data", "--rows", "500", "--out", "demo", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    assert names == ["synthetic_TMDB_movie_dataset_v11.csv", "synthetic_TMDB_tv_dataset_v3.csv"]
+
+
+def test_bad_settings_are_one_line_errors(tmp_path: Path) -> None:
+    done = run_cli("stats", cwd=tmp_path, env={"WATCHBUDDY_TMDB_RPS": "fast"})
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "Error: Setting tmdb_rps (WATCHBUDDY_TMDB_RPS) has an invalid value; expected float."
+    )
+
+
+def test_empty_data_dir_says_what_to_do(tmp_path: Path) -> None:
+    done = run_cli("bootstrap", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "watchbuddy demo-data" in done.stderr

@@ -1,0 +1,173 @@
+"""Crash safety and concurrent readers, with real processes: SIGKILL mid-landing, readers
+querying from another process while `bootstrap` and `compact` publish."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import watchbuddy
+from watchbuddy.compact import compact
+from watchbuddy.demo import generate
+from watchbuddy.land import bootstrap
+from watchbuddy.settings import Settings
+from watchbuddy.warehouse import TABLES, Warehouse
+
+pytestmark = pytest.mark.slow
+
+READER = r"""
+import json, sys, time
+import watchbuddy
+from watchbuddy.views import refresh
+root, seconds = sys.argv[1], float(sys.argv[2])
+seen, errors = [], []
+held = watchbuddy.connect(root)          # a long-lived reader that refreshes, like the app
+deadline = time.monotonic() + seconds
+while time.monotonic() < deadline:
+    try:
+        fresh = watchbuddy.connect(root)  # a new reader each time, like the CLI
+        seen.append(fresh.sql("SELECT count(*) FROM pool").fetchall()[0][0])
+        fresh.close()
+        refresh(held)
+        seen.append(held.sql("SELECT count(*) FROM pool").fetchall()[0][0])
+    except Exception as exc:
+        errors.append(repr(exc))
+print(json.dumps({"seen": seen, "errors": errors}))
+"""
+
+
+@pytest.fixture(scope="module")
+def medium_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("medium")
+    generate(250_000, out, seed=11)
+    return out
+
+
+def _settings(tmp_path: Path, demo: Path) -> Settings:
+    data = tmp_path / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for csv in demo.glob("*.csv"):
+        shutil.copy(csv, data / csv.name)
+    return Settings(data_dir=data, warehouse=tmp_path / "warehouse")
+
+
+def _pool_count(root: Path) -> int:
+    return watchbuddy.connect(root).sql("SELECT count(*) FROM pool").fetchall()[0][0]
+
+
+def _start_reader(root: Path, seconds: float) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", READER, str(root), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+
+
+def test_sigkill_while_landing_leaves_a_readable_warehouse_and_rerun_completes(
+    tmp_path: Path, medium_demo: Path
+) -> None:
+    reference = _settings(tmp_path / "reference", medium_demo)
+    expected = {r.file: (r.accepted, r.rejected) for r in bootstrap(reference)}
+    expected_pool = _pool_count(reference.warehouse)
+
+    settings = _settings(tmp_path / "killed", medium_demo)
+    env = {
+        **os.environ,
+        "WATCHBUDDY_DATA_DIR": str(settings.data_dir),
+        "WATCHBUDDY_WAREHOUSE": str(settings.warehouse),
+    }
+    tmp_dir = settings.warehouse / "tmp"
+
+    def writing() -> bool:  # a part file is being written, nothing of it published yet
+        return tmp_dir.is_dir() and any(tmp_dir.iterdir())
+
+    def between_files() -> bool:  # the first file is published, the second is being landed
+        return len(Warehouse(settings.warehouse).read_manifest().files("imports")) >= 1
+
+    states = []
+    for trigger in (writing, between_files):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "watchbuddy", "bootstrap", "--force"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while not trigger() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        states.append(sorted(p.name for p in tmp_dir.iterdir()))
+        # Readable at every instant, and only whole files are ever published.
+        con = watchbuddy.connect(settings.warehouse)
+        assert con.sql("SELECT count(*) FROM pool").fetchall()[0][0] in (
+            0,
+            expected["synthetic_TMDB_movie_dataset_v11.csv"][0],
+            expected_pool,
+        )
+        assert con.sql(
+            "SELECT bool_and(rows_read = accepted + duplicates + rejected) IS NOT false "
+            "FROM imports"
+        ).fetchall() == [(True,)]
+    assert states[0], "the first kill should have caught a file being written"
+
+    reports = bootstrap(settings)
+    assert all(r.status in ("landed", "unchanged") for r in reports)
+    assert any(r.status == "landed" for r in reports)  # the killed landing is redone
+    assert _pool_count(settings.warehouse) == expected_pool
+    con = watchbuddy.connect(settings.warehouse)
+    per_file = dict(
+        con.sql(
+            "SELECT file, count(*) FROM imports WHERE status = 'landed' GROUP BY file"
+        ).fetchall()
+    )
+    assert set(per_file.values()) == {1}  # each file landed exactly once
+    # Nothing half-written is left behind once a writer has run.
+    manifest = Warehouse(settings.warehouse).read_manifest()
+    listed = {p for t in TABLES for p in manifest.files(t)}
+    on_disk = {f"{t}/{f.name}" for t in TABLES for f in (settings.warehouse / t).glob("*")}
+    assert on_disk == listed
+    assert list((settings.warehouse / "tmp").iterdir()) == []
+
+
+def test_readers_in_another_process_never_fail_during_compact(
+    tmp_path: Path, medium_demo: Path
+) -> None:
+    settings = _settings(tmp_path, medium_demo)
+    bootstrap(settings)
+    total = _pool_count(settings.warehouse)
+    reader = _start_reader(settings.warehouse, seconds=8)
+    time.sleep(0.5)
+    assert compact(Warehouse(settings.warehouse)).changed
+    assert _pool_count(settings.warehouse) == total  # same pool after compaction
+    (settings.data_dir / "extra_movies.csv").write_text("id,title\n999999991,Extra\n")
+    bootstrap(settings)
+    assert compact(Warehouse(settings.warehouse)).changed
+    out, _ = reader.communicate(timeout=60)
+    result = json.loads(out)
+    assert result["errors"] == []
+    assert result["seen"] and set(result["seen"]) <= {total, total + 1}
+
+
+def test_reader_during_initial_bootstrap_sees_only_whole_files(
+    tmp_path: Path, medium_demo: Path
+) -> None:
+    settings = _settings(tmp_path, medium_demo)
+    settings.warehouse.mkdir(parents=True)
+    reader = _start_reader(settings.warehouse, seconds=8)
+    time.sleep(0.5)
+    reports = bootstrap(settings)
+    compact(Warehouse(settings.warehouse))
+    out, _ = reader.communicate(timeout=60)
+    result = json.loads(out)
+    assert result["errors"] == []
+    movies = next(r.accepted for r in reports if "movie" in r.file)
+    total = _pool_count(settings.warehouse)
+    assert set(result["seen"]) <= {0, movies, total}
+    assert result["seen"]

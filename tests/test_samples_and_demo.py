@@ -1,4 +1,4 @@
-"""Landing the real TMDB samples and the synthetic demo dataset: every file reported, counts add up."""
+"""Landing the real TMDB samples and the synthetic demo data: every file reported, counts add up."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 import watchbuddy
-from watchbuddy.demo import MOVIE_FILE, TV_FILE, generate
+from watchbuddy.demo import MOVIE_FILE, generate
 from watchbuddy.land import bootstrap
 from watchbuddy.settings import Settings
 

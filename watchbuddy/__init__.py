@@ -1,4 +1,4 @@
-"""WatchBuddy candidate pool: every TMDB title a recommender could suggest, scored, on your machine."""
+"""WatchBuddy candidate pool: every TMDB title a recommender could suggest, scored, locally."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `watchbuddy` command line. Every expected failure is one line on stderr and a non-zero exit."""
+"""The `watchbuddy` command line: every expected failure is one stderr line and a non-zero exit."""
 
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,10 +30,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from watchbuddy import cells
 from watchbuddy.errors import LandingError
 from watchbuddy.schema import (
-    ALIASES,
     IMPORT_SCHEMA,
     REJECT_SCHEMA,
     TITLE_SCHEMA,
@@ -43,11 +41,12 @@ from watchbuddy.schema import (
 )
 from watchbuddy.settings import Settings
 from watchbuddy.sniff import Dialect, first_line, sniff, transcode_to_utf8
+from watchbuddy.validate import landing_query, load_cell_macros, raw_with_file_names
 from watchbuddy.views import new_connection, open_views
 from watchbuddy.warehouse import Warehouse, WarehouseWriter, utcnow
 
 BATCH_ROWS = 131_072
-PART_ROWS = 700_000
+PART_ROWS = 350_000
 # zstd level 1: within 20% of the default level's size at 20% less CPU (benchmarks/RESULTS.md).
 PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1}
 INPUT_PATTERNS = ("*.csv", "*.csv.gz", "*.CSV", "*.CSV.GZ")
@@ -350,19 +349,11 @@ def _scan(
     """Stream `source` through DuckDB's CSV reader and Polars validation into Parquet parts."""
     skip = dialect.skip_lines + 1
     scan = _Scan(skip=skip)
-    column_index = {name: i for i, name in enumerate(dialect.header)}
-    # Header names never reach SQL text: columns are named c0..cN, we pick the mapped ones.
+    # Header names never reach SQL text: columns are named c0..cN (see `validate`).
     columns = {f"c{i}": "VARCHAR" for i in range(len(dialect.header))}
-    picks = ", ".join(
-        f"c{column_index[source_name]} AS {canonical}"
-        for canonical, source_name in plan.columns.items()
-    )
     con = new_connection(memory_limit=settings.duckdb_memory_limit)
-    query = (
-        f"SELECT {picks} FROM read_csv($path, auto_detect = false, columns = $columns, "
-        "header = false, skip = $skip, delim = $delim, quote = '\"', escape = '\"', "
-        "strict_mode = true, store_rejects = true, max_line_size = 16777216)"
-    )
+    load_cell_macros(con)
+    query = landing_query(plan, dialect.header, decimal_comma=dialect.delimiter == ";")
     updated_at = dt.datetime.fromtimestamp(source.stat().st_mtime, dt.UTC)
     landed_at = utcnow()
     bytes_per_row = dialect.sample_bytes / max(dialect.sample_rows, 1)
@@ -371,7 +362,6 @@ def _scan(
         expected_rows = None
     keys: list[pl.DataFrame] = []
     pending: list[pl.DataFrame] = []
-    decimal_comma = dialect.delimiter == ";"
     provenance = {
         "source": pl.lit("csv"),
         "source_name": pl.lit(display_name),
@@ -380,13 +370,22 @@ def _scan(
         "landed_at": pl.lit(landed_at, dtype=_FIELD_DTYPES["landed_at"]),
     }
 
+    # Parts are written on a background thread while DuckDB keeps scanning (Polars and
+    # DuckDB both release the GIL); at most one part waits, which bounds memory.
+    write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
+    writing: list[Future[None]] = []
+
     def flush() -> None:
-        # Polars writes one frame with all cores; a part per ~PART_ROWS bounds memory.
-        if pending:
-            part = writer.tmp_file()
-            pl.concat(pending).write_parquet(part, **PARQUET_OPTIONS)
-            scan.parts.append(part)
-            pending.clear()
+        if not pending:
+            return
+        for done in writing:
+            done.result()
+        writing.clear()
+        part = writer.tmp_file()
+        frames = list(pending)
+        pending.clear()
+        writing.append(write_pool.submit(_write_part, frames, part))
+        scan.parts.append(part)
 
     try:
         reader = con.sql(
@@ -398,13 +397,27 @@ def _scan(
                 "delim": dialect.delimiter,
             },
         ).to_arrow_reader(BATCH_ROWS)
-        for raw in _frames(reader, BATCH_ROWS):
-            accepted, rejected = validate(raw, plan, scan.parsed_rows, decimal_comma)
-            scan.parsed_rows += raw.height
-            if rejected.height:
-                scan.value_rejects.append(rejected)
-            if accepted.height:
-                accepted = accepted.with_columns(**provenance).select(
+        for frame in _frames(reader, BATCH_ROWS):
+            frame = frame.with_columns(
+                (pl.int_range(pl.len(), dtype=pl.Int64) + scan.parsed_rows).alias("source_row")
+            )
+            scan.parsed_rows += frame.height
+            if frame["_reason"].null_count() < frame.height:
+                bad = frame.filter(pl.col("_reason").is_not_null())
+                scan.value_rejects.append(
+                    bad.select(
+                        "source_row",
+                        pl.col("_reason").alias("reason"),
+                        pl.col("_raw")
+                        .map_elements(
+                            lambda text: raw_with_file_names(text, plan), return_dtype=pl.String
+                        )
+                        .alias("raw"),
+                    )
+                )
+                frame = frame.filter(pl.col("_reason").is_null())
+            if frame.height:
+                accepted = frame.with_columns(**provenance).select(
                     [pl.col(n).cast(t) for n, t in TITLE_POLARS_SCHEMA.items()]
                 )
                 pending.append(accepted)
@@ -416,6 +429,8 @@ def _scan(
                 fraction = min(scan.parsed_rows / expected_rows, 0.99) if expected_rows else None
                 progress(display_name, scan.parsed_rows, fraction)
         flush()
+        for done in writing:
+            done.result()
         for line, kind, raw_line, message in con.sql(
             "SELECT line, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
         ).fetchall():
@@ -424,11 +439,23 @@ def _scan(
             if scan.structural and scan.structural[-1][0] == line:
                 continue  # DuckDB reports some broken records once per column
             scan.structural.append((int(line), _structural_reason(kind, message), raw_line))
+    except duckdb.OutOfMemoryException:
+        raise LandingError(
+            f"landing {display_name} needed more than the DuckDB memory limit "
+            f"({settings.duckdb_memory_limit}); raise WATCHBUDDY_DUCKDB_MEMORY_LIMIT"
+        ) from None
     except duckdb.IOException as exc:
         raise LandingError(f"cannot read {display_name}: {_first_line(exc)}") from None
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
+        # Errors raised while streaming surface through Arrow as OSError.
+        if "Out of Memory" in str(exc):
+            raise LandingError(
+                f"landing {display_name} needed more than the DuckDB memory limit "
+                f"({settings.duckdb_memory_limit}); raise WATCHBUDDY_DUCKDB_MEMORY_LIMIT"
+            ) from None
         raise LandingError(f"{display_name} is not a readable CSV: {_first_line(exc)}") from None
     finally:
+        write_pool.shutdown(wait=True)
         con.close()
     if keys:
         all_keys = pl.concat(keys)
@@ -437,6 +464,10 @@ def _scan(
     if progress:
         progress(display_name, scan.parsed_rows, 1.0)
     return scan
+
+
+def _write_part(frames: list[pl.DataFrame], path: Path) -> None:
+    pl.concat(frames).write_parquet(path, **PARQUET_OPTIONS)
 
 
 def _frames(reader: pa.RecordBatchReader, rows: int) -> Iterator[pl.DataFrame]:
@@ -457,7 +488,7 @@ def _frames(reader: pa.RecordBatchReader, rows: int) -> Iterator[pl.DataFrame]:
 def _to_frame(batches: list[pa.RecordBatch]) -> pl.DataFrame:
     frame = pl.from_arrow(pa.Table.from_batches(batches))
     assert isinstance(frame, pl.DataFrame)
-    return frame.rechunk()
+    return frame
 
 
 def _first_line(exc: Exception) -> str:
@@ -470,188 +501,6 @@ def _structural_reason(kind: str, message: str) -> str:
         "MISSING COLUMNS": "broken record: fewer fields than the header",
         "UNQUOTED VALUE": "broken record: unterminated quote (file cut off?)",
         "INVALID ENCODING": "broken record: bytes that are not UTF-8",
-        "LINE SIZE OVER MAXIMUM": "broken record: line longer than 16 MB",
+        "LINE SIZE OVER MAXIMUM": "broken record: line longer than 4 MB",
     }
     return reasons.get(kind, f"broken record: {message.strip().splitlines()[0]}")
-
-
-def _short(expr: pl.Expr) -> pl.Expr:
-    return expr.str.slice(0, MAX_REASON_VALUE)
-
-
-def _parse_with_fallback(
-    frame: pl.DataFrame,
-    source: pl.Expr,
-    fast: Callable[[pl.Expr], pl.Expr],
-    general: Callable[[pl.Expr], pl.Expr],
-) -> pl.Series:
-    """The fast parse of `source`, or the general one when the fast one missed a value."""
-    result = frame.select(fast(source).alias("v"), source.is_not_null().alias("given"))
-    missed = result.select((pl.col("given") & pl.col("v").is_null()).any()).item()
-    if not missed:
-        return result["v"]
-    return frame.select(general(source)).to_series()
-
-
-def validate(
-    raw: pl.DataFrame, plan: ColumnPlan, row_offset: int, decimal_comma: bool = False
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split a batch of raw string columns into canonical typed rows and rejects.
-
-    Returns (accepted, rejects); accepted has every canonical field plus `source_row`,
-    rejects has `source_row`, `reason` and `raw` (the row's fields as read, as JSON).
-    """
-    # Fields the file lacks become null columns, so every parser sees a full-length column.
-    absent = [f for f in ALIASES if f not in raw.columns]
-    clean = raw.select(
-        *[cells.clean_text(c).alias(c) for c in raw.columns],
-        *[pl.lit(None, dtype=pl.String).alias(f) for f in absent],
-        (pl.int_range(pl.len(), dtype=pl.Int64) + row_offset).alias("source_row"),
-    )
-    c = pl.col
-    text = pl.col
-
-    if plan.media_type is not None:
-        media_type = pl.lit(plan.media_type)
-    else:
-        media_type = cells.parse_media_type(text("media_type"))
-    parsed = clean.with_columns(
-        _media_type=media_type,
-        _title=pl.coalesce(text("title"), text("original_title")),
-        _adult=cells.parse_bool(text("adult")),
-        _language=cells.parse_language(text("original_language")),
-    )
-    # name -> (source column, fast parser, general parser); see `cells` on fast paths.
-    typed = {
-        "_id": ("tmdb_id", cells.fast_int, cells.parse_int),
-        "_date": ("release_date", cells.fast_date, cells.parse_date),
-        "_votes": ("vote_count", cells.fast_int, lambda e: cells.parse_int(e, decimal_comma)),
-        "_rating": (
-            "vote_average",
-            cells.fast_float,
-            lambda e: cells.parse_float(e, decimal_comma),
-        ),
-        "_popularity": (
-            "popularity",
-            cells.fast_float,
-            lambda e: cells.parse_float(e, decimal_comma),
-        ),
-        "_runtime": (
-            "runtime",
-            cells.fast_float,
-            lambda e: cells.parse_float(cells.first_number(e), decimal_comma),
-        ),
-        "_keywords": ("keywords", cells.fast_list, cells.parse_list),
-    }
-    if not plan.genre_ids:
-        typed["_genres"] = ("genres", cells.fast_list, cells.parse_list)
-    parsed = parsed.with_columns(
-        _parse_with_fallback(parsed, text(source), fast, general).alias(name)
-        for name, (source, fast, general) in typed.items()
-    )
-    if plan.genre_ids:
-        parsed = parsed.with_columns(
-            _genres=cells.parse_genre_ids(text("genres"), c("_media_type"))
-        )
-    checks: list[tuple[pl.Expr, pl.Expr]] = [
-        (text("tmdb_id").is_null(), pl.lit("missing id")),
-        (
-            c("_id").is_null() | (c("_id") <= 0),
-            pl.format("id '{}' is not a positive integer", _short(text("tmdb_id"))),
-        ),
-        (
-            text("media_type").is_null() & pl.lit(plan.media_type is None),
-            pl.lit("missing media type"),
-        ),
-        (
-            c("_media_type").is_null(),
-            pl.format("media type '{}' is not movie or tv", _short(text("media_type"))),
-        ),
-        (c("_title").is_null(), pl.lit("missing title")),
-        (
-            text("release_date").is_not_null() & c("_date").is_null(),
-            pl.format("release date '{}' is not a date", _short(text("release_date"))),
-        ),
-        (
-            text("vote_count").is_not_null() & (c("_votes").is_null() | (c("_votes") < 0)),
-            pl.format("vote count '{}' is not a whole number >= 0", _short(text("vote_count"))),
-        ),
-        (
-            text("vote_average").is_not_null()
-            & (c("_rating").is_null() | (c("_rating") < 0) | (c("_rating") > 10)),
-            pl.format(
-                "vote average '{}' is not a number from 0 to 10", _short(text("vote_average"))
-            ),
-        ),
-        (
-            text("popularity").is_not_null()
-            & (c("_popularity").is_null() | (c("_popularity") < 0)),
-            pl.format("popularity '{}' is not a number >= 0", _short(text("popularity"))),
-        ),
-        (
-            text("runtime").is_not_null() & c("_runtime").is_null(),
-            pl.format("runtime '{}' is not a number of minutes", _short(text("runtime"))),
-        ),
-        (
-            text("adult").is_not_null() & c("_adult").is_null(),
-            pl.format("adult '{}' is not true or false", _short(text("adult"))),
-        ),
-        (
-            text("original_language").is_not_null() & c("_language").is_null(),
-            pl.format(
-                "original language '{}' is not a language code", _short(text("original_language"))
-            ),
-        ),
-    ]
-    reason = pl.when(checks[0][0]).then(checks[0][1])
-    for condition, message in checks[1:]:
-        reason = reason.when(condition).then(message)
-    parsed = parsed.with_columns(_reason=reason.otherwise(None))
-
-    bad = parsed.filter(c("_reason").is_not_null())
-    raw_json = pl.Series("raw", [], dtype=pl.String)
-    if bad.height:
-        # Only rejected rows pay for the JSON rendering of their fields, under the file's names.
-        raw_json = raw.select(
-            pl.struct(
-                [
-                    pl.col(k).gather(bad["source_row"] - row_offset).alias(v)
-                    for k, v in plan.columns.items()
-                ]
-            )
-            .struct.json_encode()
-            .alias("raw")
-        ).to_series()
-    rejects = bad.select("source_row", c("_reason").alias("reason")).with_columns(raw_json)
-
-    good = parsed.filter(c("_reason").is_null())
-    runtime = c("_runtime").round(0).cast(pl.Int32)
-    accepted = good.select(
-        c("_media_type").alias("media_type"),
-        c("_id").alias("tmdb_id"),
-        cells.parse_imdb_id(text("imdb_id")).alias("imdb_id"),
-        c("_title").alias("title"),
-        text("original_title").alias("original_title"),
-        c("_language").alias("original_language"),
-        text("overview").alias("overview"),
-        text("status").alias("status"),
-        c("_date").alias("release_date"),
-        c("_genres").alias("genres"),
-        c("_keywords").alias("keywords"),
-        pl.when(runtime > 0).then(runtime).alias("runtime"),
-        c("_popularity").alias("popularity"),
-        c("_rating").alias("vote_average"),
-        c("_votes").alias("vote_count"),
-        c("_adult").alias("adult"),
-        text("poster_path").alias("poster_path"),
-        "source_row",
-    )
-    return accepted, rejects
-
-
-def summary_json(reports: list[ImportReport]) -> str:
-    return json.dumps([r.to_dict() for r in reports], indent=2, default=str)
-
-
-def pool_is_empty(warehouse: Warehouse) -> bool:
-    return warehouse.read_manifest().is_empty

@@ -1,4 +1,4 @@
-"""The canonical title schema, the column aliases real TMDB CSVs use, and how a file's media type is told.
+"""The canonical title schema, the column aliases of real TMDB CSVs, and how media type is told.
 
 A title is keyed by `(media_type, tmdb_id)`; about 100K TMDB ids are both a movie and a
 show, so nothing here (or anywhere) identifies a title by its id alone. Every landed

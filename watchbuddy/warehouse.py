@@ -1,4 +1,4 @@
-"""The Parquet warehouse: a manifest of published files, one writer at a time, readers never blocked.
+"""The Parquet warehouse: a manifest of published files, one writer at a time, readers unblocked.
 
 Layout under the warehouse folder:
 

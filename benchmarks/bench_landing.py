@@ -1,0 +1,270 @@
+"""Landing benchmark (`make bench`): our bootstrap against a raw floor and a naive baseline.
+
+On the synthetic demo dataset at full size (1.3M movies + 165K shows), in one run:
+  (a) `watchbuddy bootstrap`: wall time and peak RSS, in a fresh process;
+  (b) the raw floor: Polars `scan_csv(...).sink_parquet(...)` of the same files, no validation;
+  (c) the naive alternative: pandas `read_csv` + `to_sql` into SQLite;
+  (d) `SELECT count(*) FROM pool` on a fresh connection, before and after `compact`.
+(a) and (b) alternate for several rounds so machine noise hits both alike; medians are
+reported. Results go to benchmarks/RESULTS.md (this section is rewritten each run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work"
+RESULTS = HERE / "RESULTS.md"
+SECTION = "## Landing (issue: foundation)"
+
+# Runs a command and prints its wall time and the peak RSS of that one child, as JSON.
+MEASURE = textwrap.dedent("""
+    import json, resource, subprocess, sys, time
+    started = time.perf_counter()
+    done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seconds = time.perf_counter() - started
+    rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"seconds": seconds, "rss_mb": rss_kb / 1024, "rc": done.returncode,
+                      "stderr": done.stderr.decode()[-2000:]}))
+""")
+
+FLOOR = textwrap.dedent("""
+    import sys, polars as pl
+    out = sys.argv[1]
+    for i, path in enumerate(sys.argv[2:]):
+        pl.scan_csv(path, infer_schema=False, truncate_ragged_lines=True).sink_parquet(
+            f"{out}/floor-{i}.parquet")
+""")
+
+NAIVE = textwrap.dedent("""
+    import sqlite3, sys, pandas as pd
+    db = sqlite3.connect(sys.argv[1])
+    for i, path in enumerate(sys.argv[2:]):
+        frame = pd.read_csv(path, on_bad_lines="skip", low_memory=False)
+        frame.to_sql(f"titles_{i}", db, if_exists="replace", index=False, chunksize=50_000)
+    db.commit()
+""")
+
+COUNT = textwrap.dedent("""
+    import json, sys, time
+    import watchbuddy
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        con = watchbuddy.connect(sys.argv[1])
+        n = con.sql("SELECT count(*) FROM pool").fetchall()[0][0]
+        times.append(time.perf_counter() - started)
+        con.close()
+    print(json.dumps({"count": n, "seconds": sorted(times)[2]}))
+""")
+
+
+def measure(*command: str, env: dict[str, str] | None = None) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    if result["rc"] != 0:
+        raise SystemExit(f"{command} failed: {result['stderr']}")
+    return result
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import duckdb
+    import polars
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem_gb:.0f} GiB RAM; {platform.platform()}; "
+        f"Python {platform.python_version()}, duckdb {duckdb.__version__}, "
+        f"polars {polars.__version__}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_465_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-naive", action="store_true")
+    args = parser.parse_args()
+
+    data = WORK / f"data-{args.rows}"
+    if not (data / ".complete").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        print(f"Generating {args.rows:,} demo rows in {data} ...", flush=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "watchbuddy",
+                "demo-data",
+                "--rows",
+                str(args.rows),
+                "--out",
+                str(data),
+            ],
+            check=True,
+        )
+        (data / ".complete").touch()
+    csvs = sorted(str(p) for p in data.glob("*.csv"))
+    csv_mb = sum(Path(p).stat().st_size for p in csvs) / 2**20
+
+    ours, floor = [], []
+    warehouse = WORK / "warehouse"
+    for round_no in range(args.rounds):
+        shutil.rmtree(warehouse, ignore_errors=True)
+        ours.append(
+            measure(
+                sys.executable,
+                "-m",
+                "watchbuddy",
+                "--data-dir",
+                str(data),
+                "--warehouse",
+                str(warehouse),
+                "bootstrap",
+            )
+        )
+        floor_dir = WORK / "floor"
+        shutil.rmtree(floor_dir, ignore_errors=True)
+        floor_dir.mkdir(parents=True)
+        floor.append(measure(sys.executable, "-c", FLOOR, str(floor_dir), *csvs))
+        print(
+            f"round {round_no + 1}: bootstrap {ours[-1]['seconds']:.2f}s "
+            f"({ours[-1]['rss_mb']:.0f} MB), floor {floor[-1]['seconds']:.2f}s",
+            flush=True,
+        )
+
+    counts = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", COUNT, str(warehouse)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    compact_run = measure(
+        sys.executable, "-m", "watchbuddy", "--warehouse", str(warehouse), "compact"
+    )
+    counts_after = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", COUNT, str(warehouse)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    naive = None
+    if not args.skip_naive:
+        db = WORK / "naive.sqlite"
+        db.unlink(missing_ok=True)
+        print("Running the pandas + SQLite baseline ...", flush=True)
+        naive = measure(sys.executable, "-c", NAIVE, str(db), *csvs)
+        db.unlink(missing_ok=True)
+
+    a = statistics.median(r["seconds"] for r in ours)
+    b = statistics.median(r["seconds"] for r in floor)
+    rss = max(r["rss_mb"] for r in ours)
+    rows = [
+        ("(a) `watchbuddy bootstrap`", f"{a:.2f} s", f"{rss:.0f} MB", ""),
+        (
+            "(b) raw floor: Polars scan_csv → sink_parquet",
+            f"{b:.2f} s",
+            f"{max(r['rss_mb'] for r in floor):.0f} MB",
+            "",
+        ),
+    ]
+    verdicts = [
+        ("(a) ≤ 1.5 × (b)", f"{a / b:.2f} ×", a <= 1.5 * b),
+        ("peak RSS of (a) ≤ 1.5 GB", f"{rss:.0f} MB", rss <= 1536),
+    ]
+    if naive:
+        rows.append(
+            (
+                "(c) naive: pandas read_csv + to_sql (SQLite)",
+                f"{naive['seconds']:.2f} s",
+                f"{naive['rss_mb']:.0f} MB",
+                "",
+            )
+        )
+        verdicts.append(
+            (
+                "(a) ≥ 8 × faster than (c)",
+                f"{naive['seconds'] / a:.1f} ×",
+                naive["seconds"] / a >= 8,
+            )
+        )
+    verdicts.append(
+        (
+            "count(*) FROM pool, fresh connection ≤ 0.5 s",
+            f"{counts['seconds'] * 1000:.0f} ms",
+            counts["seconds"] <= 0.5,
+        )
+    )
+    verdicts.append(
+        (
+            "… after `compact`",
+            f"{counts_after['seconds'] * 1000:.0f} ms",
+            counts_after["seconds"] <= 0.5,
+        )
+    )
+
+    lines = [
+        SECTION,
+        "",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        f"Data: synthetic demo, {args.rows:,} rows ({counts['count']:,} titles in the pool), "
+        f"{csv_mb:.0f} MB of CSV; medians of {args.rounds} alternating rounds.",
+        "",
+        "| measurement | wall time | peak RSS |",
+        "|---|---|---|",
+        *[f"| {n} | {t} | {m} |" for n, t, m, _ in rows],
+        f"| `watchbuddy compact` | {compact_run['seconds']:.2f} s | "
+        f"{compact_run['rss_mb']:.0f} MB |",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        *[f"| {n} | {v} | {'yes' if ok else '**no**'} |" for n, v, ok in verdicts],
+        "",
+    ]
+    write_section("\n".join(lines))
+    print("\n".join(lines))
+
+
+def write_section(section: str) -> None:
+    """Replace this benchmark's section of RESULTS.md, keeping the others."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    if SECTION in text:
+        head, rest = text.split(SECTION, 1)
+        tail = rest.split("\n## ", 1)
+        text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

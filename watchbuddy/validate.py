@@ -1,0 +1,184 @@
+"""The landing query: CSV text in, canonical typed rows out, each with a reject reason or none.
+
+Validation runs as SQL inside DuckDB's parallel CSV scan (the cell parsers are the macros in
+`sql/cells.sql`). We measured the same rules as Polars expressions over the streamed
+batches at twice the CPU time (benchmarks/RESULTS.md), and landing speed is a product
+target. File header names never reach the SQL text: the reader names columns c0..cN and
+this module maps the ones a `ColumnPlan` picked to canonical fields.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from watchbuddy.schema import ALIASES, ColumnPlan, genre_table
+from watchbuddy.views import sql_file
+
+MAX_REASON_VALUE = 60
+# How each field's text is prepared before parsing (default: `wb_clean`).
+_PARSED = ("tmdb_id", "release_date", "vote_count", "vote_average", "popularity", "runtime")
+_CLEANER = {"overview": "wb_clean_free_text", **{f: "wb_nullif_token" for f in _PARSED}}
+
+
+def load_cell_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the `wb_*` parsing macros, with the shipped genre tables filled in."""
+    tables = genre_table()
+
+    def as_map(table: dict[int, str]) -> str:
+        # Our own constants (TMDB genre names), quoted all the same.
+        items = ", ".join(
+            f"'{k}': '{v.replace(chr(39), chr(39) * 2)}'" for k, v in sorted(table.items())
+        )
+        return f"MAP {{{items}}}"
+
+    text = sql_file("cells.sql")
+    text = text.replace("{movie_genres}", as_map(tables["movie"]))
+    text = text.replace("{tv_genres}", as_map(tables["tv"]))
+    con.execute(text)
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def landing_query(plan: ColumnPlan, header: list[str], decimal_comma: bool) -> str:
+    """SELECT over `read_csv($path, ...)` yielding canonical columns plus `_reason`, `_raw`.
+
+    Parameters left for the caller: $path, $columns, $skip, $delim.
+    """
+    position = {name: i for i, name in enumerate(header)}
+    comma = "true" if decimal_comma else "false"
+
+    def raw(field: str) -> str:
+        if field in plan.columns:
+            return f"c{position[plan.columns[field]]}"
+        return "CAST(NULL AS VARCHAR)"
+
+    # Numbers and dates are parsed straight from the text (the fast casts ignore spaces);
+    # only the fields kept as text are cleaned, which halves the cost of a clean file.
+    cleaned = ",\n        ".join(
+        f"{_CLEANER.get(field, 'wb_clean')}({raw(field)}) AS t_{field}" for field in ALIASES
+    )
+    if plan.media_type is None:
+        media_type = "wb_parse_media_type(t_media_type)"
+    else:
+        media_type = _quoted(plan.media_type)
+    genres = (
+        "wb_parse_genre_ids(t_genres, p_media_type)"
+        if plan.genre_ids
+        else "wb_parse_list(t_genres)"
+    )
+    file_has_media_column = "false" if plan.media_type is not None else "true"
+
+    def shown(field: str) -> str:
+        return f"left(t_{field}, {MAX_REASON_VALUE})"
+
+    checks = [
+        ("t_tmdb_id IS NULL", "'missing id'"),
+        (
+            "p_id IS NULL OR p_id <= 0",
+            f"format('id ''{{}}'' is not a positive integer', {shown('tmdb_id')})",
+        ),
+        (f"{file_has_media_column} AND t_media_type IS NULL", "'missing media type'"),
+        (
+            "p_media_type IS NULL",
+            f"format('media type ''{{}}'' is not movie or tv', {shown('media_type')})",
+        ),
+        ("p_title IS NULL", "'missing title'"),
+        (
+            "t_release_date IS NOT NULL AND p_date IS NULL",
+            f"format('release date ''{{}}'' is not a date', {shown('release_date')})",
+        ),
+        (
+            "t_vote_count IS NOT NULL AND (p_votes IS NULL OR p_votes < 0)",
+            f"format('vote count ''{{}}'' is not a whole number >= 0', {shown('vote_count')})",
+        ),
+        (
+            "t_vote_average IS NOT NULL AND (p_rating IS NULL OR p_rating < 0 OR p_rating > 10)",
+            f"format('vote average ''{{}}'' is not a number from 0 to 10', "
+            f"{shown('vote_average')})",
+        ),
+        (
+            "t_popularity IS NOT NULL AND (p_popularity IS NULL OR p_popularity < 0)",
+            f"format('popularity ''{{}}'' is not a number >= 0', {shown('popularity')})",
+        ),
+        (
+            "t_runtime IS NOT NULL AND p_runtime IS NULL",
+            f"format('runtime ''{{}}'' is not a number of minutes', {shown('runtime')})",
+        ),
+        (
+            "t_adult IS NOT NULL AND p_adult IS NULL",
+            f"format('adult ''{{}}'' is not true or false', {shown('adult')})",
+        ),
+        (
+            "t_original_language IS NOT NULL AND p_language IS NULL",
+            f"format('original language ''{{}}'' is not a language code', "
+            f"{shown('original_language')})",
+        ),
+    ]
+    reason = (
+        "CASE\n"
+        + "\n".join(f"            WHEN {condition} THEN {message}" for condition, message in checks)
+        + "\n        END"
+    )
+    raw_fields = ", ".join(f"{_quoted(f)}: {raw(f)}" for f in plan.columns)
+    selected = ", ".join(sorted({raw(f) for f in plan.columns}))
+    return f"""
+WITH raw AS (
+    SELECT {selected}
+    FROM read_csv($path, auto_detect = false, columns = $columns, header = false,
+                  skip = $skip, delim = $delim, quote = '"', escape = '"', strict_mode = true,
+                  store_rejects = true, max_line_size = 4194304)
+), cleaned AS (
+    SELECT *,
+        {cleaned}
+    FROM raw
+), parsed AS (
+    SELECT *,
+        wb_parse_int(t_tmdb_id, false) AS p_id,
+        {media_type} AS p_media_type,
+        coalesce(t_title, t_original_title) AS p_title,
+        wb_parse_date(t_release_date) AS p_date,
+        wb_parse_int(t_vote_count, {comma}) AS p_votes,
+        wb_parse_float(t_vote_average, {comma}) AS p_rating,
+        wb_parse_float(t_popularity, {comma}) AS p_popularity,
+        wb_parse_float(wb_first_number(t_runtime), {comma}) AS p_runtime,
+        wb_parse_bool(t_adult) AS p_adult,
+        wb_parse_language(t_original_language) AS p_language
+    FROM cleaned
+), checked AS (
+    SELECT *, {reason} AS _reason
+    FROM parsed
+)
+SELECT
+    p_media_type AS media_type,
+    p_id AS tmdb_id,
+    wb_parse_imdb_id(t_imdb_id) AS imdb_id,
+    p_title AS title,
+    t_original_title AS original_title,
+    p_language AS original_language,
+    t_overview AS overview,
+    t_status AS status,
+    p_date AS release_date,
+    CASE WHEN _reason IS NULL THEN {genres} END AS genres,
+    CASE WHEN _reason IS NULL THEN wb_parse_list(t_keywords) END AS keywords,
+    CASE WHEN p_runtime > 0 THEN CAST(round(p_runtime) AS INTEGER) END AS runtime,
+    p_popularity AS popularity,
+    p_rating AS vote_average,
+    p_votes AS vote_count,
+    p_adult AS adult,
+    t_poster_path AS poster_path,
+    _reason,
+    CASE WHEN _reason IS NOT NULL THEN to_json({{{raw_fields}}}) END AS _raw
+FROM checked
+"""
+
+
+def raw_with_file_names(raw_json: str | None, plan: ColumnPlan) -> str | None:
+    """Re-key a reject's fields from canonical names to the names in the file's header."""
+    if raw_json is None:
+        return None
+    fields = json.loads(raw_json)
+    return json.dumps({plan.columns.get(k, k): v for k, v in fields.items()}, ensure_ascii=False)

@@ -49,6 +49,9 @@ def compact(warehouse: Warehouse, memory_limit: str = "1GB") -> CompactReport:
         if not files:
             return CompactReport(0, 0, 0, 0.0, False)
         con = new_connection(memory_limit=memory_limit)
+        # Spill the sort under tmp/ (cleaned by the next writer if we die) rather than /tmp.
+        spill = str(writer.tmp_dir / "spill").replace("'", "''")
+        con.execute(f"SET temp_directory = '{spill}'")
         try:
             define_views(con, warehouse, manifest)
             rows_before = con.sql("SELECT count(*) FROM titles").fetchall()[0][0]

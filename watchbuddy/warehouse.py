@@ -23,6 +23,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -237,7 +238,10 @@ class WarehouseWriter:
         known |= {r["path"] for r in manifest.retired}
         removed = []
         for tmp in self.tmp_dir.iterdir():
-            tmp.unlink(missing_ok=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)  # a DuckDB spill folder
+            else:
+                tmp.unlink(missing_ok=True)
             removed.append(tmp)
         for table in TABLES:
             for file in (self.root / table).glob("*.parquet"):

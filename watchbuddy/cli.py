@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -205,6 +206,104 @@ def sql_command(ctx: Context, query: str, fmt: str) -> None:
             tbl_rows=50, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_column_data_types=True
         ):
             click.echo(str(frame))
+
+
+def _date_option(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date like 2024-05-31, not {value!r}.") from None
+
+
+class PageProgress:
+    """Pages fetched out of pages known, on one stderr line (terminal only)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.line = ProgressLine()
+
+    def __call__(self, done: int, known: int) -> None:
+        self.line(self.label, done, min(done / known, 0.99) if known else None)
+
+
+@cli.command("ingest")
+@click.argument("media", type=click.Choice(["movie", "tv", "all"]))
+@click.option("--since", help="First release date to fetch (default: checkpoint minus a day).")
+@click.option("--until", help="Last release date to fetch (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run reports as JSON.")
+@pass_context
+def ingest_command(
+    ctx: Context, media: str, since: str | None, until: str | None, as_json: bool
+) -> None:
+    """Fetch titles released since the last checkpoint from TMDB and publish them."""
+    from watchbuddy.ingest import ingest_new_content, media_types
+
+    first, last = _date_option(since, "--since"), _date_option(until, "--until")
+    results = []
+    for media_type in media_types(media):
+        progress = None if as_json else PageProgress(f"ingest {media_type}")
+        result = ingest_new_content(
+            ctx.settings, media_type, since=first, until=last, progress=progress
+        )
+        results.append(result)
+        if not as_json:
+            run = result.run
+            click.echo(
+                f"{media_type}: {run.titles_new:,} new and {run.titles_updated:,} updated titles "
+                f"released {result.window[0]} .. {result.window[1]} ({run.pages:,} pages, "
+                f"{run.requests:,} requests, {run.retries:,} retries, {run.seconds:.1f}s); "
+                f"checkpoint {result.checkpoint_before or 'none'} -> "
+                f"{result.checkpoint_after or result.checkpoint_before or 'none'}"
+            )
+            for note in run.messages:
+                click.echo(f"  note: {note}")
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+
+
+@cli.command("refresh-votes")
+@click.argument("media", type=click.Choice(["movie", "tv", "all"]))
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Titles released within this many days (default 90, WATCHBUDDY_REFRESH_DAYS).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="At most this many titles (default 400, WATCHBUDDY_REFRESH_LIMIT).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run reports as JSON.")
+@pass_context
+def refresh_votes_command(
+    ctx: Context, media: str, days: int | None, limit: int | None, as_json: bool
+) -> None:
+    """Fetch current votes and popularity of recent titles, least recently refreshed first."""
+    from watchbuddy.ingest import media_types, refresh_recent_votes
+
+    ensure_pool(ctx)
+    results = []
+    for media_type in media_types(media):
+        progress = None if as_json else PageProgress(f"refresh {media_type}")
+        result = refresh_recent_votes(
+            ctx.settings, media_type, days=days, limit=limit, progress=progress
+        )
+        results.append(result)
+        if not as_json:
+            run = result.run
+            click.echo(
+                f"{media_type}: refreshed votes of {result.refreshed:,} of {result.candidates:,} "
+                f"recent titles ({run.requests:,} requests, {run.retries:,} retries, "
+                f"{run.seconds:.1f}s)"
+            )
+            for note in run.messages:
+                click.echo(f"  note: {note}")
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
 
 
 @cli.command("compact")

@@ -223,15 +223,17 @@ def genre_table() -> dict[str, dict[int, str]]:
     return {media: {int(k): v for k, v in raw[media].items()} for media in MEDIA_TYPES}
 
 
-# Filled by the ingestion and refresh jobs; defined here so their views exist (empty) from day one.
+# Filled by the ingestion and refresh jobs. A run writes a 'running' record when it starts and
+# a final one when it ends; the `runs` view shows the latest record of each run.
 RUN_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
         ("job", pa.string()),
+        ("pid", pa.int64()),
         ("media_type", pa.string()),
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("finished_at", pa.timestamp("us", tz="UTC")),
-        ("status", pa.string()),  # 'ok', 'failed', 'skipped'
+        ("status", pa.string()),  # 'running', then 'ok', 'failed', 'skipped' or 'incomplete'
         ("pages", pa.int64()),
         ("requests", pa.int64()),
         ("titles_new", pa.int64()),

@@ -8,6 +8,7 @@ that printing a `Settings` object, or an error that includes one, never shows it
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -100,6 +101,49 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Client-side TMDB request rate limit, requests per second.",
     ),
     SettingSpec(
+        "tmdb_timeout",
+        "WATCHBUDDY_TMDB_TIMEOUT",
+        float,
+        10.0,
+        "Seconds to wait for one TMDB response before retrying it.",
+    ),
+    SettingSpec(
+        "tmdb_concurrency",
+        "WATCHBUDDY_TMDB_CONCURRENCY",
+        int,
+        8,
+        "TMDB requests in flight at once (the rate limit still applies).",
+    ),
+    SettingSpec(
+        "details_per_run",
+        "WATCHBUDDY_DETAILS_PER_RUN",
+        int,
+        200,
+        "Newly seen titles per ingest run to enrich with details (runtime, keywords, IMDb id); "
+        "0 turns enrichment off.",
+    ),
+    SettingSpec(
+        "ingest_start",
+        "WATCHBUDDY_INGEST_START",
+        dt.date,
+        dt.date(2024, 1, 1),
+        "First release date to ingest when a media type has no checkpoint yet.",
+    ),
+    SettingSpec(
+        "refresh_days",
+        "WATCHBUDDY_REFRESH_DAYS",
+        int,
+        90,
+        "Vote refresh covers titles released within this many days.",
+    ),
+    SettingSpec(
+        "refresh_limit",
+        "WATCHBUDDY_REFRESH_LIMIT",
+        int,
+        400,
+        "Titles per vote-refresh run, least recently refreshed first.",
+    ),
+    SettingSpec(
         "auto_bootstrap",
         "WATCHBUDDY_AUTO_BOOTSTRAP",
         bool,
@@ -126,6 +170,12 @@ class Settings:
     tmdb_read_access_token: Secret | None = None
     tmdb_base_url: str = DEFAULT_TMDB_BASE_URL
     tmdb_rps: float = 35.0
+    tmdb_timeout: float = 10.0
+    tmdb_concurrency: int = 8
+    details_per_run: int = 200
+    ingest_start: dt.date = dt.date(2024, 1, 1)
+    refresh_days: int = 90
+    refresh_limit: int = 400
     auto_bootstrap: bool = True
     duckdb_memory_limit: str = "1GB"
     config_file: Path | None = field(default=None, compare=False)
@@ -162,6 +212,13 @@ def _coerce(spec: SettingSpec, raw: Any) -> Any:
             if value <= 0:
                 raise ValueError(raw)
             return value
+        if spec.kind is int:
+            value = int(raw)
+            if value < 0:
+                raise ValueError(raw)
+            return value
+        if spec.kind is dt.date:
+            return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw).strip())
         return spec.kind(raw)
     except (TypeError, ValueError):
         raise ConfigError(

@@ -2,9 +2,10 @@
 
 Every connection is in-memory and reads the Parquet files the manifest lists; there is no
 shared `.duckdb` file, because a read-write DuckDB file locks out every other process.
-The raw tables (`titles`, `rejects`, `imports`, `runs`, `checkpoints`, `votes`) are views
-over explicit file lists; `pool` and the score macros come from the `.sql` files beside
-this module, so a notebook user can read exactly what they query.
+The raw tables (`titles`, `rejects`, `imports`, `run_records`, `checkpoint_records`,
+`votes`) are views over explicit file lists; `pool`, `runs`, `checkpoints` and the score
+macros come from the `.sql` files beside this module, so a notebook user can read exactly
+what they query.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ DUCKDB_CONFIG = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+# Tables whose files hold a history of records; `state.sql` defines the view of the latest.
+RAW_VIEW_NAMES = {"runs": "run_records", "checkpoints": "checkpoint_records"}
 VERSION_VARIABLE = "watchbuddy_manifest_version"
 WAREHOUSE_VARIABLE = "watchbuddy_warehouse"
 
@@ -67,11 +70,13 @@ def define_views(
     """(Re)create every view on `con` from the given (or current) manifest."""
     manifest = manifest or warehouse.read_manifest()
     for table in TABLE_SCHEMAS:
+        view = RAW_VIEW_NAMES.get(table, table)
         con.execute(
-            f"CREATE OR REPLACE VIEW {table} AS {table_source_sql(warehouse, manifest, table)}"
+            f"CREATE OR REPLACE VIEW {view} AS {table_source_sql(warehouse, manifest, table)}"
         )
     con.execute(sql_file("scores.sql"))
     con.execute(sql_file("pool.sql"))
+    con.execute(sql_file("state.sql"))
     con.execute(f"SET VARIABLE {VERSION_VARIABLE} = {int(manifest.version)}")
     con.execute(f"SET VARIABLE {WAREHOUSE_VARIABLE} = ?", [str(warehouse.root)])
     return manifest

@@ -1,0 +1,476 @@
+"""A fake TMDB v3 API on loopback, for tests, benchmarks and trying things by hand.
+
+It serves a generated catalogue through the endpoints WatchBuddy uses, with TMDB's real
+response and error shapes: `/discover/movie` and `/discover/tv` (date windows, ascending
+release-date order, 20 results a page, HTTP 400 status_code 22 past page 500),
+`/movie/{id}` and `/tv/{id}` (with `append_to_response=keywords,external_ids`),
+`/genre/movie/list`, `/genre/tv/list`, `/movie/changes` and `/tv/changes` (100 ids a page,
+HTTP 422 status_code 20 for windows over 14 days). Credentials are checked (HTTP 401
+status_code 7), a request-rate limit can be enforced (HTTP 429 status_code 25), and faults
+can be switched on while it runs: bursts of 429 with or without `Retry-After`, 500/502/503,
+slow responses, hangs past the client's timeout, malformed JSON, and a revoked key.
+
+    python -m watchbuddy.fake_tmdb --port 8765 --movies 5000 --shows 1000 --api-key demo
+
+then `WATCHBUDDY_TMDB_BASE_URL=http://127.0.0.1:8765/3 TMDB_API_KEY=demo watchbuddy ingest all`.
+Faults can also be set over HTTP: `POST /__faults` with a JSON object of `Faults` fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import random
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from watchbuddy.schema import genre_table
+
+PAGE_SIZE = 20
+MAX_PAGE = 500
+CHANGES_PAGE_SIZE = 100
+MAX_CHANGES_DAYS = 14
+
+ERROR_BODIES = {
+    7: "Invalid API key: You must be granted a valid key.",
+    20: "Invalid date range: Should be a range no longer than 14 days.",
+    22: "Invalid page: Pages start at 1 and max at 500. They are expected to be an integer.",
+    25: "Your request count (41) is over the allowed limit of 40.",
+    34: "The resource you requested could not be found.",
+    11: "Internal error: Something went wrong, contact TMDb.",
+}
+
+_WORDS = (
+    "night river glass winter signal harbor letter orchard machine garden echo summer "
+    "mirror island stranger promise shadow engine lantern border"
+).split()
+
+
+@dataclass
+class Title:
+    media_type: str
+    id: int
+    title: str
+    date: dt.date
+    genre_ids: list[int]
+    original_language: str
+    popularity: float
+    vote_average: float
+    vote_count: int
+    runtime: int
+    imdb_id: str
+    keywords: list[str]
+
+    def summary(self) -> dict[str, Any]:
+        """The object TMDB puts in discover results."""
+        common = {
+            "adult": False,
+            "backdrop_path": None,
+            "genre_ids": self.genre_ids,
+            "id": self.id,
+            "original_language": self.original_language,
+            "overview": f"A {self.title.lower()}, as told in a fake catalogue.",
+            "popularity": self.popularity,
+            "poster_path": f"/fake{self.id}.jpg",
+            "vote_average": self.vote_average,
+            "vote_count": self.vote_count,
+        }
+        if self.media_type == "movie":
+            return {
+                **common,
+                "original_title": self.title,
+                "release_date": self.date.isoformat(),
+                "title": self.title,
+                "video": False,
+            }
+        return {
+            **common,
+            "first_air_date": self.date.isoformat(),
+            "name": self.title,
+            "origin_country": ["US"],
+            "original_name": self.title,
+        }
+
+    def details(self, append: set[str]) -> dict[str, Any]:
+        out = self.summary()
+        del out["genre_ids"]
+        names = genre_table()[self.media_type]
+        out["genres"] = [{"id": g, "name": names[g]} for g in self.genre_ids if g in names]
+        keywords = [{"id": i, "name": k} for i, k in enumerate(self.keywords, start=1)]
+        if self.media_type == "movie":
+            out.update(runtime=self.runtime, status="Released", imdb_id=self.imdb_id)
+            if "keywords" in append:
+                out["keywords"] = {"keywords": keywords}
+        else:
+            out.update(episode_run_time=[self.runtime], status="Returning Series")
+            if "keywords" in append:
+                out["keywords"] = {"results": keywords}
+            if "external_ids" in append:
+                out["external_ids"] = {"imdb_id": self.imdb_id}
+        return out
+
+
+class Catalogue:
+    """Titles by media type, generated from a seed; tests may add or change titles."""
+
+    def __init__(self) -> None:
+        self.titles: dict[str, dict[int, Title]] = {"movie": {}, "tv": {}}
+        self.lock = threading.Lock()
+
+    @classmethod
+    def generate(
+        cls,
+        movies: int,
+        shows: int,
+        start: dt.date,
+        end: dt.date,
+        seed: int = 1,
+        shared_ids: int = 0,
+    ) -> Catalogue:
+        rng = random.Random(seed)
+        catalogue = cls()
+        span = (end - start).days
+        genre_ids = {m: sorted(t) for m, t in genre_table().items()}
+        movie_ids = rng.sample(range(1_000_000, 1_000_000 + movies * 5), movies)
+        show_ids = rng.sample(range(2_000_000, 2_000_000 + shows * 5), shows)
+        show_ids[:shared_ids] = movie_ids[:shared_ids]  # ids that are both a movie and a show
+        for media_type, ids in (("movie", movie_ids), ("tv", show_ids)):
+            for tmdb_id in ids:
+                words = rng.sample(_WORDS, 2)
+                catalogue.add(
+                    Title(
+                        media_type=media_type,
+                        id=tmdb_id,
+                        title=" ".join(w.capitalize() for w in words),
+                        date=start + dt.timedelta(days=rng.randint(0, span)),
+                        genre_ids=rng.sample(genre_ids[media_type], rng.randint(1, 3)),
+                        original_language=rng.choice(["en", "en", "en", "fr", "ja", "da", "ko"]),
+                        popularity=round(rng.lognormvariate(0, 1.2), 3),
+                        vote_average=round(rng.uniform(3, 9), 1),
+                        vote_count=int(rng.lognormvariate(2, 1.5)),
+                        runtime=rng.randint(20, 180),
+                        imdb_id=f"tt{rng.randint(1_000_000, 9_999_999)}",
+                        keywords=rng.sample(_WORDS, 3),
+                    )
+                )
+        return catalogue
+
+    def add(self, title: Title) -> None:
+        with self.lock:
+            self.titles[title.media_type][title.id] = title
+
+    def window(self, media_type: str, gte: dt.date | None, lte: dt.date | None) -> list[Title]:
+        with self.lock:
+            found = [
+                t
+                for t in self.titles[media_type].values()
+                if (gte is None or t.date >= gte) and (lte is None or t.date <= lte)
+            ]
+        return sorted(found, key=lambda t: (t.date, t.id))
+
+    def get(self, media_type: str, tmdb_id: int) -> Title | None:
+        with self.lock:
+            return self.titles[media_type].get(tmdb_id)
+
+
+@dataclass
+class Faults:
+    """Switchable misbehaviour. Counters count down as requests consume them."""
+
+    status_burst: int = 0  # the next N requests answer with `burst_status`
+    burst_status: int = 429
+    retry_after: float | None = None  # sent with burst 429s / 503s when set
+    malformed: int = 0  # the next N answers are cut-off JSON
+    slow: int = 0  # the next N answers take `slow_seconds` extra
+    slow_seconds: float = 0.0
+    hang: int = 0  # the next N requests hang for `hang_seconds` (past the client timeout)
+    hang_seconds: float = 30.0
+    revoked: bool = False  # every request gets 401
+    latency: float = 0.0  # added to every request
+    rate_limit: float | None = None  # requests per second beyond which TMDB answers 429
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def take(self, name: str) -> bool:
+        with self.lock:
+            left = getattr(self, name)
+            if left > 0:
+                setattr(self, name, left - 1)
+                return True
+            return False
+
+    def update(self, values: dict[str, Any]) -> None:
+        with self.lock:
+            for key, value in values.items():
+                if key == "lock" or not hasattr(self, key):
+                    raise KeyError(key)
+                setattr(self, key, value)
+
+    def public(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("lock")
+        return data
+
+
+class FakeTmdb:
+    """The server. `with FakeTmdb(catalogue, api_key="k") as tmdb: tmdb.base_url ...`"""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        api_key: str | None = "test-key",
+        read_token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.catalogue = catalogue
+        self.api_key = api_key
+        self.read_token = read_token
+        self.faults = Faults()
+        self.requests = 0
+        self.log: deque[tuple[float, str]] = deque(maxlen=100_000)
+        self._recent: deque[float] = deque()
+        self._count_lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/3"
+
+    def start(self) -> FakeTmdb:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="fake-tmdb"
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeTmdb:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def over_rate(self) -> bool:
+        """Sliding one-second window, as TMDB's limiter behaves."""
+        limit = self.faults.rate_limit
+        now = time.monotonic()
+        with self._count_lock:
+            self._recent.append(now)
+            while self._recent and self._recent[0] < now - 1.0:
+                self._recent.popleft()
+            return limit is not None and len(self._recent) > limit
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    return dt.date.fromisoformat(value)
+
+
+def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+        def _send(
+            self,
+            status: int,
+            body: Any,
+            headers: dict[str, str] | None = None,
+            raw: bytes | None = None,
+        ) -> None:
+            payload = raw if raw is not None else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json;charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _error(self, status: int, code: int, headers: dict[str, str] | None = None) -> None:
+            self._send(
+                status,
+                {"status_code": code, "status_message": ERROR_BODIES[code], "success": False},
+                headers,
+            )
+
+        def do_POST(self) -> None:
+            if self.path != "/__faults":
+                self._error(404, 34)
+                return
+            length = int(self.headers.get("Content-Length", "0"))
+            try:
+                server.faults.update(json.loads(self.rfile.read(length) or b"{}"))
+            except (ValueError, KeyError) as exc:
+                self._send(400, {"error": f"unknown fault {exc}"})
+                return
+            self._send(200, server.faults.public())
+
+        def do_GET(self) -> None:
+            faults = server.faults
+            url = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            with server._count_lock:
+                server.requests += 1
+            server.log.append((time.monotonic(), url.path))
+            if faults.latency:
+                time.sleep(faults.latency)
+            if faults.take("hang"):
+                time.sleep(faults.hang_seconds)
+            if faults.take("slow"):
+                time.sleep(faults.slow_seconds)
+            if not self._authorized(query) or faults.revoked:
+                self._error(401, 7)
+                return
+            if server.over_rate():
+                self._error(429, 25)
+                return
+            if faults.take("status_burst"):
+                headers = {}
+                if faults.retry_after is not None:
+                    headers["Retry-After"] = str(faults.retry_after)
+                if faults.burst_status == 429:
+                    self._error(429, 25, headers)
+                else:
+                    self._error(faults.burst_status, 11, headers)
+                return
+            try:
+                status, body = self._route(url.path, query)
+            except ValueError:
+                status, body = (
+                    400,
+                    {"status_code": 22, "status_message": ERROR_BODIES[22], "success": False},
+                )
+            if status == 200 and faults.take("malformed"):
+                text = json.dumps(body).encode()
+                self._send(200, None, raw=text[: max(len(text) // 2, 1)])
+                return
+            self._send(status, body)
+
+        def _authorized(self, query: dict[str, str]) -> bool:
+            auth = self.headers.get("Authorization", "")
+            if server.read_token and auth == f"Bearer {server.read_token}":
+                return True
+            return bool(server.api_key) and query.get("api_key") == server.api_key
+
+        def _route(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+            match = re.fullmatch(r"/3/discover/(movie|tv)", path)
+            if match:
+                return self._discover(match.group(1), query)
+            match = re.fullmatch(r"/3/(movie|tv)/(\d+)", path)
+            if match:
+                title = server.catalogue.get(match.group(1), int(match.group(2)))
+                if title is None:
+                    return 404, _error_body(34)
+                append = set(filter(None, query.get("append_to_response", "").split(",")))
+                return 200, title.details(append)
+            match = re.fullmatch(r"/3/genre/(movie|tv)/list", path)
+            if match:
+                names = genre_table()[match.group(1)]
+                return 200, {"genres": [{"id": k, "name": v} for k, v in names.items()]}
+            match = re.fullmatch(r"/3/(movie|tv)/changes", path)
+            if match:
+                return self._changes(match.group(1), query)
+            return 404, _error_body(34)
+
+        def _discover(self, media_type: str, query: dict[str, str]) -> tuple[int, Any]:
+            field = "primary_release_date" if media_type == "movie" else "first_air_date"
+            page = int(query.get("page", "1"))
+            if page < 1 or page > MAX_PAGE:
+                return 400, _error_body(22)
+            found = server.catalogue.window(
+                media_type, _date(query.get(f"{field}.gte")), _date(query.get(f"{field}.lte"))
+            )
+            if query.get("sort_by", "").endswith(".desc"):
+                found.reverse()
+            start = (page - 1) * PAGE_SIZE
+            return 200, {
+                "page": page,
+                "results": [t.summary() for t in found[start : start + PAGE_SIZE]],
+                "total_pages": max(math.ceil(len(found) / PAGE_SIZE), 1),
+                "total_results": len(found),
+            }
+
+        def _changes(self, media_type: str, query: dict[str, str]) -> tuple[int, Any]:
+            start, end = _date(query.get("start_date")), _date(query.get("end_date"))
+            if start and end and (end - start).days > MAX_CHANGES_DAYS:
+                return 422, _error_body(20)
+            page = int(query.get("page", "1"))
+            found = server.catalogue.window(media_type, start, end)
+            chunk = found[(page - 1) * CHANGES_PAGE_SIZE : page * CHANGES_PAGE_SIZE]
+            return 200, {
+                "results": [{"id": t.id, "adult": False} for t in chunk],
+                "page": page,
+                "total_pages": max(math.ceil(len(found) / CHANGES_PAGE_SIZE), 1),
+                "total_results": len(found),
+            }
+
+    return Handler
+
+
+def _error_body(code: int) -> dict[str, Any]:
+    return {"status_code": code, "status_message": ERROR_BODIES[code], "success": False}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run a fake TMDB API on loopback.")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--movies", type=int, default=5000)
+    parser.add_argument("--shows", type=int, default=1000)
+    parser.add_argument("--start", default="2023-06-01", help="earliest release date")
+    parser.add_argument(
+        "--days-ahead",
+        type=int,
+        default=120,
+        help="latest release date, in days from today (future releases)",
+    )
+    parser.add_argument("--api-key", default="demo")
+    parser.add_argument("--read-token", default=None)
+    parser.add_argument("--rate-limit", type=float, default=40.0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    end = dt.date.today() + dt.timedelta(days=args.days_ahead)
+    catalogue = Catalogue.generate(
+        args.movies,
+        args.shows,
+        dt.date.fromisoformat(args.start),
+        end,
+        seed=args.seed,
+        shared_ids=min(args.movies, args.shows) // 10,
+    )
+    server = FakeTmdb(catalogue, api_key=args.api_key, read_token=args.read_token, port=args.port)
+    server.faults.rate_limit = args.rate_limit
+    server.faults.latency = args.latency
+    print(
+        f"Fake TMDB serving {args.movies} movies and {args.shows} shows at {server.base_url}"
+        f" (api_key={args.api_key!r}); Ctrl-C to stop.",
+        flush=True,
+    )
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._server.server_close()
+
+
+if __name__ == "__main__":
+    main()

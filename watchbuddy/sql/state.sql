@@ -1,0 +1,17 @@
+-- runs: one row per ingestion or refresh run, its latest record. A run writes a 'running'
+-- record when it starts and a final record ('ok', 'failed', 'skipped') when it ends; a run
+-- whose process died stays 'running' until the next writer marks it 'incomplete'.
+CREATE OR REPLACE VIEW runs AS
+SELECT *
+FROM run_records
+QUALIFY row_number() OVER (
+    PARTITION BY run_id
+    ORDER BY CASE status WHEN 'running' THEN 0 ELSE 1 END DESC, finished_at DESC NULLS LAST
+) = 1;
+
+-- checkpoints: one row per media type, the newest checkpoint record. Ingestion resumes from
+-- last_release_date minus one day (the boundary day is read again).
+CREATE OR REPLACE VIEW checkpoints AS
+SELECT *
+FROM checkpoint_records
+QUALIFY row_number() OVER (PARTITION BY media_type ORDER BY last_run_at DESC) = 1;

@@ -1,0 +1,282 @@
+"""The TMDB API client: rate-limited, concurrent, patient with TMDB's errors, silent about secrets.
+
+One `TmdbClient` per run. Requests pass a client-side token bucket (default 35/s, under
+TMDB's ~40/s) and a concurrency bound; 429, 5xx, timeouts and connection errors are retried
+with exponential backoff and full jitter, honouring `Retry-After`. A 401 stops the run at
+once (retrying a bad key only earns a ban). A 404 for one title is counted and skipped;
+malformed JSON is retried once, then counted and skipped.
+
+The credential is sent as `api_key` (v3 key) or `Authorization: Bearer` (v4 token) and
+never appears in a log line, an exception message or a stored error: every message is
+built from the endpoint path alone, and `redact()` scrubs anything else that is shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from watchbuddy.errors import WatchBuddyError
+from watchbuddy.settings import Settings
+
+log = logging.getLogger("watchbuddy.tmdb")
+
+MAX_ATTEMPTS = 6  # consecutive failures (timeouts, connection errors, 5xx) per request
+MAX_THROTTLED = 100  # 429s per request before giving up (about eight minutes of waiting)
+BACKOFF_BASE = 0.5  # seconds; attempt n waits up to BACKOFF_BASE * 2**n (full jitter)
+BACKOFF_CAP = 30.0
+RETRY_AFTER_CAP = 60.0
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+DEFAULT_CONCURRENCY = 8
+
+
+class TmdbError(WatchBuddyError):
+    """TMDB could not be used for this run (down, refusing, or misconfigured)."""
+
+
+class TmdbAuthError(TmdbError):
+    """TMDB refused the credential (HTTP 401)."""
+
+
+class TmdbUnavailable(TmdbError):
+    """TMDB kept failing after every retry."""
+
+
+class MissingCredential(TmdbError):
+    exit_code = 2
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    retries: int = 0
+    not_found: int = 0
+    malformed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` request starts per second, bursts up to `burst`.
+
+    `pause()` (after a 429) stops every request until the given time has passed, without
+    stacking: ten requests that all hit 429 pause the client once, not ten times.
+    """
+
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
+        self.rate = rate
+        self.capacity = max(burst, 1.0)
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self.not_before = 0.0
+        self.lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                if now < self.not_before:
+                    await asyncio.sleep(self.not_before - now)
+                    continue
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+    def pause(self, seconds: float) -> None:
+        now = time.monotonic()
+        self.not_before = max(self.not_before, now + seconds)
+        self.tokens = 0.0
+        self.updated = max(self.updated, self.not_before)
+
+
+def redact(text: str, settings: Settings) -> str:
+    """Remove the credentials from any text that might be shown or stored."""
+    for secret in (settings.tmdb_api_key, settings.tmdb_read_access_token):
+        if secret:
+            text = text.replace(secret.reveal(), "***")
+    return text
+
+
+class _RedactingFilter(logging.Filter):
+    """httpx logs every request URL at INFO, and a v3 key travels in the URL: scrub it."""
+
+    def __init__(self) -> None:
+        super().__init__("watchbuddy-redact")
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        return True
+
+
+_REDACTOR = _RedactingFilter()
+for _name in (
+    "httpx",
+    "httpcore",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.connection",
+    "httpcore.proxy",
+):
+    logging.getLogger(_name).addFilter(_REDACTOR)
+
+
+def _throttle_delay(count: int) -> float:
+    """Wait after the count-th 429 in a row without Retry-After: TMDB's window is about a
+    second, so start short and grow gently to 2 s, with jitter so clients spread out."""
+    return min(0.1 * 1.5**count, 2.0) * random.uniform(0.5, 1.0)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return min(max(float(value), 0.0), RETRY_AFTER_CAP)
+    except ValueError:
+        return None
+
+
+class TmdbClient:
+    """Async TMDB v3 client; use as `async with TmdbClient(settings) as tmdb: ...`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        if not settings.has_tmdb_credential:
+            raise MissingCredential(
+                "No TMDB credential: set TMDB_API_KEY (v3 key) or TMDB_READ_ACCESS_TOKEN "
+                "(v4 token), or add it to watchbuddy.toml."
+            )
+        self.settings = settings
+        for secret in (settings.tmdb_api_key, settings.tmdb_read_access_token):
+            if secret:
+                _REDACTOR.secrets.add(secret.reveal())
+        self.stats = ClientStats()
+        self.max_attempts = max_attempts
+        self.limiter = RateLimiter(settings.tmdb_rps, burst=max(1.0, settings.tmdb_rps / 10))
+        self.slots = asyncio.Semaphore(concurrency)
+        headers = {"Accept": "application/json", "User-Agent": "watchbuddy"}
+        self._params: dict[str, str] = {}
+        if settings.tmdb_read_access_token:
+            headers["Authorization"] = f"Bearer {settings.tmdb_read_access_token.reveal()}"
+        elif settings.tmdb_api_key:
+            self._params["api_key"] = settings.tmdb_api_key.reveal()
+        self._http = httpx.AsyncClient(
+            base_url=settings.tmdb_base_url.rstrip("/"),
+            headers=headers,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+
+    async def __aenter__(self) -> TmdbClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._http.aclose()
+
+    def _note(self, message: str) -> None:
+        message = redact(message, self.settings)
+        log.warning(message)
+        if len(self.stats.errors) < 50:
+            self.stats.errors.append(message)
+
+    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict | None:
+        """GET a JSON object; None when TMDB says the resource does not exist (404) or keeps
+        answering with malformed JSON. Raises TmdbAuthError or TmdbUnavailable."""
+        query = {**(params or {}), **self._params}
+        malformed_seen = False
+        last_problem = "no answer"
+        failures = 0  # timeouts, connection errors, 5xx: TMDB may be down
+        throttled = 0  # 429s: TMDB is up and asks us to slow down, so we wait longer
+        while failures < self.max_attempts and throttled < MAX_THROTTLED:
+            if failures or throttled:
+                self.stats.retries += 1
+            async with self.slots:
+                await self.limiter.acquire()
+                self.stats.requests += 1
+                try:
+                    response = await self._http.get(path, params=query)
+                except httpx.TimeoutException:
+                    last_problem = "timed out"
+                    failures += 1
+                    await self._backoff(failures)
+                    continue
+                except httpx.TransportError as exc:
+                    last_problem = f"connection failed ({type(exc).__name__})"
+                    failures += 1
+                    await self._backoff(failures)
+                    continue
+            status = response.status_code
+            if status == 401:
+                raise TmdbAuthError(
+                    "TMDB refused the credential (HTTP 401): check TMDB_API_KEY or "
+                    "TMDB_READ_ACCESS_TOKEN."
+                )
+            if status == 404:
+                self.stats.not_found += 1
+                return None
+            if status == 429:
+                last_problem = "rate limited (429)"
+                throttled += 1
+                wait = _retry_after(response)
+                self.limiter.pause(wait if wait is not None else _throttle_delay(throttled))
+                continue
+            if status >= 500:
+                last_problem = f"server error {status}"
+                failures += 1
+                wait = _retry_after(response)
+                await asyncio.sleep(wait if wait is not None else self._delay(failures))
+                continue
+            if status >= 400:
+                detail = redact(_status_message(response), self.settings)
+                raise TmdbError(f"TMDB rejected {path} with HTTP {status}: {detail}")
+            try:
+                body = response.json()
+                if not isinstance(body, dict):
+                    raise ValueError("not an object")
+                return body
+            except ValueError:
+                if malformed_seen:
+                    self.stats.malformed += 1
+                    self._note(f"{path}: malformed JSON twice, skipped")
+                    return None
+                malformed_seen = True
+                last_problem = "malformed JSON"
+                continue
+        raise TmdbUnavailable(
+            f"TMDB is unavailable ({path}: {last_problem} after "
+            f"{failures + throttled} attempts); nothing was published and the checkpoint "
+            "is unchanged, try again later."
+        )
+
+    def _delay(self, attempt: int) -> float:
+        return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+
+    async def _backoff(self, attempt: int) -> None:
+        await asyncio.sleep(self._delay(attempt))
+
+
+def _status_message(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("status_message", ""))[:200]
+    except (ValueError, AttributeError, json.JSONDecodeError):
+        return response.text[:200]

@@ -36,7 +36,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 bench: setup
-	$(PY) benchmarks/bench_landing.py
+	cd benchmarks && ../$(PY) bench_landing.py && ../$(PY) bench_ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -250,17 +250,22 @@ def main() -> None:
         *[f"| {n} | {v} | {'yes' if ok else '**no**'} |" for n, v, ok in verdicts],
         "",
     ]
-    write_section("\n".join(lines))
+    write_section_named(SECTION, "\n".join(lines))
     print("\n".join(lines))
 
 
-def write_section(section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md, keeping the others."""
+def write_section_named(title: str, section: str) -> None:
+    """Replace one benchmark's section of RESULTS.md (from its `## ` title to the next),
+    keeping the other sections and anything written by hand after a `### ` notes heading."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if SECTION in text:
-        head, rest = text.split(SECTION, 1)
-        tail = rest.split("\n## ", 1)
-        text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
+    if title in text:
+        head, rest = text.split(title, 1)
+        body_and_tail = rest.split("\n## ", 1)
+        notes = ""
+        if "\n### " in body_and_tail[0]:
+            notes = "\n### " + body_and_tail[0].split("\n### ", 1)[1].rstrip("\n") + "\n"
+        tail = "\n## " + body_and_tail[1] if len(body_and_tail) > 1 else ""
+        text = head + section + notes + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section
     RESULTS.write_text(text, encoding="utf-8")

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -214,9 +214,7 @@ class Faults:
                 setattr(self, key, value)
 
     def public(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("lock")
-        return data
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "lock"}
 
 
 class FakeTmdb:

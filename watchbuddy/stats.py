@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import duckdb
@@ -9,6 +10,18 @@ import duckdb
 from watchbuddy.warehouse import Warehouse
 
 STALE_AFTER_DAYS = 182  # TMDB's terms: cached data should not be older than six months
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _rows(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
@@ -62,13 +75,17 @@ def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str
     runs = _rows(
         con,
         """
-        SELECT job, media_type, status, started_at::VARCHAR AS started_at,
+        SELECT job, media_type, status, pid, started_at::VARCHAR AS started_at,
                finished_at::VARCHAR AS finished_at, titles_new, titles_updated, errors
         FROM runs
         QUALIFY row_number() OVER (PARTITION BY job, media_type ORDER BY started_at DESC) = 1
         ORDER BY job, media_type
     """,
     )
+    for run in runs:  # a 'running' run whose process is gone died mid-run
+        if run["status"] == "running" and not _alive(run.pop("pid")):
+            run["status"] = "incomplete"
+        run.pop("pid", None)
     total = sum(by_media.values())
     return {
         "warehouse": str(warehouse.root),

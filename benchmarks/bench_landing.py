@@ -84,6 +84,14 @@ def measure(*command: str, env: dict[str, str] | None = None) -> dict:
     return result
 
 
+def pool_count_timing(warehouse: Path) -> dict:
+    """Median time of `SELECT count(*) FROM pool` on a fresh connection, in a new process."""
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT, str(warehouse)], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -158,25 +166,11 @@ def main() -> None:
             flush=True,
         )
 
-    counts = json.loads(
-        subprocess.run(
-            [sys.executable, "-c", COUNT, str(warehouse)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    counts = pool_count_timing(warehouse)
     compact_run = measure(
         sys.executable, "-m", "watchbuddy", "--warehouse", str(warehouse), "compact"
     )
-    counts_after = json.loads(
-        subprocess.run(
-            [sys.executable, "-c", COUNT, str(warehouse)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    counts_after = pool_count_timing(warehouse)
     naive = None
     if not args.skip_naive:
         db = WORK / "naive.sqlite"

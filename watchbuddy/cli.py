@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -238,26 +239,48 @@ def ingest_command(
     ctx: Context, media: str, since: str | None, until: str | None, as_json: bool
 ) -> None:
     """Fetch titles released since the last checkpoint from TMDB and publish them."""
-    from watchbuddy.ingest import ingest_new_content, media_types
+    from watchbuddy.ingest import ingest_new_content
 
     first, last = _date_option(since, "--since"), _date_option(until, "--until")
+
+    def summary(result: Any) -> str:
+        run = result.run
+        return (
+            f"{run.media_type}: {run.titles_new:,} new and {run.titles_updated:,} updated titles "
+            f"released {result.window[0]} .. {result.window[1]} ({run.pages:,} pages, "
+            f"{run.requests:,} requests, {run.retries:,} retries, {run.seconds:.1f}s); "
+            f"checkpoint {result.checkpoint_before or 'none'} -> "
+            f"{result.checkpoint_after or result.checkpoint_before or 'none'}"
+        )
+
+    _run_jobs(
+        media,
+        as_json,
+        "ingest",
+        summary,
+        lambda media_type, progress: ingest_new_content(
+            ctx.settings, media_type, since=first, until=last, progress=progress
+        ),
+    )
+
+
+def _run_jobs(
+    media: str,
+    as_json: bool,
+    label: str,
+    summary: Callable[[Any], str],
+    job: Callable[[str, Any], Any],
+) -> None:
+    """Run a TMDB job for each media type; print a summary line (and notes) or JSON."""
+    from watchbuddy.ingest import media_types
+
     results = []
     for media_type in media_types(media):
-        progress = None if as_json else PageProgress(f"ingest {media_type}")
-        result = ingest_new_content(
-            ctx.settings, media_type, since=first, until=last, progress=progress
-        )
+        result = job(media_type, None if as_json else PageProgress(f"{label} {media_type}"))
         results.append(result)
         if not as_json:
-            run = result.run
-            click.echo(
-                f"{media_type}: {run.titles_new:,} new and {run.titles_updated:,} updated titles "
-                f"released {result.window[0]} .. {result.window[1]} ({run.pages:,} pages, "
-                f"{run.requests:,} requests, {run.retries:,} retries, {run.seconds:.1f}s); "
-                f"checkpoint {result.checkpoint_before or 'none'} -> "
-                f"{result.checkpoint_after or result.checkpoint_before or 'none'}"
-            )
-            for note in run.messages:
+            click.echo(summary(result))
+            for note in result.run.messages:
                 click.echo(f"  note: {note}")
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
@@ -283,27 +306,27 @@ def refresh_votes_command(
     ctx: Context, media: str, days: int | None, limit: int | None, as_json: bool
 ) -> None:
     """Fetch current votes and popularity of recent titles, least recently refreshed first."""
-    from watchbuddy.ingest import media_types, refresh_recent_votes
+    from watchbuddy.ingest import refresh_recent_votes
 
     ensure_pool(ctx)
-    results = []
-    for media_type in media_types(media):
-        progress = None if as_json else PageProgress(f"refresh {media_type}")
-        result = refresh_recent_votes(
-            ctx.settings, media_type, days=days, limit=limit, progress=progress
+
+    def summary(result: Any) -> str:
+        run = result.run
+        return (
+            f"{run.media_type}: refreshed votes of {result.refreshed:,} of "
+            f"{result.candidates:,} recent titles ({run.requests:,} requests, "
+            f"{run.retries:,} retries, {run.seconds:.1f}s)"
         )
-        results.append(result)
-        if not as_json:
-            run = result.run
-            click.echo(
-                f"{media_type}: refreshed votes of {result.refreshed:,} of {result.candidates:,} "
-                f"recent titles ({run.requests:,} requests, {run.retries:,} retries, "
-                f"{run.seconds:.1f}s)"
-            )
-            for note in run.messages:
-                click.echo(f"  note: {note}")
-    if as_json:
-        click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+
+    _run_jobs(
+        media,
+        as_json,
+        "refresh",
+        summary,
+        lambda media_type, progress: refresh_recent_votes(
+            ctx.settings, media_type, days=days, limit=limit, progress=progress
+        ),
+    )
 
 
 @cli.command("compact")

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -51,6 +51,8 @@ DATE_FIELD = {"movie": "primary_release_date", "tv": "first_air_date"}
 WRITE_LOCK_WAIT_SECONDS = 120.0
 PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1}
 TITLE_POLARS_SCHEMA = pl.DataFrame(TITLE_SCHEMA.empty_table()).schema
+
+T = TypeVar("T")
 
 # (pages done, pages known so far) -> None
 Progress = Callable[[int, int], None]
@@ -305,6 +307,21 @@ def _finish_failed(
     writer.commit(add={"runs": [stage_run(writer, [run])]})
 
 
+def _run_recorded(
+    writer: WarehouseWriter, run: Run, client: TmdbClient, work: Coroutine[Any, Any, T]
+) -> T:
+    """Run the TMDB part of a job; on any failure publish a 'failed' run record and re-raise
+    (nothing else is published, so the checkpoint stays where it was)."""
+    try:
+        return asyncio.run(work)
+    except TmdbError as exc:
+        _finish_failed(writer, run, client, str(exc))
+        raise
+    except BaseException:
+        _finish_failed(writer, run, client, "interrupted")
+        raise
+
+
 def _copy_stats(run: Run, client: TmdbClient) -> None:
     stats = client.stats
     run.requests = stats.requests
@@ -361,16 +378,12 @@ def ingest_new_content(
             checkpoint.isoformat() if checkpoint else None,
             None,
         )
-        try:
-            frame, notes = asyncio.run(
-                _fetch_new(client, settings, warehouse, media_type, start, end, progress, run)
-            )
-        except TmdbError as exc:
-            _finish_failed(writer, run, client, str(exc))
-            raise
-        except BaseException:
-            _finish_failed(writer, run, client, "interrupted")
-            raise
+        frame, notes = _run_recorded(
+            writer,
+            run,
+            client,
+            _fetch_new(client, settings, warehouse, media_type, start, end, progress, run),
+        )
         result.notes = notes
         run.messages.extend(notes)
         _copy_stats(run, client)
@@ -537,14 +550,7 @@ def refresh_recent_votes(
             con.close()
         run = Run(job="refresh-votes", media_type=media_type)
         start_run(writer, run)
-        try:
-            rows = asyncio.run(_fetch_votes(client, media_type, ids, progress))
-        except TmdbError as exc:
-            _finish_failed(writer, run, client, str(exc))
-            raise
-        except BaseException:
-            _finish_failed(writer, run, client, "interrupted")
-            raise
+        rows = _run_recorded(writer, run, client, _fetch_votes(client, media_type, ids, progress))
         _copy_stats(run, client)
         run.pages = 0
         run.titles_updated = len(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -381,15 +382,15 @@ def demo_data_command(ctx: Context, rows: int, out: Path | None, seed: int) -> N
 @pass_context
 def app_command(ctx: Context, port: int, headless: bool) -> None:
     """Start the Streamlit explorer."""
-    from watchbuddy import streamlit_app
-
     ensure_pool(ctx)
+    # Not imported here: importing it outside Streamlit's runtime makes Streamlit warn.
+    app_file = str(Path(__file__).with_name("streamlit_app.py"))
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        streamlit_app.__file__,
+        app_file,
         "--server.port",
         str(port),
         "--server.headless",
@@ -397,14 +398,14 @@ def app_command(ctx: Context, port: int, headless: bool) -> None:
         "--browser.gatherUsageStats",
         "false",
     ]
-    env_note = f"WATCHBUDDY_WAREHOUSE={ctx.settings.warehouse}"
-    click.echo(f"Starting the explorer on http://localhost:{port} ({env_note})", err=True)
-    import os
-
+    warehouse = ctx.settings.warehouse.resolve()
+    click.echo(
+        f"Starting the explorer on http://localhost:{port} (warehouse {warehouse})", err=True
+    )
     env = {
         **os.environ,
-        "WATCHBUDDY_WAREHOUSE": str(ctx.settings.warehouse),
-        "WATCHBUDDY_DATA_DIR": str(ctx.settings.data_dir),
+        "WATCHBUDDY_WAREHOUSE": str(warehouse),
+        "WATCHBUDDY_DATA_DIR": str(ctx.settings.data_dir.resolve()),
     }
     raise SystemExit(subprocess.call(command, env=env))
 

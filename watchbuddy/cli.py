@@ -16,6 +16,7 @@ import click
 import polars as pl
 
 from watchbuddy import __version__
+from watchbuddy.candidates import MODES
 from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
 from watchbuddy.land import ImportReport, bootstrap, find_inputs
 from watchbuddy.settings import Settings, load_settings
@@ -328,6 +329,130 @@ def refresh_votes_command(
             ctx.settings, media_type, days=days, limit=limit, progress=progress
         ),
     )
+
+
+@cli.command("recommend")
+@click.option(
+    "--media-type", type=click.Choice(["movie", "tv", "both"]), default="both", show_default=True
+)
+@click.option(
+    "--language",
+    "languages",
+    multiple=True,
+    help="Original language code (ISO 639-1, e.g. da); repeat for any of several.",
+)
+@click.option(
+    "--genre",
+    "genres",
+    multiple=True,
+    help="Genre (e.g. 'Science Fiction', 'Sci-Fi', 'Thriller'); repeat for several.",
+)
+@click.option("--genre-mode", type=click.Choice(["any", "all"]), default="any", show_default=True)
+@click.option("--year-min", type=int)
+@click.option("--year-max", type=int)
+@click.option("--min-rating", type=click.FloatRange(0, 10))
+@click.option("--min-votes", type=click.IntRange(min=0), help="Default: the mode's vote floor.")
+@click.option("--mode", type=click.Choice(list(MODES)), default="balanced", show_default=True)
+@click.option("--include-adult", is_flag=True)
+@click.option(
+    "--include-unreleased",
+    is_flag=True,
+    help="Also titles released after today or with no release date.",
+)
+@click.option(
+    "--exclude-file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Watched list: CSV with a TMDB id column and optional media type.",
+)
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--no-fallback", is_flag=True, help="Answer from the pool only.")
+@click.option(
+    "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True
+)
+@pass_context
+def recommend_command(
+    ctx: Context,
+    media_type: str,
+    languages: tuple[str, ...],
+    genres: tuple[str, ...],
+    genre_mode: str,
+    year_min: int | None,
+    year_max: int | None,
+    min_rating: float | None,
+    min_votes: int | None,
+    mode: str,
+    include_adult: bool,
+    include_unreleased: bool,
+    exclude_file: Path | None,
+    limit: int,
+    offset: int,
+    no_fallback: bool,
+    fmt: str,
+) -> None:
+    """Candidate titles for the given filters and discovery mode, best first."""
+    from watchbuddy.candidates import CandidateFilters, provider_for, read_watched_file
+
+    ensure_pool(ctx)
+    provider = provider_for(ctx.settings)
+    known = provider.languages()
+    unknown = sorted({lang.lower() for lang in languages} - set(known))
+    if unknown:
+        raise ConfigError(
+            f"Unknown language code {', '.join(unknown)}; the pool has: {', '.join(known)}."
+        )
+    exclude: frozenset[tuple[str, int]] = frozenset()
+    if exclude_file is not None:
+        watched = read_watched_file(exclude_file)
+        exclude = watched.keys
+        if watched.unknown:
+            click.echo(
+                f"{exclude_file.name}: {len(watched.unknown)} of {watched.rows} rows "
+                f"skipped ({'; '.join(watched.unknown[:3])}"
+                f"{'; ...' if len(watched.unknown) > 3 else ''})",
+                err=True,
+            )
+    filters = CandidateFilters(
+        media_type=media_type,
+        languages=languages,
+        genres=genres,
+        genre_mode=genre_mode,
+        year_min=year_min,
+        year_max=year_max,
+        min_rating=min_rating,
+        min_votes=min_votes,
+        mode=mode,
+        include_adult=include_adult,
+        include_unreleased=include_unreleased,
+        exclude=exclude,
+        limit=limit,
+        offset=offset,
+    )
+    result = provider.get(filters)
+    if result.short_by:
+        reason = "--no-fallback was given" if no_fallback else "TMDB fallback is not available yet"
+        click.echo(
+            f"Found {result.frame.height} of the {result.requested} asked for in the "
+            f"pool ({reason}).",
+            err=True,
+        )
+    frame = result.frame
+    if fmt == "json":
+        click.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
+    elif fmt == "csv":
+        click.echo(frame.with_columns(pl.col("genres").list.join("|")).write_csv(), nl=False)
+    else:
+        shown = frame.select(
+            "title",
+            "year",
+            "media_type",
+            "original_language",
+            pl.col("genres").list.join(", "),
+            "vote_average",
+            "vote_count",
+            pl.col("score").round(3),
+        )
+        click.echo(_table(shown.to_dicts()))
 
 
 @cli.command("compact")

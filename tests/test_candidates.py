@@ -1,0 +1,236 @@
+"""The candidate provider: exact filters, discovery modes, stable pages, fresh after deltas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import run_cli
+from watchbuddy.candidates import (
+    MODES,
+    CandidateFilters,
+    CandidateProvider,
+    read_watched_file,
+)
+from watchbuddy.errors import ConfigError
+from watchbuddy.genres import canonical
+from watchbuddy.land import bootstrap
+from watchbuddy.settings import Settings
+from watchbuddy.warehouse import Warehouse
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture(scope="module")
+def demo_provider(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> CandidateProvider:
+    root = tmp_path_factory.mktemp("cand")
+    bootstrap(Settings(data_dir=demo_dir, warehouse=root / "wh"))
+    return CandidateProvider(Warehouse(root / "wh"))
+
+
+def small_pool(settings: Settings) -> CandidateProvider:
+    (settings.data_dir / "movies.csv").write_text(
+        "id,title,release_date,genres,original_language,vote_count,vote_average,popularity\n"
+        '1,Blockbuster,2010-05-01,"Action, Science Fiction",en,30000,8.4,80\n'
+        '2,Hidden Gem,2012-03-01,"Drama, Science Fiction",da,150,8.2,3\n'
+        "3,Mediocre,2015-01-01,Comedy,en,60,5.0,2\n"
+        f"4,Upcoming,{TODAY + dt.timedelta(days=30)},Drama,en,40,7.0,5\n"
+    )
+    (settings.data_dir / "shows.csv").write_text(
+        "id,name,first_air_date,genres,original_language,vote_count,vote_average,popularity\n"
+        "1,Space Show,2019-01-01,Sci-Fi & Fantasy,en,900,8.0,20\n"
+        "5,Quest Show,2020-01-01,Action & Adventure,fr,300,7.5,9\n"
+    )
+    bootstrap(settings)
+    return CandidateProvider(Warehouse(settings.warehouse))
+
+
+def titles(provider: CandidateProvider, **filters) -> list[str]:
+    return provider.get(CandidateFilters(**filters)).frame["title"].to_list()
+
+
+def test_obscure_ranks_the_gem_first_and_mainstream_the_blockbuster(settings):
+    provider = small_pool(settings)
+    assert titles(provider, mode="obscure", min_votes=50)[0] == "Hidden Gem"
+    assert titles(provider, mode="mainstream", min_votes=50)[0] == "Blockbuster"
+
+
+def test_genres_meet_across_movie_and_tv_names(settings):
+    provider = small_pool(settings)
+    scifi = set(titles(provider, genres=("Science Fiction",), min_votes=0))
+    assert scifi == {"Blockbuster", "Hidden Gem", "Space Show"}
+    assert set(titles(provider, genres=("Sci-Fi",), min_votes=0)) == scifi
+    assert set(titles(provider, genres=("Sci-Fi & Fantasy",), min_votes=0)) == scifi
+    both = titles(provider, genres=("Action", "Adventure"), genre_mode="all", min_votes=0)
+    assert both == ["Quest Show"]  # "Action & Adventure" counts as Action and Adventure
+
+
+def test_unreleased_titles_only_on_request(settings):
+    provider = small_pool(settings)
+    assert "Upcoming" not in titles(provider, min_votes=0)
+    assert "Upcoming" in titles(provider, min_votes=0, include_unreleased=True)
+
+
+def test_exclusions_by_key_never_by_id_alone(settings):
+    provider = small_pool(settings)
+    got = titles(provider, min_votes=0, exclude=frozenset({("movie", 1)}))
+    assert "Blockbuster" not in got and "Space Show" in got  # tv 1 stays
+
+
+def test_watched_list_files_trakt_and_plain(tmp_path, settings):
+    provider = small_pool(settings)
+    trakt = tmp_path / "trakt.csv"
+    trakt.write_text(
+        "watched_at,type,title,tmdb_id\n2024-01-01,movie,Blockbuster,1\n"
+        "2024-01-02,show,Quest Show,5\n2024-01-03,episode,Ep,77\n"
+        "2024-01-04,movie,Broken,\n"
+    )
+    watched = read_watched_file(trakt)
+    assert watched.keys == frozenset({("movie", 1), ("tv", 5)})
+    assert len(watched.unknown) == 2 and "line 4" in watched.unknown[0]
+    got = titles(provider, min_votes=0, exclude=watched.keys)
+    assert "Blockbuster" not in got and "Quest Show" not in got and "Space Show" in got
+    plain = tmp_path / "letterboxd.csv"
+    plain.write_text("Name,Year,tmdbId\nBlockbuster,2010,1\n")
+    assert read_watched_file(plain).keys == frozenset({("movie", 1), ("tv", 1)})
+    with pytest.raises(ConfigError, match="no TMDB id column"):
+        bad = tmp_path / "bad.csv"
+        bad.write_text("Name,Year\nX,2000\n")
+        read_watched_file(bad)
+
+
+def test_a_new_query_after_a_delta_reflects_it(settings):
+    provider = small_pool(settings)
+    assert "Late Addition" not in titles(provider, min_votes=0)
+    (settings.data_dir / "more_movies.csv").write_text(
+        "id,title,release_date,vote_count\n9,Late Addition,2001-01-01,5\n"
+    )
+    bootstrap(settings)
+    assert "Late Addition" in titles(provider, min_votes=0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"mode": "nope"},
+        {"genres": ("Nope",)},
+        {"year_min": 2000, "year_max": 1990},
+        {"limit": -1},
+        {"min_rating": 11.0},
+    ],
+)
+def test_bad_filters_are_clear_errors(demo_provider, bad):
+    with pytest.raises(ConfigError):
+        demo_provider.get(CandidateFilters(**bad))
+
+
+filters_strategy = st.builds(
+    CandidateFilters,
+    media_type=st.sampled_from(["movie", "tv", "both"]),
+    languages=st.lists(st.sampled_from(["en", "fr", "de", "ja", "da", "sv"]), max_size=2).map(
+        tuple
+    ),
+    genres=st.lists(
+        st.sampled_from(
+            [
+                "Drama",
+                "Comedy",
+                "Sci-Fi",
+                "Action & Adventure",
+                "Thriller",
+                "Crime",
+                "War & Politics",
+            ]
+        ),
+        max_size=2,
+    ).map(tuple),
+    genre_mode=st.sampled_from(["any", "all"]),
+    year_min=st.one_of(st.none(), st.integers(1900, 2030)),
+    year_max=st.one_of(st.none(), st.integers(1900, 2030)),
+    min_rating=st.one_of(st.none(), st.floats(0, 9)),
+    min_votes=st.one_of(st.none(), st.integers(0, 300)),
+    mode=st.sampled_from(list(MODES)),
+    limit=st.integers(1, 60),
+).filter(lambda f: f.year_min is None or f.year_max is None or f.year_min <= f.year_max)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(filters=filters_strategy)
+def test_every_returned_row_satisfies_every_filter(demo_provider, filters):
+    rows = demo_provider.get(filters).dicts()
+    f = filters.validated()
+    assert len(rows) <= f.limit
+    for row in rows:
+        assert f.media_type == "both" or row["media_type"] == f.media_type
+        assert not f.languages or row["original_language"] in f.languages
+        have = {c for g in row["genres"] for c in canonical(g)}
+        if f.genres:
+            assert (set(f.genres) <= have) if f.genre_mode == "all" else (set(f.genres) & have)
+        assert f.year_min is None or row["year"] >= f.year_min
+        assert f.year_max is None or row["year"] <= f.year_max
+        assert f.min_rating is None or row["vote_average"] >= f.min_rating
+        assert row["vote_count"] >= f.vote_floor
+        assert 0 <= row["score"] <= 1 and row["from_persistent_store"]
+    scores = [(-r["score"], -r["vote_count"], r["media_type"], r["tmdb_id"]) for r in rows]
+    assert scores == sorted(scores)  # best first, ties broken deterministically
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(mode=st.sampled_from(list(MODES)), size=st.integers(5, 40))
+def test_offset_pages_never_repeat_a_title(demo_provider, mode, size):
+    seen: set[tuple[str, int]] = set()
+    for page in range(4):
+        rows = demo_provider.get(CandidateFilters(mode=mode, limit=size, offset=page * size))
+        keys = set(zip(rows.frame["media_type"], rows.frame["tmdb_id"], strict=True))
+        assert not keys & seen
+        seen |= keys
+
+
+def test_recommend_cli_formats_and_errors(tmp_path, demo_dir):
+    env = {"WATCHBUDDY_DATA_DIR": str(demo_dir), "WATCHBUDDY_WAREHOUSE": str(tmp_path / "wh")}
+    done = run_cli(
+        "recommend",
+        "--mode",
+        "obscure",
+        "--genre",
+        "Drama",
+        "--limit",
+        "5",
+        "--format",
+        "json",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert len(rows) == 5 and {"score", "obscurity_score", "from_persistent_store"} <= set(rows[0])
+    for args, needle in (
+        (("--genre", "Nope"), "valid genres"),
+        (("--language", "zz"), "has:"),
+        (("--year-min", "2001", "--year-max", "1999"), "after"),
+    ):
+        bad = run_cli("recommend", *args, cwd=tmp_path, env=env)
+        assert bad.returncode == 2 and needle in bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+    short = run_cli(
+        "recommend",
+        "--language",
+        "xx",
+        "--mode",
+        "mainstream",
+        "--limit",
+        "500",
+        "--no-fallback",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert short.returncode == 0 and "of the 500 asked for" in short.stderr

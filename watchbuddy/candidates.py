@@ -1,0 +1,398 @@
+"""The candidate provider: filtered, discovery-aware candidate lists for the recommender.
+
+`get_candidates(filters)` answers from an in-memory DuckDB table materialized from the
+`pool` view once per warehouse version (and per day, since freshness depends on today):
+the pool view deduplicates and scores 1.5M titles on every read, which is right for
+notebooks and far too slow for a query the engine makes many times a day. A query after a
+delta is published sees it, because every call compares the manifest version first.
+
+Filters are exact: genres are compared in one canonical vocabulary on both sides
+(`genres`), languages and media types by value, exclusions by `(media_type, tmdb_id)`.
+A discovery mode sets the default vote floor and the weights that blend the pool scores
+and the genre match into `score`; the weights are the `MODES` table below (and in the
+README). Ties are broken by vote count, then media type, then id, so pages are stable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import polars as pl
+
+from watchbuddy.errors import ConfigError
+from watchbuddy.genres import CANONICAL_NAMES, normalize_request, sql_map
+from watchbuddy.schema import MEDIA_TYPE_ALIASES, normalize_header
+from watchbuddy.settings import Settings
+from watchbuddy.views import define_views, new_connection
+from watchbuddy.warehouse import Warehouse
+
+MediaChoice = Literal["movie", "tv", "both"]
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A discovery mode: the default vote floor and the weights of the score's components."""
+
+    min_votes: int
+    mainstream: float
+    obscurity: float
+    freshness: float
+    genre_match: float
+
+    def weights(self) -> dict[str, float]:
+        total = self.mainstream + self.obscurity + self.freshness + self.genre_match
+        return {
+            "mainstream": self.mainstream / total,
+            "obscurity": self.obscurity / total,
+            "freshness": self.freshness / total,
+            "genre_match": self.genre_match / total,
+        }
+
+
+# The one table of discovery modes (documented in the README). `score` is the weighted sum
+# of the pool's mainstream, obscurity and freshness scores and the share of requested genres
+# a title has (1 when no genre is requested), so it stays in [0, 1].
+MODES: dict[str, Mode] = {
+    "mainstream": Mode(
+        min_votes=500, mainstream=0.75, obscurity=0.0, freshness=0.10, genre_match=0.15
+    ),
+    "popular": Mode(
+        min_votes=100, mainstream=0.50, obscurity=0.0, freshness=0.35, genre_match=0.15
+    ),
+    "balanced": Mode(
+        min_votes=50, mainstream=0.35, obscurity=0.35, freshness=0.15, genre_match=0.15
+    ),
+    "obscure": Mode(min_votes=20, mainstream=0.0, obscurity=0.70, freshness=0.15, genre_match=0.15),
+    "very_obscure": Mode(
+        min_votes=10, mainstream=0.0, obscurity=0.85, freshness=0.0, genre_match=0.15
+    ),
+    "deep_discovery": Mode(
+        min_votes=5, mainstream=0.0, obscurity=0.60, freshness=0.25, genre_match=0.15
+    ),
+}
+
+OUTPUT_COLUMNS = [
+    "media_type",
+    "tmdb_id",
+    "title",
+    "original_title",
+    "year",
+    "original_language",
+    "genres",
+    "vote_average",
+    "vote_count",
+    "popularity",
+    "poster_path",
+    "obscurity_score",
+    "mainstream_score",
+    "freshness_score",
+    "genre_match",
+    "score",
+    "explanation",
+    "from_persistent_store",
+]
+
+
+@dataclass(frozen=True)
+class CandidateFilters:
+    """What the engine (or a user) asks for. Validated on construction via `validated()`."""
+
+    media_type: MediaChoice = "both"
+    languages: tuple[str, ...] = ()
+    genres: tuple[str, ...] = ()
+    genre_mode: Literal["any", "all"] = "any"
+    year_min: int | None = None
+    year_max: int | None = None
+    min_rating: float | None = None
+    min_votes: int | None = None  # None: the mode's floor
+    include_adult: bool = False
+    include_unreleased: bool = False  # titles whose release date is after today, or unknown
+    exclude: frozenset[tuple[str, int]] = frozenset()
+    mode: str = "balanced"
+    limit: int = 50
+    offset: int = 0
+
+    def validated(self) -> CandidateFilters:
+        if self.mode not in MODES:
+            raise ConfigError(f"Unknown mode {self.mode!r}; valid modes: {', '.join(MODES)}.")
+        if self.media_type not in ("movie", "tv", "both"):
+            raise ConfigError(f"Unknown media type {self.media_type!r}; use movie, tv or both.")
+        if self.genre_mode not in ("any", "all"):
+            raise ConfigError(f"Unknown genre mode {self.genre_mode!r}; use any or all.")
+        try:
+            genres = normalize_request(self.genres)
+        except ValueError as exc:
+            raise ConfigError(
+                f"Unknown genre {exc}; valid genres: {', '.join(CANONICAL_NAMES)} (TMDB's TV "
+                "names such as 'Sci-Fi & Fantasy' and 'Action & Adventure' work too)."
+            ) from None
+        if (
+            self.year_min is not None
+            and self.year_max is not None
+            and self.year_min > self.year_max
+        ):
+            raise ConfigError(f"year-min {self.year_min} is after year-max {self.year_max}.")
+        if self.limit < 0 or self.offset < 0:
+            raise ConfigError("limit and offset must be 0 or more.")
+        if self.min_rating is not None and not 0 <= self.min_rating <= 10:
+            raise ConfigError("min-rating must be between 0 and 10.")
+        if self.min_votes is not None and self.min_votes < 0:
+            raise ConfigError("min-votes must be 0 or more.")
+        languages = tuple(sorted({lang.strip().lower() for lang in self.languages}))
+        return CandidateFilters(**{**self.__dict__, "genres": genres, "languages": languages})
+
+    @property
+    def vote_floor(self) -> int:
+        return MODES[self.mode].min_votes if self.min_votes is None else self.min_votes
+
+
+@dataclass
+class Candidates:
+    """A candidate list and what was asked for."""
+
+    frame: pl.DataFrame
+    requested: int
+    filters: CandidateFilters
+    notes: list[str] = field(default_factory=list)
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return self.frame.to_dicts()
+
+    @property
+    def short_by(self) -> int:
+        return max(self.requested - self.frame.height, 0)
+
+
+# Genres become a bitmask over CANONICAL_NAMES (bit i = the i-th name), so genre filters and
+# the genre match are integer operations; the table is sorted by vote count so the mode's
+# vote floor skips most row groups by their min/max statistics.
+MATERIALIZE_SQL = """
+CREATE OR REPLACE TABLE candidate_pool AS
+WITH canon AS (
+    SELECT *,
+        list_distinct(flatten(list_transform(
+            genres,
+            lambda g: coalesce(({genre_map})[regexp_replace(lower(trim(g)), ' and ', ' & ')],
+                               []::VARCHAR[])
+        ))) AS canon_genres
+    FROM pool
+)
+SELECT
+    media_type, tmdb_id, title, original_title, year, release_date, original_language, genres,
+    list_sum(list_transform(canon_genres,
+        lambda g: (1::BIGINT << (list_position({names}, g) - 1)))) AS genre_mask,
+    coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
+    coalesce(popularity, 0) AS popularity, poster_path, adult,
+    obscurity_score, mainstream_score, freshness_score
+FROM canon
+ORDER BY vote_count DESC, media_type, tmdb_id
+"""
+
+QUERY_SQL = """
+WITH scored AS (
+    SELECT *,
+        CASE WHEN $genre_mask = 0 THEN 1.0
+             ELSE bit_count(coalesce(genre_mask, 0) & $genre_mask) / bit_count($genre_mask)
+        END AS genre_match
+    FROM candidate_pool
+    WHERE vote_count >= $min_votes
+      AND ($media = 'both' OR media_type = $media)
+      AND (len($languages) = 0 OR list_contains($languages, original_language))
+      AND ($genre_mask = 0
+           OR ($all_genres AND coalesce(genre_mask, 0) & $genre_mask = $genre_mask)
+           OR (NOT $all_genres AND coalesce(genre_mask, 0) & $genre_mask <> 0))
+      AND ($year_min IS NULL OR year >= $year_min)
+      AND ($year_max IS NULL OR year <= $year_max)
+      AND ($min_rating IS NULL OR vote_average >= $min_rating)
+      AND ($adult OR NOT adult)
+      AND ($unreleased OR release_date <= current_date)
+)
+SELECT scored.*,
+    $w_main * mainstream_score + $w_obs * obscurity_score + $w_fresh * freshness_score
+        + $w_genre * genre_match AS score
+FROM scored
+{exclusion}
+ORDER BY score DESC, vote_count DESC, media_type, tmdb_id
+LIMIT $limit OFFSET $offset
+"""
+
+
+def genre_mask(genres: tuple[str, ...]) -> int:
+    return sum(1 << CANONICAL_NAMES.index(g) for g in genres)
+
+
+class CandidateProvider:
+    """Holds the materialized candidate table for one warehouse; safe to share across threads."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._key: tuple[int, dt.date] | None = None
+        self._lock = threading.Lock()
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        manifest = self.warehouse.read_manifest()
+        key = (manifest.version, dt.date.today())
+        with self._lock:
+            if self._con is None or self._key != key:
+                con = new_connection()
+                define_views(con, self.warehouse, manifest)
+                con.execute(
+                    MATERIALIZE_SQL.format(genre_map=sql_map(), names=list(CANONICAL_NAMES))
+                )
+                old, self._con, self._key = self._con, con, key
+                if old is not None:
+                    old.close()
+            return self._con.cursor()
+
+    def languages(self) -> list[str]:
+        """The original-language codes present in the pool."""
+        cursor = self._connection()
+        try:
+            return [
+                r[0]
+                for r in cursor.sql(
+                    "SELECT DISTINCT original_language FROM candidate_pool "
+                    "WHERE original_language IS NOT NULL ORDER BY 1"
+                ).fetchall()
+            ]
+        finally:
+            cursor.close()
+
+    def get(self, filters: CandidateFilters) -> Candidates:
+        filters = filters.validated()
+        cursor = self._connection()
+        try:
+            weights = MODES[filters.mode].weights()
+            exclusion = ""
+            if filters.exclude:
+                excluded = pl.DataFrame(
+                    sorted(filters.exclude),
+                    schema={"x_media": pl.String, "x_id": pl.Int64},
+                    orient="row",
+                )
+                cursor.register("excluded", excluded.to_arrow())
+                exclusion = (
+                    "ANTI JOIN excluded ON scored.media_type = excluded.x_media "
+                    "AND scored.tmdb_id = excluded.x_id"
+                )
+            params = {
+                "media": filters.media_type,
+                "languages": list(filters.languages),
+                "genre_mask": genre_mask(filters.genres),
+                "all_genres": filters.genre_mode == "all",
+                "unreleased": filters.include_unreleased,
+                "year_min": filters.year_min,
+                "year_max": filters.year_max,
+                "min_rating": filters.min_rating,
+                "min_votes": filters.vote_floor,
+                "adult": filters.include_adult,
+                "w_main": weights["mainstream"],
+                "w_obs": weights["obscurity"],
+                "w_fresh": weights["freshness"],
+                "w_genre": weights["genre_match"],
+                "limit": filters.limit,
+                "offset": filters.offset,
+            }
+            frame = cursor.sql(QUERY_SQL.format(exclusion=exclusion), params=params).pl()
+        finally:
+            cursor.close()
+        frame = frame.with_columns(
+            explanation=_explanation(weights),
+            from_persistent_store=pl.lit(True),
+        ).select(OUTPUT_COLUMNS)
+        return Candidates(frame, filters.limit, filters)
+
+
+def _explanation(weights: dict[str, float]) -> pl.Expr:
+    """'0.70 x obscurity 0.81 + 0.15 x freshness 0.20 + ...' for each row."""
+    parts = []
+    for name, column in (
+        ("mainstream", "mainstream_score"),
+        ("obscurity", "obscurity_score"),
+        ("freshness", "freshness_score"),
+        ("genre_match", "genre_match"),
+    ):
+        if weights[name]:
+            parts.append(pl.format(f"{weights[name]:.2f} x {name} {{}}", pl.col(column).round(3)))
+    return pl.concat_str(parts, separator=" + ")
+
+
+_providers: dict[Path, CandidateProvider] = {}
+_providers_lock = threading.Lock()
+
+
+def provider_for(settings: Settings) -> CandidateProvider:
+    """One provider per warehouse per process (the app and the CLI share this)."""
+    root = settings.warehouse.resolve()
+    with _providers_lock:
+        if root not in _providers:
+            _providers[root] = CandidateProvider(Warehouse(root))
+        return _providers[root]
+
+
+def get_candidates(filters: CandidateFilters, settings: Settings | None = None) -> Candidates:
+    """Candidate titles for `filters`, best first, as a Polars frame (`.dicts()` for dicts)."""
+    from watchbuddy.settings import load_settings
+
+    return provider_for(settings or load_settings()).get(filters)
+
+
+# ---------------------------------------------------------------- watched lists
+
+
+@dataclass
+class WatchedList:
+    keys: frozenset[tuple[str, int]]
+    rows: int
+    unknown: list[str]  # "line N: why" for rows that could not be used
+
+
+_ID_COLUMNS = ("tmdb_id", "tmdb", "tmdbid", "themoviedb_id", "tmdb_movie_id", "id")
+_TYPE_COLUMNS = ("media_type", "type", "mediatype", "media")
+
+
+def read_watched_file(path: Path) -> WatchedList:
+    """A watched list: CSV with a TMDB id column and optionally a media type (Trakt-style
+    `type` of movie/show/episode). Without a media type a row excludes both the movie and
+    the show with that id. Rows that name no usable title are reported, not fatal."""
+    try:
+        frame = pl.read_csv(
+            path, infer_schema=False, truncate_ragged_lines=True, encoding="utf8-lossy"
+        )
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ConfigError(f"Cannot read the watched list {path}: {exc}".splitlines()[0]) from None
+    names = {normalize_header(c): c for c in frame.columns}
+    id_column = next((names[c] for c in _ID_COLUMNS if c in names), None)
+    if id_column is None:
+        raise ConfigError(
+            f"The watched list {path.name} has no TMDB id column (expected one of "
+            f"{', '.join(_ID_COLUMNS)}); export it with TMDB ids."
+        )
+    type_column = next((names[c] for c in _TYPE_COLUMNS if c in names), None)
+    keys: set[tuple[str, int]] = set()
+    unknown: list[str] = []
+    for line, row in enumerate(frame.iter_rows(named=True), start=2):
+        raw_id = (row[id_column] or "").strip()
+        try:
+            tmdb_id = int(float(raw_id))
+            if tmdb_id <= 0:
+                raise ValueError
+        except ValueError:
+            unknown.append(f"line {line}: no TMDB id ({raw_id!r})")
+            continue
+        if type_column is None or not (row[type_column] or "").strip():
+            keys.update({("movie", tmdb_id), ("tv", tmdb_id)})
+            continue
+        kind = (row[type_column] or "").strip().lower().replace(" ", "")
+        media_type = MEDIA_TYPE_ALIASES.get(kind)
+        if media_type is None:
+            unknown.append(f"line {line}: type {row[type_column]!r} is not a movie or show")
+            continue
+        keys.add((media_type, tmdb_id))
+    return WatchedList(frozenset(keys), frame.height, unknown)

@@ -1,0 +1,84 @@
+"""One genre vocabulary for movies and shows, so that filters match on both sides.
+
+TMDB names movie and TV genres differently ("Science Fiction" vs "Sci-Fi & Fantasy",
+"Action" + "Adventure" vs "Action & Adventure"), and CSVs add their own spellings. Every
+genre, in the pool and in a request, is mapped to canonical names through `CANONICAL`
+before comparing; the system this replaces normalized only one side, so "Science Fiction"
+never matched a show.
+"""
+
+from __future__ import annotations
+
+import re
+
+# TMDB genre (movie or TV) or common spelling -> the canonical genres it counts as.
+CANONICAL: dict[str, tuple[str, ...]] = {
+    "action": ("Action",),
+    "adventure": ("Adventure",),
+    "action & adventure": ("Action", "Adventure"),
+    "animation": ("Animation",),
+    "comedy": ("Comedy",),
+    "crime": ("Crime",),
+    "documentary": ("Documentary",),
+    "drama": ("Drama",),
+    "family": ("Family",),
+    "kids": ("Kids",),
+    "fantasy": ("Fantasy",),
+    "science fiction": ("Science Fiction",),
+    "sci-fi": ("Science Fiction",),
+    "scifi": ("Science Fiction",),
+    "sci fi": ("Science Fiction",),
+    "sf": ("Science Fiction",),
+    "sci-fi & fantasy": ("Science Fiction", "Fantasy"),
+    "history": ("History",),
+    "horror": ("Horror",),
+    "music": ("Music",),
+    "musical": ("Music",),
+    "mystery": ("Mystery",),
+    "romance": ("Romance",),
+    "thriller": ("Thriller",),
+    "tv movie": ("TV Movie",),
+    "war": ("War",),
+    "politics": ("Politics",),
+    "war & politics": ("War", "Politics"),
+    "western": ("Western",),
+    "news": ("News",),
+    "reality": ("Reality",),
+    "soap": ("Soap",),
+    "talk": ("Talk",),
+}
+
+CANONICAL_NAMES: tuple[str, ...] = tuple(
+    sorted({name for names in CANONICAL.values() for name in names})
+)
+
+
+def _key(name: str) -> str:
+    key = re.sub(r"\s+", " ", name.strip().lower())
+    return key.replace(" and ", " & ")
+
+
+def canonical(name: str) -> tuple[str, ...]:
+    """The canonical genres a name counts as; () for a name nobody knows."""
+    return CANONICAL.get(_key(name), ())
+
+
+def normalize_request(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Canonical genres for a user's request; raises ValueError naming unknown ones."""
+    unknown = [n for n in names if not canonical(n)]
+    if unknown:
+        raise ValueError(", ".join(unknown))
+    out: list[str] = []
+    for name in names:
+        for c in canonical(name):
+            if c not in out:
+                out.append(c)
+    return tuple(out)
+
+
+def sql_map() -> str:
+    """The table as a DuckDB MAP literal (lower-case name -> canonical list), our constants."""
+    items = ", ".join(
+        f"'{k.replace(chr(39), chr(39) * 2)}': {list(v)!r}" for k, v in sorted(CANONICAL.items())
+    )
+    return f"MAP {{{items}}}"

@@ -15,6 +15,7 @@ from watchbuddy.candidates import (
     MODES,
     CandidateFilters,
     CandidateProvider,
+    get_candidates,
     read_watched_file,
 )
 from watchbuddy.errors import ConfigError
@@ -234,3 +235,58 @@ def test_recommend_cli_formats_and_errors(tmp_path, demo_dir):
         env=env,
     )
     assert short.returncode == 0 and "of the 500 asked for" in short.stderr
+
+
+def test_fallback_asks_tmdb_lands_results_and_flags_them(settings):
+    from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
+    from watchbuddy.settings import Secret
+
+    small_pool(settings)  # 2 Danish/English sci-fi titles; ask for more than the pool has
+    catalogue = Catalogue.generate(400, 100, dt.date(2000, 1, 1), TODAY, seed=3)
+    with FakeTmdb(catalogue, api_key="k") as tmdb:
+        online = Settings(
+            data_dir=settings.data_dir,
+            warehouse=settings.warehouse,
+            tmdb_api_key=Secret("k"),
+            tmdb_base_url=tmdb.base_url,
+            tmdb_rps=500.0,
+        )
+        filters = CandidateFilters(
+            genres=("Science Fiction",), languages=("en",), min_votes=0, limit=30
+        )
+        first = get_candidates(filters, online)
+        frame = first.frame
+        assert frame.height == 30
+        from_tmdb = frame.filter(~frame["from_persistent_store"])
+        assert from_tmdb.height > 0 and set(frame.filter(frame["from_persistent_store"])["title"])
+        assert set(from_tmdb["original_language"]) == {"en"}
+        assert all(
+            {c for g in gs for c in canonical(g)} & {"Science Fiction"}
+            for gs in from_tmdb["genres"]
+        )
+        assert any("came from TMDB" in n for n in first.notes)
+        requests = tmdb.requests
+        again = get_candidates(filters, online)  # now answered from the pool
+        assert again.frame["from_persistent_store"].all() and tmdb.requests == requests
+        assert set(again.frame["tmdb_id"]) == set(frame["tmdb_id"])
+    offline = get_candidates(CandidateFilters(languages=("fr",), min_votes=0, limit=500), settings)
+    assert offline.short_by > 0 and "no TMDB credential" in offline.notes[0]
+    off = get_candidates(
+        CandidateFilters(languages=("fr",), min_votes=0, limit=500), online, fallback=False
+    )
+    assert "turned off" in off.notes[0]
+
+
+def test_fallback_with_tmdb_down_returns_the_pool_and_says_why(settings):
+    from watchbuddy.settings import Secret
+
+    small_pool(settings)
+    down = Settings(
+        data_dir=settings.data_dir,
+        warehouse=settings.warehouse,
+        tmdb_api_key=Secret("k"),
+        tmdb_base_url="http://127.0.0.1:9/3",
+        tmdb_timeout=0.5,
+    )
+    result = get_candidates(CandidateFilters(min_votes=0, limit=100), down)
+    assert result.frame.height == 5 and "TMDB fallback skipped" in result.notes[0]

@@ -336,11 +336,45 @@ def provider_for(settings: Settings) -> CandidateProvider:
         return _providers[root]
 
 
-def get_candidates(filters: CandidateFilters, settings: Settings | None = None) -> Candidates:
-    """Candidate titles for `filters`, best first, as a Polars frame (`.dicts()` for dicts)."""
+def get_candidates(
+    filters: CandidateFilters, settings: Settings | None = None, fallback: bool = True
+) -> Candidates:
+    """Candidate titles for `filters`, best first, as a Polars frame (`.dicts()` for dicts).
+
+    When the pool has fewer than `limit` and a TMDB credential is set (and `fallback`),
+    TMDB discover is asked with the same filters; what it finds is landed in the pool and
+    returned with `from_persistent_store = false`.
+    """
     from watchbuddy.settings import load_settings
 
-    return provider_for(settings or load_settings()).get(filters)
+    settings = settings or load_settings()
+    provider = provider_for(settings)
+    result = provider.get(filters)
+    if not result.short_by:
+        return result
+    if not fallback:
+        result.notes.append("TMDB fallback was turned off.")
+        return result
+    if not settings.has_tmdb_credential:
+        result.notes.append("no TMDB credential is set for the fallback.")
+        return result
+    from watchbuddy.fallback import fill_from_tmdb
+
+    before = set(zip(result.frame["media_type"], result.frame["tmdb_id"], strict=True))
+    found = fill_from_tmdb(settings, result.filters)
+    if not found.keys:
+        result.notes.extend(found.notes)
+        return result
+    again = provider.get(filters)
+    added = found.keys - before
+    again.frame = again.frame.with_columns(
+        from_persistent_store=~pl.struct("media_type", "tmdb_id").is_in(
+            [{"media_type": m, "tmdb_id": i} for m, i in added]
+        )
+    )
+    again.notes.extend(found.notes)
+    again.notes.append(f"{len(added)} title(s) came from TMDB and were added to the pool.")
+    return again
 
 
 # ---------------------------------------------------------------- watched lists

@@ -391,7 +391,12 @@ def recommend_command(
     fmt: str,
 ) -> None:
     """Candidate titles for the given filters and discovery mode, best first."""
-    from watchbuddy.candidates import CandidateFilters, provider_for, read_watched_file
+    from watchbuddy.candidates import (
+        CandidateFilters,
+        get_candidates,
+        provider_for,
+        read_watched_file,
+    )
 
     ensure_pool(ctx)
     provider = provider_for(ctx.settings)
@@ -428,14 +433,11 @@ def recommend_command(
         limit=limit,
         offset=offset,
     )
-    result = provider.get(filters)
+    result = get_candidates(filters, ctx.settings, fallback=not no_fallback)
     if result.short_by:
-        reason = "--no-fallback was given" if no_fallback else "TMDB fallback is not available yet"
-        click.echo(
-            f"Found {result.frame.height} of the {result.requested} asked for in the "
-            f"pool ({reason}).",
-            err=True,
-        )
+        click.echo(f"Found {result.frame.height} of the {result.requested} asked for.", err=True)
+    for note in result.notes:
+        click.echo(f"Note: {note}", err=True)
     frame = result.frame
     if fmt == "json":
         click.echo(json.dumps(frame.to_dicts(), indent=2, default=str))

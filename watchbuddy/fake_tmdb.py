@@ -396,7 +396,12 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
             found = server.catalogue.window(
                 media_type, _date(query.get(f"{field}.gte")), _date(query.get(f"{field}.lte"))
             )
-            if query.get("sort_by", "").endswith(".desc"):
+            found = [t for t in found if _matches(t, query)]
+            sort_by = query.get("sort_by", f"{field}.asc")
+            key = sort_by.rsplit(".", 1)[0]
+            if key in ("popularity", "vote_average", "vote_count"):
+                found.sort(key=lambda t: (getattr(t, key), t.id))
+            if sort_by.endswith(".desc"):
                 found.reverse()
             start = (page - 1) * PAGE_SIZE
             return 200, {
@@ -421,6 +426,23 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
             }
 
     return Handler
+
+
+def _matches(title: Title, query: dict[str, str]) -> bool:
+    """TMDB's discover filters: language, genres ('|' any, ',' all), vote floors."""
+    language = query.get("with_original_language")
+    if language and title.original_language not in language.split("|"):
+        return False
+    genres = query.get("with_genres")
+    if genres:
+        if "|" in genres:
+            if not {int(g) for g in genres.split("|")} & set(title.genre_ids):
+                return False
+        elif not {int(g) for g in genres.split(",")} <= set(title.genre_ids):
+            return False
+    if float(query.get("vote_count.gte", 0)) > title.vote_count:
+        return False
+    return float(query.get("vote_average.gte", 0)) <= title.vote_average
 
 
 def _error_body(code: int) -> dict[str, Any]:

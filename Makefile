@@ -36,7 +36,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 bench: setup
-	cd benchmarks && ../$(PY) bench_landing.py && ../$(PY) bench_ingest.py
+	cd benchmarks && ../$(PY) bench_landing.py && ../$(PY) bench_ingest.py && ../$(PY) bench_candidates.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

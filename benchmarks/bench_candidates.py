@@ -1,0 +1,271 @@
+"""Candidate benchmark (`make bench`): `get_candidates` latency at 1.5M titles vs SQLite.
+
+Twelve representative queries at limit 200, each repeated in a warm process; p50 and p95
+of `CandidateProvider.get` (the frame included). The baseline is the same data in SQLite
+(scores precomputed, genres as the same bitmask, indexes on the filtered columns), with the
+same queries, in the same run. Uses the warehouse `bench_landing.py` leaves behind (it
+lands the demo data first if there is none).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+
+from bench_landing import WORK, machine, write_section_named
+
+from watchbuddy.candidates import (
+    MODES,
+    CandidateFilters,
+    CandidateProvider,
+    genre_mask,
+)
+from watchbuddy.warehouse import Warehouse
+
+SECTION = "## Candidates (issue: candidate provider)"
+REPEATS = 30
+
+
+def queries(excluded: frozenset) -> list[tuple[str, CandidateFilters]]:
+    return [
+        ("balanced, no filter", CandidateFilters(limit=200)),
+        ("one language (fr)", CandidateFilters(languages=("fr",), limit=200)),
+        ("four languages", CandidateFilters(languages=("da", "sv", "no", "fi"), limit=200)),
+        ("genres any (Thriller|Crime)", CandidateFilters(genres=("Thriller", "Crime"), limit=200)),
+        (
+            "genres all (Action+Adventure)",
+            CandidateFilters(genres=("Action", "Adventure"), genre_mode="all", limit=200),
+        ),
+        ("mainstream movies", CandidateFilters(mode="mainstream", media_type="movie", limit=200)),
+        ("popular tv", CandidateFilters(mode="popular", media_type="tv", limit=200)),
+        ("obscure drama", CandidateFilters(mode="obscure", genres=("Drama",), limit=200)),
+        (
+            "very obscure, Japanese",
+            CandidateFilters(mode="very_obscure", languages=("ja",), limit=200),
+        ),
+        (
+            "deep discovery 2015-2024",
+            CandidateFilters(mode="deep_discovery", year_min=2015, year_max=2024, limit=200),
+        ),
+        (
+            "1990s, rating >= 7",
+            CandidateFilters(year_min=1990, year_max=1999, min_rating=7.0, limit=200),
+        ),
+        ("balanced, 5,000 watched excluded", CandidateFilters(exclude=excluded, limit=200)),
+    ]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(round(q * (len(ordered) - 1)), len(ordered) - 1)]
+
+
+def to_sqlite(provider: CandidateProvider, path) -> sqlite3.Connection:
+    """Copy the candidate table's filter and score columns into SQLite, with indexes (the
+    baseline returns keys and scores; ours also returns the display columns)."""
+    cursor = provider._connection()
+    frame = cursor.sql(
+        "SELECT media_type, tmdb_id, year, release_date::VARCHAR AS release_date, "
+        "original_language, coalesce(genre_mask, 0) AS genre_mask, vote_average, vote_count, "
+        "adult, obscurity_score, mainstream_score, freshness_score "
+        "FROM candidate_pool"
+    ).pl()
+    cursor.close()
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE pool (media_type TEXT, tmdb_id INTEGER, year INTEGER, "
+        "release_date TEXT, original_language TEXT, genre_mask INTEGER, vote_average REAL, "
+        "vote_count INTEGER, adult INTEGER, obscurity_score REAL, "
+        "mainstream_score REAL, freshness_score REAL)"
+    )
+    db.executemany("INSERT INTO pool VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", frame.iter_rows())
+    for columns in (
+        "vote_count",
+        "media_type, vote_count",
+        "original_language, vote_count",
+        "year",
+        "media_type, tmdb_id",
+    ):
+        db.execute(f"CREATE INDEX ix_{columns.replace(', ', '_')} ON pool ({columns})")
+    db.execute("ANALYZE")
+    db.commit()
+    return db
+
+
+SQLITE_SQL = """
+SELECT *, ? * mainstream_score + ? * obscurity_score + ? * freshness_score
+          + ? * (CASE WHEN ? = 0 THEN 1.0 ELSE
+                 (length(replace(printf('%b', genre_mask & ?), '0', '')) * 1.0 /
+                  length(replace(printf('%b', ?), '0', ''))) END) AS score
+FROM pool
+WHERE vote_count >= ?
+  AND (? = 'both' OR media_type = ?)
+  AND ({languages})
+  AND (? = 0 OR (? AND (genre_mask & ?) = ?) OR (NOT ? AND (genre_mask & ?) <> 0))
+  AND (? IS NULL OR year >= ?) AND (? IS NULL OR year <= ?)
+  AND (? IS NULL OR vote_average >= ?)
+  AND (NOT adult) AND release_date <= ?
+  AND NOT EXISTS (SELECT 1 FROM excluded e WHERE e.media_type = pool.media_type
+                  AND e.tmdb_id = pool.tmdb_id)
+ORDER BY score DESC, vote_count DESC, media_type, tmdb_id
+LIMIT ?
+"""
+
+
+def sqlite_query(db: sqlite3.Connection, f: CandidateFilters) -> list:
+    f = f.validated()
+    w = MODES[f.mode].weights()
+    mask = genre_mask(f.genres)
+    languages = " OR ".join("original_language = ?" for _ in f.languages) if f.languages else "1"
+    all_genres = f.genre_mode == "all"
+    params = [
+        w["mainstream"],
+        w["obscurity"],
+        w["freshness"],
+        w["genre_match"],
+        mask,
+        mask,
+        mask,
+        f.vote_floor,
+        f.media_type,
+        f.media_type,
+        *f.languages,
+        mask,
+        all_genres,
+        mask,
+        mask,
+        all_genres,
+        mask,
+        f.year_min,
+        f.year_min,
+        f.year_max,
+        f.year_max,
+        f.min_rating,
+        f.min_rating,
+        dt.date.today().isoformat(),
+        f.limit,
+    ]
+    db.execute("DELETE FROM excluded")
+    if f.exclude:
+        db.executemany("INSERT INTO excluded VALUES (?, ?)", sorted(f.exclude))
+    return db.execute(SQLITE_SQL.format(languages=languages), params).fetchall()
+
+
+def main() -> None:
+    warehouse = WORK / "warehouse"
+    if not (warehouse / "manifest.json").exists():
+        data = WORK / "data-1465000"
+        if not data.exists():
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "watchbuddy",
+                    "demo-data",
+                    "--rows",
+                    "1465000",
+                    "--out",
+                    str(data),
+                ],
+                check=True,
+            )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "watchbuddy",
+                "--data-dir",
+                str(data),
+                "--warehouse",
+                str(warehouse),
+                "bootstrap",
+            ],
+            check=True,
+        )
+    provider = CandidateProvider(Warehouse(warehouse))
+    started = time.perf_counter()
+    provider.get(CandidateFilters(limit=1))
+    build = time.perf_counter() - started
+    cursor = provider._connection()
+    keys = cursor.sql(
+        "SELECT media_type, tmdb_id FROM candidate_pool WHERE vote_count >= 50 "
+        "USING SAMPLE 5000 ROWS"
+    ).fetchall()
+    total = cursor.sql("SELECT count(*) FROM candidate_pool").fetchall()[0][0]
+    cursor.close()
+    excluded = frozenset((m, int(i)) for m, i in keys)
+
+    db = to_sqlite(provider, WORK / "candidates.sqlite")
+    db.execute("CREATE TEMP TABLE excluded (media_type TEXT, tmdb_id INTEGER)")
+    db.execute("CREATE INDEX temp.ix_excluded ON excluded (media_type, tmdb_id)")
+
+    rows = []
+    for name, filters in queries(excluded):
+        ours, theirs = [], []
+        provider.get(filters)  # warm
+        for _ in range(REPEATS):
+            t = time.perf_counter()
+            got = provider.get(filters).frame.height
+            ours.append(time.perf_counter() - t)
+        for _ in range(max(REPEATS // 6, 3)):
+            t = time.perf_counter()
+            sqlite_rows = len(sqlite_query(db, filters))
+            theirs.append(time.perf_counter() - t)
+        rows.append(
+            (
+                name,
+                got,
+                sqlite_rows,
+                statistics.median(ours),
+                percentile(ours, 0.95),
+                statistics.median(theirs),
+            )
+        )
+        print(
+            f"{name}: {rows[-1][3] * 1000:.1f} ms p50, sqlite {rows[-1][5] * 1000:.0f} ms",
+            flush=True,
+        )
+
+    median_ours = statistics.median(r[3] for r in rows)
+    median_sqlite = statistics.median(r[5] for r in rows)
+    worst_p50 = max(r[3] for r in rows)
+    worst_p95 = max(r[4] for r in rows)
+    lines = [
+        SECTION,
+        "",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        f"{total:,} titles (synthetic demo pool); `CandidateProvider.get` at limit 200 in a warm "
+        f"process, {REPEATS} repeats; SQLite with indexes on the same rows in the same run. "
+        f"Building the in-memory candidate table (first query of a process, or after a delta): "
+        f"{build:.1f} s.",
+        "",
+        "| query | rows (ours / SQLite) | p50 | p95 | SQLite p50 |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {n} | {a} / {b} | {p50 * 1000:.1f} ms | {p95 * 1000:.1f} ms | {s * 1000:.0f} ms |"
+            for n, a, b, p50, p95, s in rows
+        ],
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        f"| p50 ≤ 20 ms for every query | worst {worst_p50 * 1000:.1f} ms | "
+        f"{'yes' if worst_p50 <= 0.020 else '**no**'} |",
+        f"| p95 ≤ 60 ms for every query | worst {worst_p95 * 1000:.1f} ms | "
+        f"{'yes' if worst_p95 <= 0.060 else '**no**'} |",
+        f"| ≥ 10 × faster than SQLite on the median query | "
+        f"{median_sqlite / median_ours:.1f} × ({median_ours * 1000:.1f} vs "
+        f"{median_sqlite * 1000:.0f} ms) | "
+        f"{'yes' if median_sqlite / median_ours >= 10 else '**no**'} |",
+        "",
+    ]
+    write_section_named(SECTION, "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

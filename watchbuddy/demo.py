@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from watchbuddy.schema import genre_table
+
 MOVIE_FILE = "synthetic_TMDB_movie_dataset_v11.csv"
 TV_FILE = "synthetic_TMDB_tv_dataset_v3.csv"
 TV_SHARE = 165_000 / 1_465_000  # the real dumps' movie : show ratio
@@ -80,45 +82,9 @@ TV_COLUMNS = [
     "episode_run_time",
 ]
 
-MOVIE_GENRES = [
-    "Action",
-    "Adventure",
-    "Animation",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Family",
-    "Fantasy",
-    "History",
-    "Horror",
-    "Music",
-    "Mystery",
-    "Romance",
-    "Science Fiction",
-    "TV Movie",
-    "Thriller",
-    "War",
-    "Western",
-]
-TV_GENRES = [
-    "Action & Adventure",
-    "Animation",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Family",
-    "Kids",
-    "Mystery",
-    "News",
-    "Reality",
-    "Sci-Fi & Fantasy",
-    "Soap",
-    "Talk",
-    "War & Politics",
-    "Western",
-]
+# TMDB's genre names, from the table shipped with the package.
+MOVIE_GENRES = list(genre_table()["movie"].values())
+TV_GENRES = list(genre_table()["tv"].values())
 # Roughly the real dump's mix: English first, then a long tail (~100 codes in all).
 LANGUAGES = [
     "en",

@@ -16,6 +16,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "data").mkdir()
     monkeypatch.setenv("WATCHBUDDY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("WATCHBUDDY_WAREHOUSE", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("WATCHBUDDY_SCHEDULER_IN_APP", "false")  # tested in test_scheduler
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -35,4 +36,20 @@ def test_app_lands_data_on_first_start_and_shows_the_pool(env: Path, demo_dir: P
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Titles"].replace(",", "")) > 15_000
     assert int(metrics["tv"].replace(",", "")) > 1_000
-    assert len(at.dataframe) == 2  # imports and rejects
+    assert len(at.dataframe) == 3  # imports, rejects, scheduled jobs
+
+
+def test_app_starts_one_scheduler_and_shows_the_jobs(
+    env: Path, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for csv in demo_dir.glob("*.csv"):
+        shutil.copy(csv, env / "data" / csv.name)
+    monkeypatch.setenv("WATCHBUDDY_SCHEDULER_IN_APP", "true")
+    monkeypatch.delenv("TMDB_API_KEY", raising=False)
+    monkeypatch.delenv("TMDB_READ_ACCESS_TOKEN", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    at.run()  # a rerun must not start a second scheduler
+    assert not at.exception
+    assert any("No TMDB credential" in w.value for w in at.warning)
+    assert (env / "warehouse" / ".scheduler.lock").exists()

@@ -473,6 +473,84 @@ def compact_command(ctx: Context) -> None:
     )
 
 
+@cli.command("schedule")
+@pass_context
+def schedule_command(ctx: Context) -> None:
+    """Run the scheduler in the foreground (Ctrl-C or SIGTERM lets a running job finish)."""
+    import signal
+    import threading
+
+    from watchbuddy.scheduler import Scheduler
+
+    stop = threading.Event()
+
+    def say(message: str) -> None:
+        click.echo(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} {message}", err=True)
+
+    scheduler = Scheduler(ctx.settings, on_event=say)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if not ctx.settings.has_tmdb_credential:
+        say("no TMDB credential: the ingest and refresh jobs will be skipped (and recorded)")
+    scheduler.start()
+    stop.wait()
+    say("stopping: waiting for a running job to finish (it publishes whole or not at all)")
+    scheduler.shutdown(wait=True)
+    say("stopped")
+
+
+@cli.group("jobs", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def jobs_group(click_ctx: click.Context, as_json: bool) -> None:
+    """Each job's schedule, next run, last run, and who holds the scheduler lock."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from watchbuddy.scheduler import jobs_status
+
+    ctx: Context = click_ctx.obj
+    status = jobs_status(ctx.settings)
+    if as_json:
+        click.echo(json.dumps(status, indent=2, default=str))
+        return
+    holder = status["scheduler_lock"]
+    click.echo(
+        "Scheduler: "
+        + (
+            f"active in pid {holder.get('pid')} since {holder.get('since')}"
+            if holder
+            else "not running (start one with `watchbuddy schedule` or the app)"
+        )
+    )
+    rows = [
+        {
+            "job": r["job"],
+            "schedule": r["schedule"],
+            "next run (UTC)": f"{r['next_run']:%Y-%m-%d %H:%M}" if r["next_run"] else "",
+            "last": r.get("last_status", "never"),
+            "started": f"{r['last_started']:%Y-%m-%d %H:%M}" if r.get("last_started") else "",
+            "seconds": r.get("last_seconds"),
+            "new": r.get("last_new"),
+            "updated": r.get("last_updated"),
+            "errors": r.get("last_errors"),
+        }
+        for r in status["jobs"]
+    ]
+    click.echo(_table(rows))
+    if not ctx.settings.has_tmdb_credential:
+        click.echo("No TMDB credential: the ingest and refresh jobs skip (set TMDB_API_KEY).")
+
+
+@jobs_group.command("run")
+@click.argument("name")
+@pass_context
+def jobs_run_command(ctx: Context, name: str) -> None:
+    """Run one job now, through the same locks as the scheduler."""
+    from watchbuddy.scheduler import run_job
+
+    click.echo(run_job(name, ctx.settings))
+
+
 @cli.command("demo-data")
 @click.option(
     "--rows",

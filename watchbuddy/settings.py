@@ -144,6 +144,50 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Titles per vote-refresh run, least recently refreshed first.",
     ),
     SettingSpec(
+        "schedule_ingest_movies",
+        "WATCHBUDDY_SCHEDULE_INGEST_MOVIES",
+        str,
+        "every 2h",
+        "When the `ingest-movies` job runs: `every <n>s|m|h|d [at +<offset>]` or a UTC cron "
+        "expression.",
+    ),
+    SettingSpec(
+        "schedule_ingest_tv",
+        "WATCHBUDDY_SCHEDULE_INGEST_TV",
+        str,
+        "every 2h at +1h",
+        "When the `ingest-tv` job runs (staggered an hour after the movies by default).",
+    ),
+    SettingSpec(
+        "schedule_refresh_movies",
+        "WATCHBUDDY_SCHEDULE_REFRESH_MOVIES",
+        str,
+        "30 3 * * *",
+        "When the `refresh-votes-movies` job runs (daily, 03:30 UTC).",
+    ),
+    SettingSpec(
+        "schedule_refresh_tv",
+        "WATCHBUDDY_SCHEDULE_REFRESH_TV",
+        str,
+        "0 4 * * *",
+        "When the `refresh-votes-tv` job runs (daily, 04:00 UTC).",
+    ),
+    SettingSpec(
+        "schedule_compact",
+        "WATCHBUDDY_SCHEDULE_COMPACT",
+        str,
+        "30 4 * * *",
+        "When the `compact` job runs (daily, 04:30 UTC; it does nothing until 8 titles files "
+        "have piled up).",
+    ),
+    SettingSpec(
+        "scheduler_in_app",
+        "WATCHBUDDY_SCHEDULER_IN_APP",
+        bool,
+        True,
+        "Run the scheduler inside the Streamlit app's server process.",
+    ),
+    SettingSpec(
         "auto_bootstrap",
         "WATCHBUDDY_AUTO_BOOTSTRAP",
         bool,
@@ -176,6 +220,12 @@ class Settings:
     ingest_start: dt.date = dt.date(2024, 1, 1)
     refresh_days: int = 90
     refresh_limit: int = 400
+    schedule_ingest_movies: str = "every 2h"
+    schedule_ingest_tv: str = "every 2h at +1h"
+    schedule_refresh_movies: str = "30 3 * * *"
+    schedule_refresh_tv: str = "0 4 * * *"
+    schedule_compact: str = "30 4 * * *"
+    scheduler_in_app: bool = True
     auto_bootstrap: bool = True
     duckdb_memory_limit: str = "1GB"
     config_file: Path | None = field(default=None, compare=False)

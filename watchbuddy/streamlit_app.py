@@ -12,6 +12,7 @@ import streamlit as st
 
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.land import bootstrap, find_inputs
+from watchbuddy.scheduler import Scheduler, jobs_status
 from watchbuddy.settings import Settings, load_settings
 from watchbuddy.stats import pool_stats
 from watchbuddy.views import open_views
@@ -69,12 +70,54 @@ def _auto_bootstrap(settings: Settings, warehouse: Warehouse) -> None:
         )
 
 
+@st.cache_resource(show_spinner=False)
+def _scheduler(root: str) -> Scheduler:
+    """One scheduler per server process (not per rerun or session); it is active only if
+    no other process holds the warehouse's scheduler lock."""
+    scheduler = Scheduler(load_settings())
+    scheduler.start()
+    return scheduler
+
+
+def _scheduler_panel(settings: Settings) -> None:
+    status = jobs_status(settings)
+    holder = status["scheduler_lock"]
+    with st.expander("Scheduled jobs", expanded=False):
+        if holder:
+            st.write(f"Scheduler active in process {holder.get('pid')}.")
+        else:
+            st.write("No scheduler is running (WATCHBUDDY_SCHEDULER_IN_APP is off here).")
+        if not settings.has_tmdb_credential:
+            st.warning(
+                "No TMDB credential: the ingest and refresh jobs are skipped. Set "
+                "TMDB_API_KEY or TMDB_READ_ACCESS_TOKEN."
+            )
+        st.dataframe(
+            pl.DataFrame(
+                [
+                    {
+                        "job": r["job"],
+                        "schedule": r["schedule"],
+                        "next run": r["next_run"],
+                        "last": r.get("last_status", "never"),
+                        "started": r.get("last_started"),
+                        "message": r.get("last_message"),
+                    }
+                    for r in status["jobs"]
+                ]
+            ),
+            hide_index=True,
+        )
+
+
 def main() -> None:
     st.set_page_config(page_title="WatchBuddy pool", layout="wide")
     st.title("WatchBuddy candidate pool")
     try:
         settings = load_settings()
         warehouse = Warehouse(settings.warehouse)
+        if settings.scheduler_in_app:
+            _scheduler(str(warehouse.root))
         _auto_bootstrap(settings, warehouse)
         manifest = warehouse.read_manifest()
         stats = _stats(str(warehouse.root), manifest.version)
@@ -107,6 +150,7 @@ def main() -> None:
         st.write("No rows were rejected.")
     else:
         st.dataframe(rejects, hide_index=True)
+    _scheduler_panel(settings)
     st.caption(f"{TMDB_NOTICE} Warehouse: `{warehouse.root}`, version {manifest.version}.")
 
 

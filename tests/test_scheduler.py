@@ -1,0 +1,240 @@
+"""The scheduler: jobs fire, failures are recorded, one runner per warehouse across processes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import watchbuddy
+from tests.conftest import run_cli
+from watchbuddy.errors import ConfigError
+from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
+from watchbuddy.scheduler import Scheduler, parse_schedule, period_seconds
+from watchbuddy.settings import Secret, Settings
+
+NEVER = "0 0 1 1 *"  # cron: once a year, i.e. not during a test
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def tmdb():
+    catalogue = Catalogue.generate(120, 40, TODAY - dt.timedelta(days=60), TODAY, seed=4)
+    with FakeTmdb(catalogue, api_key="k") as server:
+        yield server
+
+
+def make_settings(tmp_path: Path, tmdb: FakeTmdb | None, **extra) -> Settings:
+    values = dict(
+        data_dir=tmp_path / "data",
+        warehouse=tmp_path / "wh",
+        tmdb_api_key=Secret("k") if tmdb else None,
+        tmdb_base_url=tmdb.base_url if tmdb else "http://127.0.0.1:9/3",
+        tmdb_rps=500.0,
+        ingest_start=TODAY - dt.timedelta(days=90),
+        schedule_ingest_movies="every 1s",
+        schedule_ingest_tv=NEVER,
+        schedule_refresh_movies=NEVER,
+        schedule_refresh_tv=NEVER,
+        schedule_compact=NEVER,
+    )
+    values.update(extra)
+    return Settings(**values)
+
+
+def runs(settings: Settings) -> list[tuple]:
+    con = watchbuddy.connect(settings.warehouse)
+    return con.sql("SELECT job, media_type, status, pid FROM runs ORDER BY started_at").fetchall()
+
+
+def wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_schedules_parse_intervals_offsets_and_cron() -> None:
+    assert period_seconds(parse_schedule("every 2h")) == 7200
+    assert period_seconds(parse_schedule("every 2h at +1h")) == 7200
+    assert period_seconds(parse_schedule("30 3 * * *")) == 86400
+    for bad in ("every two hours", "every 0s", "61 * * * *"):
+        with pytest.raises(ConfigError):
+            parse_schedule(bad)
+
+
+def test_jobs_fire_and_land_data(tmp_path, tmdb) -> None:
+    settings = make_settings(tmp_path, tmdb)
+    scheduler = Scheduler(settings)
+    scheduler.start()
+    try:
+        wait_for(lambda: sum(1 for r in runs(settings) if r[:3] == ("ingest", "movie", "ok")) >= 2)
+        assert scheduler.active
+    finally:
+        scheduler.shutdown()
+    movies = {t.id for t in tmdb.catalogue.window("movie", None, TODAY)}
+    landed = (
+        watchbuddy.connect(settings.warehouse)
+        .sql("SELECT tmdb_id FROM pool WHERE media_type = 'movie'")
+        .fetchall()
+    )
+    assert {r[0] for r in landed} == movies
+    # Every job that never ran ran once at start (the catch-up rule); only the 1 s one again.
+    counts = {}
+    for job, media, _, _ in runs(settings):
+        counts[(job, media)] = counts.get((job, media), 0) + 1
+    assert counts[("ingest", "movie")] >= 2
+    assert counts[("ingest", "tv")] == counts[("refresh-votes", "movie")] == 1
+
+
+def test_a_failing_job_is_recorded_and_the_next_slot_still_runs(tmp_path, tmdb) -> None:
+    settings = make_settings(tmp_path, tmdb, tmdb_api_key=Secret("wrong"))
+    scheduler = Scheduler(settings)
+    scheduler.start()
+    try:
+        wait_for(
+            lambda: sum(1 for r in runs(settings) if r[:3] == ("ingest", "movie", "failed")) >= 2
+        )
+    finally:
+        scheduler.shutdown()
+
+
+def test_without_credential_jobs_skip_with_a_recorded_reason(tmp_path) -> None:
+    settings = make_settings(tmp_path, None)
+    scheduler = Scheduler(settings)
+    scheduler.start()
+    try:
+        wait_for(lambda: any(r[2] == "skipped" for r in runs(settings)))
+    finally:
+        scheduler.shutdown()
+    message = (
+        watchbuddy.connect(settings.warehouse)
+        .sql("SELECT messages[1] FROM runs WHERE status = 'skipped' LIMIT 1")
+        .fetchall()[0][0]
+    )
+    assert "no TMDB credential" in message
+
+
+def test_a_restart_does_not_repeat_a_slot_that_already_ran(tmp_path, tmdb) -> None:
+    settings = make_settings(tmp_path, tmdb, schedule_ingest_movies="every 1h")
+    first = Scheduler(settings)
+    first.start()
+    try:
+        wait_for(lambda: len(runs(settings)) >= 4)  # never ran: each runs at once
+    finally:
+        first.shutdown()
+    ran = len(runs(settings))
+    second = Scheduler(settings)
+    second.start()
+    try:
+        time.sleep(3)
+        assert len(runs(settings)) == ran  # ran within the period: waits for its next slot
+        next_run = second.next_runs()["ingest-movies"]
+        assert next_run is not None and next_run > dt.datetime.now(dt.UTC)
+    finally:
+        second.shutdown()
+
+
+def _schedule_process(settings: Settings, tmdb: FakeTmdb, interval: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "WATCHBUDDY_WAREHOUSE": str(settings.warehouse),
+        "TMDB_API_KEY": "k",
+        "WATCHBUDDY_TMDB_BASE_URL": tmdb.base_url,
+        "WATCHBUDDY_TMDB_RPS": "500",
+        "WATCHBUDDY_INGEST_START": settings.ingest_start.isoformat(),
+        "WATCHBUDDY_SCHEDULE_INGEST_MOVIES": interval,
+        "WATCHBUDDY_SCHEDULE_INGEST_TV": NEVER,
+        "WATCHBUDDY_SCHEDULE_REFRESH_MOVIES": NEVER,
+        "WATCHBUDDY_SCHEDULE_REFRESH_TV": NEVER,
+        "WATCHBUDDY_SCHEDULE_COMPACT": NEVER,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "watchbuddy", "schedule"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_two_processes_run_each_slot_once_and_the_survivor_takes_over(tmp_path, tmdb) -> None:
+    settings = make_settings(tmp_path, tmdb)
+    first = _schedule_process(settings, tmdb, "every 3s")
+    wait_for(
+        lambda: (
+            (settings.warehouse / ".scheduler.lock").exists()
+            and (settings.warehouse / ".scheduler.lock").read_text().strip() != ""
+        )
+    )
+    second = _schedule_process(settings, tmdb, "every 3s")
+    try:
+        time.sleep(10)
+        before_kill = runs(settings)
+        pids = {r[3] for r in before_kill}
+        assert pids == {first.pid}  # only the active process ran jobs
+        movie_runs = [r for r in before_kill if r[:2] == ("ingest", "movie")]
+        assert 2 <= len(movie_runs) <= 5  # one run per 3 s slot, not one per process
+        status = json.loads(
+            run_cli(
+                "jobs",
+                "--json",
+                cwd=tmp_path,
+                env={"WATCHBUDDY_WAREHOUSE": str(settings.warehouse)},
+            ).stdout
+        )
+        assert status["scheduler_lock"]["pid"] == first.pid
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        wait_for(lambda: any(r[3] == second.pid for r in runs(settings)), seconds=20)
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        second.wait(timeout=60)
+        first.wait(timeout=60)
+    assert second.returncode == 0  # SIGTERM: clean exit
+    assert "stopped" in second.stderr.read()
+    # A run cut short by the SIGKILL may stay 'running' (the next writer marks it incomplete),
+    # but only one of the killed process's.
+    stuck = [r for r in runs(settings) if r[2] == "running"]
+    assert all(r[3] == first.pid for r in stuck) and len(stuck) <= 1
+
+
+def test_jobs_command_lists_schedules_and_runs_a_job_now(tmp_path, tmdb) -> None:
+    env = {
+        "WATCHBUDDY_WAREHOUSE": str(tmp_path / "wh"),
+        "TMDB_API_KEY": "k",
+        "WATCHBUDDY_TMDB_BASE_URL": tmdb.base_url,
+        "WATCHBUDDY_TMDB_RPS": "500",
+        "WATCHBUDDY_INGEST_START": (TODAY - dt.timedelta(days=90)).isoformat(),
+    }
+    done = run_cli("jobs", "run", "ingest-tv", cwd=tmp_path, env=env)
+    assert done.returncode == 0 and done.stdout.startswith("ingest-tv: ")
+    status = json.loads(run_cli("jobs", "--json", cwd=tmp_path, env=env).stdout)
+    by_name = {r["job"]: r for r in status["jobs"]}
+    assert set(by_name) == {
+        "ingest-movies",
+        "ingest-tv",
+        "refresh-votes-movies",
+        "refresh-votes-tv",
+        "compact",
+    }
+    assert by_name["ingest-tv"]["last_status"] == "ok"
+    assert by_name["ingest-movies"].get("last_status") is None
+    assert by_name["ingest-tv"]["schedule"] == "every 2h at +1h"
+    assert status["scheduler_lock"] is None
+    table = run_cli("jobs", cwd=tmp_path, env=env)
+    assert "Scheduler: not running" in table.stdout and "ingest-tv" in table.stdout
+    bad = run_cli("jobs", "run", "nope", cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and "jobs: ingest-movies" in bad.stderr

@@ -1,0 +1,347 @@
+"""In-process scheduling: ingestion, vote refresh and compaction run by themselves, once, visibly.
+
+APScheduler 3 (UTC) runs the jobs; what it does not give us is "one runner per
+warehouse" across processes and Streamlit reruns, so every `Scheduler` first competes for
+an OS lock on `warehouse/.scheduler.lock`. The holder is *active* and runs the jobs; the
+others stay *passive*, say who holds the lock, and try again every few seconds, so when
+the active process dies (the OS drops its lock) another takes over. Jobs call the same
+functions as the CLI, which take the warehouse write lock, so a job and a CLI command never
+write at the same time.
+
+Schedules come from settings, never from a stored schedule file (the system this replaces
+replayed a stale one). What survives a restart is the `runs` view: when a scheduler becomes
+active, a job whose last run is older than one period (or that never ran) runs once at
+once (the missed slots coalesce into that one run), and otherwise waits for its next slot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from watchbuddy.errors import ConfigError, WatchBuddyError
+from watchbuddy.settings import Settings
+from watchbuddy.warehouse import Warehouse, utcnow
+
+log = logging.getLogger("watchbuddy.scheduler")
+
+LOCK_FILE = ".scheduler.lock"
+TAKEOVER_POLL_SECONDS = 2.0
+COMPACT_WHEN_FILES = 8  # compact only when this many titles files have piled up
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    setting: str  # Settings attribute holding the schedule
+    needs_tmdb: bool
+    misfire_grace: int  # seconds a late slot may still run
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec("ingest-movies", "schedule_ingest_movies", True, 1800),
+    JobSpec("ingest-tv", "schedule_ingest_tv", True, 1800),
+    JobSpec("refresh-votes-movies", "schedule_refresh_movies", True, 6 * 3600),
+    JobSpec("refresh-votes-tv", "schedule_refresh_tv", True, 6 * 3600),
+    JobSpec("compact", "schedule_compact", False, 6 * 3600),
+)
+JOB_NAMES = tuple(j.name for j in JOBS)
+
+
+def parse_schedule(text: str) -> IntervalTrigger | CronTrigger:
+    """'every 2h', 'every 30m', 'every 45s' (optionally 'every 2h at +1h' to stagger) or a
+    five-field cron expression in UTC ('0 3 * * *')."""
+    text = text.strip()
+    if text.startswith("every "):
+        body, _, offset = text[6:].partition(" at +")
+        seconds = _duration(body)
+        start = None
+        if offset:
+            midnight = dt.datetime.combine(utcnow().date(), dt.time(), dt.UTC)
+            start = midnight + dt.timedelta(seconds=_duration(offset))
+        return IntervalTrigger(seconds=seconds, start_date=start, timezone=dt.UTC)
+    try:
+        return CronTrigger.from_crontab(text, timezone=dt.UTC)
+    except ValueError as exc:
+        raise ConfigError(
+            f"Schedule {text!r} is neither 'every <n>s|m|h|d' nor a cron expression: {exc}."
+        ) from None
+
+
+def _duration(text: str) -> int:
+    text = text.strip()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        value = int(text[:-1]) * units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise ConfigError(f"{text!r} is not a duration like 30s, 15m, 2h or 1d.") from None
+    if value <= 0:
+        raise ConfigError(f"{text!r} must be longer than zero.")
+    return value
+
+
+def period_seconds(trigger: IntervalTrigger | CronTrigger) -> float:
+    if isinstance(trigger, IntervalTrigger):
+        return trigger.interval.total_seconds()
+    now = utcnow()
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first + dt.timedelta(seconds=1))
+    return (second - first).total_seconds() if first and second else 86400.0
+
+
+def run_job(name: str, settings: Settings) -> str:
+    """Run one job now, the way the scheduler does; returns a one-line summary."""
+    from watchbuddy.compact import compact
+    from watchbuddy.ingest import ingest_new_content, refresh_recent_votes
+    from watchbuddy.runs import Run, stage_run
+
+    spec = next((j for j in JOBS if j.name == name), None)
+    if spec is None:
+        raise ConfigError(f"Unknown job {name!r}; jobs: {', '.join(JOB_NAMES)}.")
+    media = "movie" if name.endswith("movies") else "tv"
+    if spec.needs_tmdb and not settings.has_tmdb_credential:
+        run = Run(
+            job=name.rsplit("-", 1)[0] if name.startswith("ingest") else "refresh-votes",
+            media_type=media,
+        )
+        run.finish("skipped", "no TMDB credential: set TMDB_API_KEY or TMDB_READ_ACCESS_TOKEN")
+        warehouse = Warehouse(settings.warehouse)
+        with warehouse.writer(f"job {name}", wait_seconds=120) as writer:
+            writer.commit(add={"runs": [stage_run(writer, [run])]})
+        return f"{name}: skipped (no TMDB credential)"
+    if name.startswith("ingest"):
+        result = ingest_new_content(settings, media)
+        return f"{name}: {result.run.titles_new} new, {result.run.titles_updated} updated"
+    if name.startswith("refresh-votes"):
+        refreshed = refresh_recent_votes(settings, media)
+        return f"{name}: {refreshed.refreshed} refreshed"
+    warehouse = Warehouse(settings.warehouse)
+    files = len(warehouse.read_manifest().files("titles"))
+    if files < COMPACT_WHEN_FILES:
+        return f"compact: {files} titles files, nothing to do below {COMPACT_WHEN_FILES}"
+    report = compact(warehouse, settings.duckdb_memory_limit)
+    return f"compact: {report.files_before} files into one ({report.rows_after} titles)"
+
+
+class SchedulerLock:
+    """The OS lock that makes one scheduler per warehouse active."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = Path(root) / LOCK_FILE
+        self.handle: Any = None
+
+    def try_acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 - held while active
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(
+            json.dumps(
+                {"pid": os.getpid(), "since": utcnow().isoformat(), "host": os.uname().nodename}
+            )
+        )
+        handle.flush()
+        self.handle = handle
+        return True
+
+    def release(self) -> None:
+        if self.handle is not None:
+            with contextlib.suppress(OSError):
+                self.handle.seek(0)
+                self.handle.truncate()
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+    def holder(self) -> dict[str, Any] | None:
+        if self.handle is not None:
+            return {"pid": os.getpid(), "self": True}
+        if not self.path.exists():
+            return None
+        with open(self.path, "a+") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                probe.seek(0)
+                try:
+                    return json.loads(probe.read() or "{}")
+                except ValueError:
+                    return {}
+            fcntl.flock(probe, fcntl.LOCK_UN)
+        return None
+
+
+class Scheduler:
+    """One per process. `start()` returns at once; jobs run on APScheduler's threads."""
+
+    def __init__(self, settings: Settings, on_event: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.warehouse = Warehouse(settings.warehouse)
+        self.lock = SchedulerLock(self.warehouse.root)
+        self.triggers = {j.name: parse_schedule(getattr(settings, j.setting)) for j in JOBS}
+        self.on_event = on_event or (lambda message: log.info(message))
+        self._aps: BackgroundScheduler | None = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def active(self) -> bool:
+        return self._aps is not None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._watcher = threading.Thread(target=self._watch, name="scheduler-lock", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        """Become active when the lock is free; poll while another process holds it."""
+        while not self._stop.is_set():
+            if self.lock.try_acquire():
+                self._activate()
+                return
+            holder = self.lock.holder() or {}
+            self.on_event(f"passive: the scheduler lock is held by pid {holder.get('pid', '?')}")
+            self._stop.wait(TAKEOVER_POLL_SECONDS)
+
+    def _activate(self) -> None:
+        aps = BackgroundScheduler(timezone=dt.UTC)
+        last = last_runs(self.warehouse)
+        now = utcnow()
+        for spec in JOBS:
+            trigger = self.triggers[spec.name]
+            previous = last.get(spec.name)
+            overdue = previous is None or (now - previous).total_seconds() >= period_seconds(
+                trigger
+            )
+            aps.add_job(
+                self._run,
+                trigger,
+                args=[spec.name],
+                id=spec.name,
+                name=spec.name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=spec.misfire_grace,
+                # A job that missed its slot while no scheduler ran runs once now.
+                next_run_time=now if overdue else trigger.get_next_fire_time(None, now),
+            )
+        aps.start()
+        self._aps = aps
+        self.on_event(f"active: pid {os.getpid()} runs the jobs")
+
+    def _run(self, name: str) -> None:
+        started = time.monotonic()
+        try:
+            summary = run_job(name, self.settings)
+            self.on_event(f"{summary} ({time.monotonic() - started:.1f}s)")
+        except WatchBuddyError as exc:
+            # Recorded as a failed run by the job itself; the next slot runs as planned.
+            self.on_event(f"{name} failed: {exc}")
+        except Exception as exc:  # keep the scheduler alive; the run record says 'failed'
+            log.exception("job %s crashed", name)
+            self.on_event(f"{name} crashed: {type(exc).__name__}: {exc}")
+
+    def next_runs(self) -> dict[str, dt.datetime | None]:
+        if self._aps is not None:
+            return {j.id: j.next_run_time for j in self._aps.get_jobs()}
+        now = utcnow()
+        return {name: t.get_next_fire_time(None, now) for name, t in self.triggers.items()}
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop scheduling; with `wait`, let a running job finish (it publishes or nothing)."""
+        self._stop.set()
+        if self._aps is not None:
+            self._aps.shutdown(wait=wait)
+            self._aps = None
+        self.lock.release()
+
+
+def last_runs(warehouse: Warehouse) -> dict[str, dt.datetime]:
+    """When each scheduled job last started (from the `runs` view)."""
+    if not warehouse.read_manifest().files("runs"):
+        return {}
+    from watchbuddy.views import open_views
+
+    con = open_views(warehouse)
+    try:
+        rows = con.sql(
+            "SELECT job, media_type, max(started_at) FROM runs "
+            "WHERE status <> 'running' GROUP BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    out: dict[str, dt.datetime] = {}
+    for job, media_type, started in rows:
+        suffix = "movies" if media_type == "movie" else "tv"
+        out[f"{job}-{suffix}"] = started
+    return out
+
+
+def jobs_status(settings: Settings) -> dict[str, Any]:
+    """What `watchbuddy jobs` shows: schedules, next runs, last runs, the lock holder."""
+    warehouse = Warehouse(settings.warehouse)
+    lock = SchedulerLock(warehouse.root)
+    now = utcnow()
+    rows = []
+    last = _last_run_details(warehouse)
+    for spec in JOBS:
+        trigger = parse_schedule(getattr(settings, spec.setting))
+        detail = last.get(spec.name, {})
+        rows.append(
+            {
+                "job": spec.name,
+                "schedule": getattr(settings, spec.setting),
+                "next_run": trigger.get_next_fire_time(None, now),
+                "needs_tmdb": spec.needs_tmdb,
+                "runnable": settings.has_tmdb_credential or not spec.needs_tmdb,
+                **detail,
+            }
+        )
+    return {"scheduler_lock": lock.holder(), "jobs": rows}
+
+
+def _last_run_details(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
+    if not warehouse.read_manifest().files("runs"):
+        return {}
+    from watchbuddy.views import open_views
+
+    con = open_views(warehouse)
+    try:
+        rel = con.sql(
+            """
+            SELECT job, media_type, status AS last_status, started_at AS last_started,
+                   date_diff('millisecond', started_at, finished_at) / 1000.0 AS last_seconds,
+                   titles_new AS last_new, titles_updated AS last_updated,
+                   errors AS last_errors, messages[-1] AS last_message
+            FROM runs
+            QUALIFY row_number() OVER (PARTITION BY job, media_type ORDER BY started_at DESC) = 1
+            """
+        )
+        columns = rel.columns
+        rows = [dict(zip(columns, r, strict=True)) for r in rel.fetchall()]
+    finally:
+        con.close()
+    out = {}
+    for row in rows:
+        job, media = row.pop("job"), row.pop("media_type")
+        out[f"{job}-{'movies' if media == 'movie' else 'tv'}"] = row
+    return out

@@ -194,6 +194,11 @@ def test_two_processes_run_each_slot_once_and_the_survivor_takes_over(tmp_path, 
             ).stdout
         )
         assert status["scheduler_lock"]["pid"] == first.pid
+        planned = {r["job"]: r["next_run"] for r in status["jobs"]}
+        assert (
+            planned["ingest-movies"]
+            < (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=10)).isoformat()
+        )
         first.send_signal(signal.SIGKILL)
         first.wait()
         wait_for(lambda: any(r[3] == second.pid for r in runs(settings)), seconds=20)

@@ -143,6 +143,7 @@ class SchedulerLock:
     def __init__(self, root: Path) -> None:
         self.path = Path(root) / LOCK_FILE
         self.handle: Any = None
+        self.since = ""
 
     def try_acquire(self) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,16 +153,28 @@ class SchedulerLock:
         except BlockingIOError:
             handle.close()
             return False
-        handle.seek(0)
-        handle.truncate()
-        handle.write(
+        self.handle = handle
+        self.since = utcnow().isoformat()
+        self.describe({})
+        return True
+
+    def describe(self, next_runs: dict[str, dt.datetime | None]) -> None:
+        """Write who holds the lock and the jobs' next runs, for `watchbuddy jobs`."""
+        if self.handle is None:
+            return
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(
             json.dumps(
-                {"pid": os.getpid(), "since": utcnow().isoformat(), "host": os.uname().nodename}
+                {
+                    "pid": os.getpid(),
+                    "since": self.since,
+                    "host": os.uname().nodename,
+                    "next_runs": {k: v.isoformat() if v else None for k, v in next_runs.items()},
+                }
             )
         )
-        handle.flush()
-        self.handle = handle
-        return True
+        self.handle.flush()
 
     def release(self) -> None:
         if self.handle is not None:
@@ -174,7 +187,7 @@ class SchedulerLock:
 
     def holder(self) -> dict[str, Any] | None:
         if self.handle is not None:
-            return {"pid": os.getpid(), "self": True}
+            return {"pid": os.getpid(), "since": self.since, "self": True}
         if not self.path.exists():
             return None
         with open(self.path, "a+") as probe:
@@ -213,13 +226,22 @@ class Scheduler:
         self._watcher.start()
 
     def _watch(self) -> None:
-        """Become active when the lock is free; poll while another process holds it."""
+        """Become active when the lock is free (polling while another process holds it);
+        once active, keep the lock file's list of next runs current for `watchbuddy jobs`.
+        This thread, not a job thread, talks to APScheduler: a job thread asking it for its
+        jobs while `shutdown(wait=True)` waits for that very job would deadlock."""
         while not self._stop.is_set():
-            if self.lock.try_acquire():
-                self._activate()
-                return
-            holder = self.lock.holder() or {}
-            self.on_event(f"passive: the scheduler lock is held by pid {holder.get('pid', '?')}")
+            if self._aps is None:
+                if self.lock.try_acquire():
+                    self._activate()
+                    continue
+                holder = self.lock.holder() or {}
+                self.on_event(
+                    f"passive: the scheduler lock is held by pid {holder.get('pid', '?')}"
+                )
+            else:
+                with contextlib.suppress(Exception):
+                    self.lock.describe(self.next_runs())
             self._stop.wait(TAKEOVER_POLL_SECONDS)
 
     def _activate(self) -> None:
@@ -246,6 +268,7 @@ class Scheduler:
             )
         aps.start()
         self._aps = aps
+        self.lock.describe(self.next_runs())
         self.on_event(f"active: pid {os.getpid()} runs the jobs")
 
     def _run(self, name: str) -> None:
@@ -269,6 +292,8 @@ class Scheduler:
     def shutdown(self, wait: bool = True) -> None:
         """Stop scheduling; with `wait`, let a running job finish (it publishes or nothing)."""
         self._stop.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=10)
         if self._aps is not None:
             self._aps.shutdown(wait=wait)
             self._aps = None
@@ -299,24 +324,30 @@ def last_runs(warehouse: Warehouse) -> dict[str, dt.datetime]:
 def jobs_status(settings: Settings) -> dict[str, Any]:
     """What `watchbuddy jobs` shows: schedules, next runs, last runs, the lock holder."""
     warehouse = Warehouse(settings.warehouse)
-    lock = SchedulerLock(warehouse.root)
+    holder = SchedulerLock(warehouse.root).holder()
     now = utcnow()
-    rows = []
     last = _last_run_details(warehouse)
+    # The active scheduler's own next runs when one is running; else what the trigger says.
+    planned = (holder or {}).pop("next_runs", None) or {}
+    rows = []
     for spec in JOBS:
         trigger = parse_schedule(getattr(settings, spec.setting))
-        detail = last.get(spec.name, {})
+        next_run = (
+            dt.datetime.fromisoformat(planned[spec.name])
+            if planned.get(spec.name)
+            else trigger.get_next_fire_time(None, now)
+        )
         rows.append(
             {
                 "job": spec.name,
                 "schedule": getattr(settings, spec.setting),
-                "next_run": trigger.get_next_fire_time(None, now),
+                "next_run": next_run,
                 "needs_tmdb": spec.needs_tmdb,
                 "runnable": settings.has_tmdb_credential or not spec.needs_tmdb,
-                **detail,
+                **last.get(spec.name, {}),
             }
         )
-    return {"scheduler_lock": lock.holder(), "jobs": rows}
+    return {"scheduler_lock": holder, "jobs": rows}
 
 
 def _last_run_details(warehouse: Warehouse) -> dict[str, dict[str, Any]]:

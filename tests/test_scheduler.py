@@ -241,5 +241,9 @@ def test_jobs_command_lists_schedules_and_runs_a_job_now(tmp_path, tmdb) -> None
     assert status["scheduler_lock"] is None
     table = run_cli("jobs", cwd=tmp_path, env=env)
     assert "Scheduler: not running" in table.stdout and "ingest-tv" in table.stdout
+    compacted = run_cli("jobs", "run", "compact", cwd=tmp_path, env=env)
+    assert compacted.returncode == 0 and "nothing to do below 8" in compacted.stdout
+    status = json.loads(run_cli("jobs", "--json", cwd=tmp_path, env=env).stdout)
+    assert {r["job"]: r.get("last_status") for r in status["jobs"]}["compact"] == "skipped"
     bad = run_cli("jobs", "run", "nope", cwd=tmp_path, env=env)
     assert bad.returncode == 2 and "jobs: ingest-movies" in bad.stderr

@@ -130,11 +130,19 @@ def run_job(name: str, settings: Settings) -> str:
         refreshed = refresh_recent_votes(settings, media)
         return f"{name}: {refreshed.refreshed} refreshed"
     warehouse = Warehouse(settings.warehouse)
+    run = Run(job="compact", media_type="all")
     files = len(warehouse.read_manifest().files("titles"))
     if files < COMPACT_WHEN_FILES:
-        return f"compact: {files} titles files, nothing to do below {COMPACT_WHEN_FILES}"
-    report = compact(warehouse, settings.duckdb_memory_limit)
-    return f"compact: {report.files_before} files into one ({report.rows_after} titles)"
+        summary = f"compact: {files} titles files, nothing to do below {COMPACT_WHEN_FILES}"
+        run.finish("skipped", summary)
+    else:
+        report = compact(warehouse, settings.duckdb_memory_limit)
+        summary = f"compact: {report.files_before} files into one ({report.rows_after} titles)"
+        run.titles_updated = report.rows_after
+        run.finish("ok", summary)
+    with warehouse.writer("job compact", wait_seconds=120) as writer:
+        writer.commit(add={"runs": [stage_run(writer, [run])]})
+    return summary
 
 
 class SchedulerLock:
@@ -316,9 +324,15 @@ def last_runs(warehouse: Warehouse) -> dict[str, dt.datetime]:
         con.close()
     out: dict[str, dt.datetime] = {}
     for job, media_type, started in rows:
-        suffix = "movies" if media_type == "movie" else "tv"
-        out[f"{job}-{suffix}"] = started
+        out[_job_name(job, media_type)] = started
     return out
+
+
+def _job_name(job: str, media_type: str) -> str:
+    """A run record's (job, media type) -> the scheduled job's name."""
+    if job == "compact":
+        return "compact"
+    return f"{job}-{'movies' if media_type == 'movie' else 'tv'}"
 
 
 def jobs_status(settings: Settings) -> dict[str, Any]:
@@ -374,5 +388,5 @@ def _last_run_details(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
     out = {}
     for row in rows:
         job, media = row.pop("job"), row.pop("media_type")
-        out[f"{job}-{'movies' if media == 'movie' else 'tv'}"] = row
+        out[_job_name(job, media)] = row
     return out

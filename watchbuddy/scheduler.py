@@ -35,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watchbuddy.errors import ConfigError, WatchBuddyError
 from watchbuddy.settings import Settings
-from watchbuddy.warehouse import Warehouse, utcnow
+from watchbuddy.warehouse import Warehouse, lock_file_holder, utcnow
 
 log = logging.getLogger("watchbuddy.scheduler")
 
@@ -196,19 +196,7 @@ class SchedulerLock:
     def holder(self) -> dict[str, Any] | None:
         if self.handle is not None:
             return {"pid": os.getpid(), "since": self.since, "self": True}
-        if not self.path.exists():
-            return None
-        with open(self.path, "a+") as probe:
-            try:
-                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                probe.seek(0)
-                try:
-                    return json.loads(probe.read() or "{}")
-                except ValueError:
-                    return {}
-            fcntl.flock(probe, fcntl.LOCK_UN)
-        return None
+        return lock_file_holder(self.path)
 
 
 class Scheduler:

@@ -119,20 +119,7 @@ class Warehouse:
 
     def lock_holder(self) -> dict[str, Any] | None:
         """Who holds the write lock right now (None when nobody does)."""
-        lock_path = self.root / LOCK_FILE
-        if not lock_path.exists():
-            return None
-        with open(lock_path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                try:
-                    return json.loads(handle.read() or "{}")
-                except ValueError:
-                    return {}
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return None
+        return lock_file_holder(self.root / LOCK_FILE)
 
     @contextlib.contextmanager
     def writer(self, purpose: str, wait_seconds: float = 0.0) -> Iterator[WarehouseWriter]:
@@ -263,6 +250,23 @@ class WarehouseWriter:
         if len(keep) != len(manifest.retired):
             manifest.retired = keep
             self._write_manifest(manifest, bump=False)
+
+
+def lock_file_holder(path: Path) -> dict[str, Any] | None:
+    """What the holder of an OS lock file wrote into it, or None when nobody holds it."""
+    if not path.exists():
+        return None
+    with open(path, "a+") as probe:
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            probe.seek(0)
+            try:
+                return json.loads(probe.read() or "{}")
+            except ValueError:
+                return {}
+        fcntl.flock(probe, fcntl.LOCK_UN)
+    return None
 
 
 def _fsync_file(path: Path) -> None:

@@ -19,18 +19,17 @@ from watchbuddy.errors import WarehouseLocked
 from watchbuddy.genres import canonical
 from watchbuddy.ingest import (
     DATE_FIELD,
-    TITLE_POLARS_SCHEMA,
     _client,
     _copy_stats,
     _existing,
-    _stage_frame,
+    api_title_rows,
     normalize,
 )
 from watchbuddy.runs import Run, stage_run
 from watchbuddy.schema import genre_table
 from watchbuddy.settings import Settings
 from watchbuddy.tmdb import TmdbClient, TmdbError
-from watchbuddy.warehouse import Warehouse, utcnow
+from watchbuddy.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from watchbuddy.candidates import CandidateFilters
@@ -169,28 +168,17 @@ def _publish(settings: Settings, frame: pl.DataFrame, run: Run) -> None:
     warehouse = Warehouse(settings.warehouse)
     with warehouse.writer("candidates fallback", wait_seconds=LOCK_WAIT_SECONDS) as writer:
         batch = writer.allocate_batch()
-        now = utcnow()
-        titles = frame.with_columns(
-            source=pl.lit("tmdb"),
-            source_name=pl.concat_str(pl.lit("fallback/"), pl.col("media_type")),
-            batch=pl.lit(batch, dtype=pl.Int64),
-            source_row=pl.int_range(pl.len(), dtype=pl.Int64),
-            updated_at=pl.lit(run.started_at, dtype=TITLE_POLARS_SCHEMA["updated_at"]),
-            landed_at=pl.lit(now, dtype=TITLE_POLARS_SCHEMA["landed_at"]),
-            imdb_id=pl.lit(None, dtype=pl.String),
-            status=pl.lit(None, dtype=pl.String),
-            runtime=pl.lit(None, dtype=pl.Int32),
-            keywords=pl.lit(None, dtype=pl.List(pl.String)),
-        ).select([pl.col(n).cast(t) for n, t in TITLE_POLARS_SCHEMA.items()])
+        titles = api_title_rows(
+            frame,
+            pl.concat_str(pl.lit("fallback/"), pl.col("media_type")),
+            batch,
+            run.started_at,
+        )
         run.titles_new = frame.height
         run.finish("ok")
         writer.commit(
             add={
-                "titles": [
-                    _stage_frame(
-                        writer, "titles", titles.to_arrow(), f"fallback-{batch:06d}.parquet"
-                    )
-                ],
+                "titles": [writer.stage_table("titles", titles, f"fallback-{batch:06d}.parquet")],
                 "runs": [stage_run(writer, [run])],
             }
         )

@@ -30,14 +30,13 @@ from typing import Any, TypeVar
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from watchbuddy.errors import ConfigError
 from watchbuddy.runs import Run, abandon_dead_runs, stage_run, start_run
 from watchbuddy.schema import (
     CHECKPOINT_SCHEMA,
     MEDIA_TYPES,
-    TITLE_SCHEMA,
+    TITLE_POLARS_SCHEMA,
     VOTE_SCHEMA,
     genre_table,
 )
@@ -49,8 +48,6 @@ from watchbuddy.warehouse import Warehouse, WarehouseWriter, utcnow
 MAX_PAGE = 500
 DATE_FIELD = {"movie": "primary_release_date", "tv": "first_air_date"}
 WRITE_LOCK_WAIT_SECONDS = 120.0
-PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1}
-TITLE_POLARS_SCHEMA = pl.DataFrame(TITLE_SCHEMA.empty_table()).schema
 
 T = TypeVar("T")
 
@@ -291,10 +288,27 @@ def _existing(warehouse: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:
         con.close()
 
 
-def _stage_frame(writer: WarehouseWriter, table: str, frame: pa.Table, name: str) -> str:
-    tmp = writer.tmp_file()
-    pq.write_table(frame, tmp, **PARQUET_OPTIONS)
-    return writer.stage(table, tmp, name)
+def api_title_rows(
+    frame: pl.DataFrame, source_name: pl.Expr, batch: int, fetched_at: dt.datetime
+) -> pa.Table:
+    """Normalized TMDB rows -> a title file's rows (provenance added, fields the frame lacks
+    as nulls, every column cast to the title schema)."""
+    missing = [n for n in TITLE_POLARS_SCHEMA if n not in frame.columns]
+    return (
+        frame.with_columns(
+            *[pl.lit(None, dtype=TITLE_POLARS_SCHEMA[n]).alias(n) for n in missing],
+        )
+        .with_columns(
+            source=pl.lit("tmdb"),
+            source_name=source_name,
+            batch=pl.lit(batch, dtype=pl.Int64),
+            source_row=pl.int_range(pl.len(), dtype=pl.Int64),
+            updated_at=pl.lit(fetched_at, dtype=TITLE_POLARS_SCHEMA["updated_at"]),
+            landed_at=pl.lit(utcnow(), dtype=TITLE_POLARS_SCHEMA["landed_at"]),
+        )
+        .select([pl.col(n).cast(t) for n, t in TITLE_POLARS_SCHEMA.items()])
+        .to_arrow()
+    )
 
 
 def _finish_failed(
@@ -393,18 +407,9 @@ def ingest_new_content(
         now = utcnow()
         add: dict[str, list[str]] = {}
         if frame.height:
-            titles = frame.with_columns(
-                source=pl.lit("tmdb"),
-                source_name=pl.lit(f"discover/{media_type}"),
-                batch=pl.lit(batch, dtype=pl.Int64),
-                source_row=pl.int_range(pl.len(), dtype=pl.Int64),
-                updated_at=pl.lit(run.started_at, dtype=TITLE_POLARS_SCHEMA["updated_at"]),
-                landed_at=pl.lit(now, dtype=TITLE_POLARS_SCHEMA["landed_at"]),
-            ).select([pl.col(n).cast(t) for n, t in TITLE_POLARS_SCHEMA.items()])
+            titles = api_title_rows(frame, pl.lit(f"discover/{media_type}"), batch, run.started_at)
             add["titles"] = [
-                _stage_frame(
-                    writer, "titles", titles.to_arrow(), f"delta-{batch:06d}-{media_type}.parquet"
-                )
+                writer.stage_table("titles", titles, f"delta-{batch:06d}-{media_type}.parquet")
             ]
         result.titles = frame.height
         if new_checkpoint is not None:
@@ -419,11 +424,8 @@ def ingest_new_content(
                 schema=CHECKPOINT_SCHEMA,
             )
             add["checkpoints"] = [
-                _stage_frame(
-                    writer,
-                    "checkpoints",
-                    checkpoint_row,
-                    f"checkpoint-{batch:06d}-{media_type}.parquet",
+                writer.stage_table(
+                    "checkpoints", checkpoint_row, f"checkpoint-{batch:06d}-{media_type}.parquet"
                 )
             ]
             result.checkpoint_after = new_checkpoint.isoformat()
@@ -570,7 +572,7 @@ def refresh_recent_votes(
             )
             batch = writer.allocate_batch()
             add["votes"] = [
-                _stage_frame(writer, "votes", table, f"votes-{batch:06d}-{media_type}.parquet")
+                writer.stage_table("votes", table, f"votes-{batch:06d}-{media_type}.parquet")
             ]
         run.finish("ok")
         add["runs"] = [stage_run(writer, [run])]

@@ -28,13 +28,12 @@ import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from watchbuddy.errors import LandingError
 from watchbuddy.schema import (
     IMPORT_SCHEMA,
     REJECT_SCHEMA,
-    TITLE_SCHEMA,
+    TITLE_POLARS_SCHEMA,
     ColumnPlan,
     NotATitleTable,
     plan_columns,
@@ -43,21 +42,16 @@ from watchbuddy.settings import Settings
 from watchbuddy.sniff import Dialect, first_line, sniff, transcode_to_utf8
 from watchbuddy.validate import landing_query, load_cell_macros, raw_with_file_names
 from watchbuddy.views import new_connection, open_views
-from watchbuddy.warehouse import Warehouse, WarehouseWriter, utcnow
+from watchbuddy.warehouse import PARQUET_OPTIONS, Warehouse, WarehouseWriter, utcnow
 
 BATCH_ROWS = 131_072
 PART_ROWS = 350_000
-# zstd level 1: within 20% of the default level's size at 20% less CPU (benchmarks/RESULTS.md).
-PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1}
 INPUT_PATTERNS = ("*.csv", "*.csv.gz", "*.CSV", "*.CSV.GZ")
 WRITE_LOCK_WAIT_SECONDS = 30.0
 MAX_REASON_VALUE = 60
 
 # (file name, rows done, fraction done or None) -> None
 Progress = Callable[[str, int, float | None], None]
-
-TITLE_POLARS_SCHEMA = pl.DataFrame(TITLE_SCHEMA.empty_table()).schema
-_FIELD_DTYPES = {name: dtype for name, dtype in TITLE_POLARS_SCHEMA.items()}
 
 
 @dataclass
@@ -234,11 +228,9 @@ def land_file(
             for i, part in enumerate(scan.parts)
         ]
     if rejects.num_rows:
-        add["rejects"] = [writer.stage("rejects", _write_table(writer, rejects), f"{stem}.parquet")]
+        add["rejects"] = [writer.stage_table("rejects", rejects, f"{stem}.parquet")]
     add["imports"] = [
-        writer.stage(
-            "imports", _write_table(writer, _import_row(report, landed_at)), f"{stem}.parquet"
-        )
+        writer.stage_table("imports", _import_row(report, landed_at), f"{stem}.parquet")
     ]
     writer.commit(add=add)
     return report
@@ -252,14 +244,8 @@ def _publish_skip(
     report.seconds = round(time.perf_counter() - started, 3)
     table = _import_row(report, utcnow())
     name = f"batch-{report.batch:06d}.parquet"
-    writer.commit(add={"imports": [writer.stage("imports", _write_table(writer, table), name)]})
+    writer.commit(add={"imports": [writer.stage_table("imports", table, name)]})
     return report
-
-
-def _write_table(writer: WarehouseWriter, table: pa.Table) -> Path:
-    tmp = writer.tmp_file()
-    pq.write_table(table, tmp, compression="zstd")
-    return tmp
 
 
 def _import_row(report: ImportReport, landed_at: dt.datetime) -> pa.Table:
@@ -366,8 +352,8 @@ def _scan(
         "source": pl.lit("csv"),
         "source_name": pl.lit(display_name),
         "batch": pl.lit(batch, dtype=pl.Int64),
-        "updated_at": pl.lit(updated_at, dtype=_FIELD_DTYPES["updated_at"]),
-        "landed_at": pl.lit(landed_at, dtype=_FIELD_DTYPES["landed_at"]),
+        "updated_at": pl.lit(updated_at, dtype=TITLE_POLARS_SCHEMA["updated_at"]),
+        "landed_at": pl.lit(landed_at, dtype=TITLE_POLARS_SCHEMA["landed_at"]),
     }
 
     # Parts are written on a background thread while DuckDB keeps scanning (Polars and

@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from watchbuddy.schema import RUN_SCHEMA
 from watchbuddy.views import open_views
@@ -66,11 +65,8 @@ def run_table(runs: list[Run]) -> pa.Table:
 
 
 def stage_run(writer: WarehouseWriter, runs: list[Run]) -> str:
-    tmp = writer.tmp_file()
-    pq.write_table(run_table(runs), tmp, compression="zstd")
-    return writer.stage(
-        "runs", tmp, f"run-{runs[0].run_id}-{runs[0].status}-{uuid.uuid4().hex[:6]}.parquet"
-    )
+    name = f"run-{runs[0].run_id}-{runs[0].status}-{uuid.uuid4().hex[:6]}.parquet"
+    return writer.stage_table("runs", run_table(runs), name)
 
 
 def start_run(writer: WarehouseWriter, run: Run) -> None:

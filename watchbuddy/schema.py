@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import polars as pl
 import pyarrow as pa
 
 MEDIA_TYPES = ("movie", "tv")
@@ -59,6 +60,9 @@ TITLE_SCHEMA = pa.schema(
         ("landed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
+
+# The same schema as Polars dtypes, for frames about to become title files.
+TITLE_POLARS_SCHEMA = pl.DataFrame(TITLE_SCHEMA.empty_table()).schema
 
 REJECT_SCHEMA = pa.schema(
     [

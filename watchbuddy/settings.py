@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -314,7 +314,3 @@ def load_settings(environ: dict[str, str] | None = None, cwd: Path | None = None
             if name in values and not value.is_absolute() and not env.get(_SPECS[name].env):
                 settings = replace(settings, **{name: used_file.parent / value})
     return settings
-
-
-def setting_names() -> list[str]:
-    return [f.name for f in fields(Settings) if f.name in _SPECS]

@@ -290,3 +290,15 @@ def test_fallback_with_tmdb_down_returns_the_pool_and_says_why(settings):
     )
     result = get_candidates(CandidateFilters(min_votes=0, limit=100), down)
     assert result.frame.height == 5 and "TMDB fallback skipped" in result.notes[0]
+
+
+def test_the_candidate_table_is_built_once_per_version_and_shared(demo_provider) -> None:
+    warehouse = demo_provider.warehouse
+    filters = CandidateFilters(mode="obscure", limit=30)
+    first = demo_provider.get(filters).dicts()
+    files = list((warehouse.root / "cache").glob("candidates-*.parquet"))
+    assert len(files) == 1
+    built_at = files[0].stat().st_mtime_ns
+    other = CandidateProvider(warehouse)  # another process would do the same
+    assert other.get(filters).dicts() == first
+    assert files[0].stat().st_mtime_ns == built_at

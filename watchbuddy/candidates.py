@@ -15,8 +15,13 @@ README). Ties are broken by vote count, then media type, then id, so pages are s
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import os
 import threading
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,8 +33,8 @@ from watchbuddy.errors import ConfigError
 from watchbuddy.genres import CANONICAL_NAMES, normalize_request, sql_map
 from watchbuddy.schema import MEDIA_TYPE_ALIASES, normalize_header
 from watchbuddy.settings import Settings
-from watchbuddy.views import define_views, new_connection
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.views import define_views, new_connection, quote_literal, sql_file
+from watchbuddy.warehouse import Manifest, Warehouse
 
 MediaChoice = Literal["movie", "tv", "both"]
 
@@ -169,46 +174,65 @@ class Candidates:
 
 
 # Genres become a bitmask over CANONICAL_NAMES (bit i = the i-th name), so genre filters and
-# the genre match are integer operations; the table is sorted by vote count so the mode's
-# vote floor skips most row groups by their min/max statistics.
-MATERIALIZE_SQL = """
-CREATE OR REPLACE TEMP TABLE sorted_pool AS
-WITH canon AS (
-    SELECT *,
-        list_distinct(flatten(list_transform(
-            genres,
-            lambda g: coalesce(({genre_map})[regexp_replace(lower(trim(g)), ' and ', ' & ')],
-                               []::VARCHAR[])
-        ))) AS canon_genres
-    FROM pool
-)
-SELECT
-    media_type, tmdb_id, title, original_title, year, release_date, original_language, genres,
-    CAST(coalesce(list_sum(list_transform(canon_genres,
-        lambda g: (1::BIGINT << (list_position({names}, g) - 1)))), 0) AS BIGINT) AS genre_mask,
-    coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
-    coalesce(popularity, 0) AS popularity, poster_path, adult,
-    obscurity_score, mainstream_score, freshness_score
-FROM canon
-ORDER BY vote_count DESC, media_type, tmdb_id
+# the genre match are integer operations; rows are sorted by vote count so the mode's vote
+# floor skips most row groups by their min/max statistics. This is the expensive part (the
+# pool view deduplicates and scores every title, ~4 s at 1.5M), so its result is written
+# once per warehouse version to `cache/` and every process loads that file instead.
+# Freshness depends on today and is computed when the file is loaded, never stored.
+BUILD_SQL = """
+COPY (
+    WITH canon AS (
+        SELECT *,
+            list_distinct(flatten(list_transform(
+                genres,
+                lambda g: coalesce(({genre_map})[regexp_replace(lower(trim(g)), ' and ', ' & ')],
+                                   []::VARCHAR[])
+            ))) AS canon_genres
+        FROM pool
+    )
+    SELECT
+        media_type, tmdb_id, title, original_title, year, release_date, original_language,
+        genres,
+        CAST(coalesce(list_sum(list_transform(canon_genres,
+            lambda g: (1::BIGINT << (list_position({names}, g) - 1)))), 0) AS BIGINT)
+            AS genre_mask,
+        coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
+        coalesce(popularity, 0) AS popularity, poster_path, adult,
+        obscurity_score, mainstream_score
+    FROM canon
+    ORDER BY vote_count DESC, media_type, tmdb_id
+) TO {path} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)
 """
 
 # What the query scans: the filter and score columns only. Its rowid is the row's position
-# in `DISPLAY_SQL`'s frame, so the wide columns of the chosen rows are a Polars gather:
-# carrying titles and genre lists through DuckDB's top-N tripled the query time.
-NARROW_SQL = """
+# in the cache file, so the wide columns of the chosen rows are a Polars gather from
+# `DISPLAY_COLUMNS`: carrying titles and genre lists through DuckDB's top-N tripled the
+# query time.
+LOAD_SQL = """
 CREATE OR REPLACE TABLE candidate_pool AS
 SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask, vote_average,
-       vote_count, adult, obscurity_score, mainstream_score, freshness_score
-FROM sorted_pool
+       vote_count, adult, obscurity_score, mainstream_score,
+       freshness_score(release_date, current_date) AS freshness_score
+FROM read_parquet($path)
 """
 
-DISPLAY_SQL = """
-SELECT media_type, tmdb_id, title, original_title, year, original_language, genres,
-       vote_average, vote_count, popularity, poster_path, obscurity_score, mainstream_score,
-       freshness_score
-FROM sorted_pool
-"""
+DISPLAY_COLUMNS = [
+    "media_type",
+    "tmdb_id",
+    "title",
+    "original_title",
+    "year",
+    "original_language",
+    "genres",
+    "vote_average",
+    "vote_count",
+    "popularity",
+    "poster_path",
+    "obscurity_score",
+    "mainstream_score",
+]
+CACHE_DIR = "cache"
+CACHE_KEEP_SECONDS = 3600  # an older version's file may still be loading in another process
 
 # The candidate query. Only the filters a request uses become WHERE conditions (each one
 # parameterized): constant-folded "$x IS NULL OR ..." conditions still cost a check per row.
@@ -219,7 +243,7 @@ WITH scored AS (
     FROM candidate_pool
     WHERE {conditions}
 )
-SELECT rid, genre_match,
+SELECT rid, genre_match, freshness_score,
     $w_main * mainstream_score + $w_obs * obscurity_score + $w_fresh * freshness_score
         + $w_genre * genre_match AS score
 FROM scored
@@ -284,6 +308,48 @@ def genre_mask(genres: tuple[str, ...]) -> int:
     return sum(1 << CANONICAL_NAMES.index(g) for g in genres)
 
 
+def candidate_cache_file(warehouse: Warehouse, manifest: Manifest | None = None) -> Path:
+    """The candidate file for this manifest, built if no process has built it yet.
+
+    Named by version and by the files it reads, so a warehouse rebuilt from scratch
+    (versions start again at 1) never picks up an old file. Written under a temporary
+    name and renamed, so a reader never sees half a file; two processes building at once
+    both succeed and the last rename wins with identical content."""
+    manifest = manifest or warehouse.read_manifest()
+    sources = "\n".join(manifest.files("titles") + manifest.files("votes"))
+    digest = hashlib.sha1(sources.encode("utf-8")).hexdigest()[:12]
+    folder = warehouse.root / CACHE_DIR
+    path = folder / f"candidates-v{manifest.version}-{digest}.parquet"
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    building = folder / f".building-{uuid.uuid4().hex}.parquet"
+    con = new_connection()
+    try:
+        define_views(con, warehouse, manifest)
+        con.execute(
+            BUILD_SQL.format(
+                genre_map=sql_map(),
+                names=list(CANONICAL_NAMES),
+                path=quote_literal(str(building)),
+            )
+        )
+        os.replace(building, path)
+    finally:
+        con.close()
+        building.unlink(missing_ok=True)
+    _remove_old_cache_files(folder, keep=path)
+    return path
+
+
+def _remove_old_cache_files(folder: Path, keep: Path) -> None:
+    cutoff = time.time() - CACHE_KEEP_SECONDS
+    for old in folder.glob("*.parquet"):
+        with contextlib.suppress(OSError):
+            if old != keep and old.stat().st_mtime < cutoff:
+                old.unlink()
+
+
 class CandidateProvider:
     """Holds the materialized candidate table for one warehouse; safe to share across threads."""
 
@@ -302,14 +368,11 @@ class CandidateProvider:
         key = (manifest.version, dt.date.today())
         with self._lock:
             if self._con is None or self._key != key:
+                path = candidate_cache_file(self.warehouse, manifest)
                 con = new_connection()
-                define_views(con, self.warehouse, manifest)
-                con.execute(
-                    MATERIALIZE_SQL.format(genre_map=sql_map(), names=list(CANONICAL_NAMES))
-                )
-                con.execute(NARROW_SQL)
-                display = con.sql(DISPLAY_SQL).pl().rechunk()  # gathers need one chunk
-                con.execute("DROP TABLE sorted_pool")
+                con.execute(sql_file("scores.sql"))
+                con.execute(LOAD_SQL, {"path": str(path)})
+                display = pl.read_parquet(path, columns=DISPLAY_COLUMNS).rechunk()
                 old, self._con, self._key = self._con, con, key
                 self._display = display
                 if old is not None:
@@ -353,7 +416,11 @@ class CandidateProvider:
             cursor.close()
         frame = (
             display[chosen["rid"].cast(pl.Int64).to_list()]
-            .with_columns(genre_match=chosen["genre_match"], score=chosen["score"])
+            .with_columns(
+                freshness_score=chosen["freshness_score"],
+                genre_match=chosen["genre_match"],
+                score=chosen["score"],
+            )
             .with_columns(
                 explanation=_explanation(weights),
                 from_persistent_store=pl.lit(True),

@@ -527,7 +527,9 @@ def jobs_group(click_ctx: click.Context, as_json: bool) -> None:
             "job": r["job"],
             "schedule": r["schedule"],
             "next run (UTC)": f"{r['next_run']:%Y-%m-%d %H:%M}" if r["next_run"] else "",
-            "last": r.get("last_status", "never"),
+            "last": f"running (pid {r['running_pid']})"
+            if r["running_pid"]
+            else r.get("last_status", "never"),
             "started": f"{r['last_started']:%Y-%m-%d %H:%M}" if r.get("last_started") else "",
             "seconds": r.get("last_seconds"),
             "new": r.get("last_new"),
@@ -588,6 +590,11 @@ def demo_data_command(ctx: Context, rows: int, out: Path | None, seed: int) -> N
 def app_command(ctx: Context, port: int, headless: bool) -> None:
     """Start the Streamlit explorer."""
     ensure_pool(ctx)
+    if not ctx.warehouse.read_manifest().is_empty:
+        from watchbuddy.candidates import candidate_cache_file
+
+        click.echo("Preparing the candidate table…", err=True)
+        candidate_cache_file(ctx.warehouse)
     # Not imported here: importing it outside Streamlit's runtime makes Streamlit warn.
     app_file = str(Path(__file__).with_name("streamlit_app.py"))
     command = [

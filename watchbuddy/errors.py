@@ -40,3 +40,7 @@ class QueryRefused(WatchBuddyError):
 
 class EmptyPool(WatchBuddyError):
     """The pool has no titles and there is nothing in the data dir to land."""
+
+
+class JobBusy(WatchBuddyError):
+    """The job is already running (in this or another process)."""

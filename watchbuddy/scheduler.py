@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watchbuddy.errors import ConfigError, WatchBuddyError
+from watchbuddy.candidates import candidate_cache_file
+from watchbuddy.errors import ConfigError, JobBusy, WatchBuddyError
 from watchbuddy.settings import Settings
 from watchbuddy.warehouse import Warehouse, lock_file_holder, utcnow
 
@@ -103,15 +104,61 @@ def period_seconds(trigger: IntervalTrigger | CronTrigger) -> float:
     return (second - first).total_seconds() if first and second else 86400.0
 
 
+@contextlib.contextmanager
+def job_lock(warehouse: Warehouse, name: str) -> Iterator[None]:
+    """One run of a job at a time per warehouse, whoever starts it (the active scheduler,
+    `watchbuddy jobs run`, the app's Run now button): APScheduler's `max_instances` only
+    covers its own process."""
+    path = warehouse.root / f".job-{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = lock_file_holder(path) or {}
+            raise JobBusy(
+                f"The job {name} is already running (pid {holder.get('pid', '?')}, since "
+                f"{holder.get('since', '?')}); wait for it to finish."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "since": utcnow().isoformat()}))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def running_jobs(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
+    """The jobs running right now, by name, with who runs them."""
+    running = {}
+    for spec in JOBS:
+        holder = lock_file_holder(warehouse.root / f".job-{spec.name}.lock")
+        if holder is not None:
+            running[spec.name] = holder
+    return running
+
+
 def run_job(name: str, settings: Settings) -> str:
-    """Run one job now, the way the scheduler does; returns a one-line summary."""
+    """Run one job now, the way the scheduler does; returns a one-line summary.
+
+    Raises `JobBusy` when the job is already running anywhere on this warehouse."""
+    spec = next((j for j in JOBS if j.name == name), None)
+    if spec is None:
+        raise ConfigError(f"Unknown job {name!r}; jobs: {', '.join(JOB_NAMES)}.")
+    with job_lock(Warehouse(settings.warehouse), name):
+        return _run_job_locked(spec, settings)
+
+
+def _run_job_locked(spec: JobSpec, settings: Settings) -> str:
     from watchbuddy.compact import compact
     from watchbuddy.ingest import ingest_new_content, refresh_recent_votes
     from watchbuddy.runs import Run, stage_run
 
-    spec = next((j for j in JOBS if j.name == name), None)
-    if spec is None:
-        raise ConfigError(f"Unknown job {name!r}; jobs: {', '.join(JOB_NAMES)}.")
+    name = spec.name
     media = "movie" if name.endswith("movies") else "tv"
     if spec.needs_tmdb and not settings.has_tmdb_credential:
         run = Run(
@@ -272,6 +319,9 @@ class Scheduler:
         try:
             summary = run_job(name, self.settings)
             self.on_event(f"{summary} ({time.monotonic() - started:.1f}s)")
+            # Prepare the candidate table for the new version here, on the job's thread,
+            # so the first query after a delta does not pay for it.
+            candidate_cache_file(self.warehouse)
         except WatchBuddyError as exc:
             # Recorded as a failed run by the job itself; the next slot runs as planned.
             self.on_event(f"{name} failed: {exc}")
@@ -329,6 +379,7 @@ def jobs_status(settings: Settings) -> dict[str, Any]:
     holder = SchedulerLock(warehouse.root).holder()
     now = utcnow()
     last = _last_run_details(warehouse)
+    running = running_jobs(warehouse)
     # The active scheduler's own next runs when one is running; else what the trigger says.
     planned = (holder or {}).pop("next_runs", None) or {}
     rows = []
@@ -346,6 +397,7 @@ def jobs_status(settings: Settings) -> dict[str, Any]:
                 "next_run": next_run,
                 "needs_tmdb": spec.needs_tmdb,
                 "runnable": settings.has_tmdb_credential or not spec.needs_tmdb,
+                "running_pid": running.get(spec.name, {}).get("pid"),
                 **last.get(spec.name, {}),
             }
         )

@@ -45,7 +45,7 @@ def sql_file(name: str) -> str:
     return resources.files("watchbuddy.sql").joinpath(name).read_text("utf-8")
 
 
-def _quote_literal(text: str) -> str:
+def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -60,7 +60,7 @@ def table_source_sql(warehouse: Warehouse, manifest: Manifest, table: str) -> st
     if not files:
         return _empty_select(TABLE_SCHEMAS[table])
     # Paths come from our own manifest, never from user input; quoted all the same.
-    listed = ", ".join(_quote_literal(str(warehouse.path(f))) for f in files)
+    listed = ", ".join(quote_literal(str(warehouse.path(f))) for f in files)
     return f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"
 
 

@@ -84,7 +84,10 @@ def define_views(
 
 def new_connection(**config: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config={**DUCKDB_CONFIG, **config})
-    con.execute("SET enable_progress_bar = false")  # it would draw over our own output
+    try:
+        con.execute("SET enable_progress_bar = false")  # it would draw over our own output
+    except duckdb.InvalidInputException:
+        pass  # Jupyter without ipywidgets: DuckDB has the bar off already and refuses the SET
     return con
 
 

@@ -1,14 +1,27 @@
-"""The Streamlit app through AppTest: an empty warehouse says what to do; a pool shows stats."""
+"""The Streamlit explorer through AppTest: every page on an empty warehouse and on a demo
+pool, filters that change results and the URL, links with bad parameters, new data without
+a restart, and a job started from the Jobs page."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from watchbuddy.land import bootstrap
+from watchbuddy.settings import Settings
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = {
+    "pool": "watchbuddy/explorer/page_pool.py",
+    "jobs": "watchbuddy/explorer/page_jobs.py",
+    "about": "watchbuddy/explorer/page_about.py",
+    "explore": "watchbuddy/explorer/page_explore.py",
+}
 
 
 @pytest.fixture
@@ -16,40 +29,204 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "data").mkdir()
     monkeypatch.setenv("WATCHBUDDY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("WATCHBUDDY_WAREHOUSE", str(tmp_path / "warehouse"))
-    monkeypatch.setenv("WATCHBUDDY_SCHEDULER_IN_APP", "false")  # tested in test_scheduler
+    monkeypatch.setenv("WATCHBUDDY_SCHEDULER_IN_APP", "false")  # tested on its own below
+    monkeypatch.delenv("TMDB_API_KEY", raising=False)
+    monkeypatch.delenv("TMDB_READ_ACCESS_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
-def test_empty_warehouse_says_what_to_do(env: Path) -> None:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Path:
+    root = tmp_path_factory.mktemp("app-pool")
+    bootstrap(Settings(data_dir=demo_dir, warehouse=root / "warehouse"))
+    return root / "warehouse"
+
+
+@pytest.fixture
+def demo_env(env: Path, demo_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("WATCHBUDDY_WAREHOUSE", str(demo_warehouse))
+    return env
+
+
+def start(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def results(at: AppTest) -> pl.DataFrame:
+    """The Explore results table (the first dataframe on the page)."""
+    return pl.from_pandas(at.dataframe[0].value)
+
+
+def metric(at: AppTest, label: str) -> int:
+    return int(next(m.value for m in at.metric if m.label == label).replace(",", ""))
+
+
+def test_every_page_on_an_empty_warehouse_says_what_to_do(env: Path) -> None:
+    at = start()
     assert any("The pool is empty" in info.value for info in at.info)
-    assert "not endorsed or certified by TMDB" in at.caption[0].value
+    assert any("not endorsed or certified by TMDB" in c.value for c in at.caption)
+    for page in ("pool", "jobs", "about"):
+        at.switch_page(PAGES[page]).run()
+        assert not at.exception, (page, at.exception)
+    at.switch_page(PAGES["pool"]).run()
+    assert any("The pool is empty" in info.value for info in at.info)
+    at.switch_page(PAGES["jobs"]).run()
+    assert any("No scheduler is running" in info.value for info in at.info)
+    assert any("No TMDB credential" in w.value for w in at.warning)
+    assert any("No job has run yet" in m.value for m in at.markdown)
 
 
-def test_app_lands_data_on_first_start_and_shows_the_pool(env: Path, demo_dir: Path) -> None:
-    for csv in demo_dir.glob("*.csv"):
-        shutil.copy(csv, env / "data" / csv.name)
-    at = AppTest.from_file(APP, default_timeout=120).run()
+def test_explore_filters_change_results_and_the_url(demo_env: Path) -> None:
+    at = start()
+    default = results(at)
+    assert default.height == 100 and metric(at, "Titles") == 100
+    assert at.query_params == {}  # the default view has a bare URL
+
+    at.selectbox(key="f_mode").set_value("obscure").run()
+    obscure = results(at)
+    assert obscure["tmdb_id"].to_list() != default["tmdb_id"].to_list()
+    assert (obscure["vote_count"] >= 20).all()
+    assert at.query_params == {"mode": "obscure"}
+
+    at.multiselect(key="f_lang").select("fr").run()
+    at.multiselect(key="f_genre").select("Thriller").run()
+    at.number_input(key="f_year_min").set_value(1990).run()
+    at.number_input(key="f_year_max").set_value(2015).run()
+    at.radio(key="f_media").set_value("movie").run()
+    narrowed = results(at)
+    assert 0 < narrowed.height < 100
+    assert (narrowed["original_language"] == "fr").all()
+    assert (narrowed["media_type"] == "movie").all()
+    assert narrowed["year"].is_between(1990, 2015).all()
+    assert all("Thriller" in genres for genres in narrowed["genres"])
+    assert at.query_params == {
+        "mode": "obscure",
+        "media": "movie",
+        "lang": "fr",
+        "genre": "Thriller",
+        "year_min": "1990",
+        "year_max": "2015",
+    }
+    # the detail panel explains the first result with the mode's weights
+    first = narrowed.row(0, named=True)
+    assert at.selectbox(key="detail_pick").value == f"movie:{first['tmdb_id']}"
+    explanation = next(m.value for m in at.markdown if "mode the score is" in m.value)
+    assert "**obscure** mode" in explanation and "0.70 x obscurity" in explanation
+
+
+def test_a_shared_link_restores_the_filters(demo_env: Path) -> None:
+    link = {"mode": "very_obscure", "media": "tv", "min_votes": "15", "limit": "40"}
+    at = start(**link)
+    assert at.selectbox(key="f_mode").value == "very_obscure"
+    assert at.radio(key="f_media").value == "tv"
+    assert at.number_input(key="f_min_votes").value == 15
+    rows = results(at)
+    assert 0 < rows.height <= 40
+    assert (rows["media_type"] == "tv").all() and (rows["vote_count"] >= 15).all()
+    assert at.query_params == link
+    assert not at.warning
+
+
+def test_bad_link_parameters_are_ignored_with_a_note(demo_env: Path) -> None:
+    at = start(
+        mode="obscure",
+        lang="fr,zz",
+        genre="Thriller,Telenovela",
+        year_min="199x",
+        min_rating="11",
+        utm_source="mail",
+    )
+    notes = " ".join(w.value for w in at.warning)
+    for ignored in ("lang zz", "'Telenovela'", "year_min='199x'", "min_rating='11'", "utm_source"):
+        assert ignored in notes, ignored
+    rows = results(at)  # the valid parts still apply
+    assert (rows["original_language"] == "fr").all()
+    assert all("Thriller" in genres for genres in rows["genres"])
+    assert at.query_params == {"mode": "obscure", "lang": "fr", "genre": "Thriller"}
+    at.checkbox(key="f_adult").check().run()  # a change of filters retires the notes
+    assert not at.warning
+
+
+def test_filters_survive_a_visit_to_another_page(demo_env: Path) -> None:
+    at = start(mode="popular", lang="de")
+    before = results(at)["tmdb_id"].to_list()
+    at.switch_page(PAGES["about"]).run()
+    at.switch_page(PAGES["explore"]).run()
     assert not at.exception
-    metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["Titles"].replace(",", "")) > 15_000
-    assert int(metrics["tv"].replace(",", "")) > 1_000
-    assert len(at.dataframe) == 3  # imports, rejects, scheduled jobs
+    assert at.selectbox(key="f_mode").value == "popular"
+    assert results(at)["tmdb_id"].to_list() == before
 
 
-def test_app_starts_one_scheduler_and_shows_the_jobs(
+def test_the_pool_page_counts_what_is_in_the_pool(demo_env: Path) -> None:
+    at = start()
+    at.switch_page(PAGES["pool"]).run()
+    assert not at.exception
+    titles = metric(at, "Titles")
+    assert titles > 15_000 and metric(at, "Movies") + metric(at, "Shows") == titles
+    headers = [h.value for h in at.subheader]
+    for section in ("Languages", "Decades", "Genres", "Score distributions", "Data age"):
+        assert section in headers
+    assert any("rows rejected, by file and reason" in c.value for c in at.caption)
+    tables = [pl.from_pandas(df.value) for df in at.dataframe]
+    reasons = next(t for t in tables if "reason" in t.columns and "rows" in t.columns)
+    assert reasons["rows"].sum() > 0
+
+
+def test_new_data_appears_without_a_restart(env: Path, demo_dir: Path) -> None:
+    shutil.copy(demo_dir / "synthetic_TMDB_tv_dataset_v3.csv", env / "data")
+    settings = Settings(data_dir=env / "data", warehouse=env / "warehouse")
+    bootstrap(settings)
+    at = start(media="movie")
+    assert "No title matches" in " ".join(i.value for i in at.info)
+    shutil.copy(demo_dir / "synthetic_TMDB_movie_dataset_v11.csv", env / "data")
+    bootstrap(settings)  # another process publishes a new warehouse version
+    at.run()
+    assert not at.exception
+    assert metric(at, "Titles") == 100 and (results(at)["media_type"] == "movie").all()
+
+
+def test_a_job_runs_from_the_jobs_page(env: Path, demo_dir: Path) -> None:
+    shutil.copy(demo_dir / "synthetic_TMDB_tv_dataset_v3.csv", env / "data")
+    at = start()  # lands the data dir on first start
+    at.switch_page(PAGES["jobs"]).run()
+    at.selectbox(key="job_to_run").set_value("compact")
+    at.button[0].click().run()
+    assert not at.exception
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        at.run()
+        if any("compact (started from the app) finished" in s.value for s in at.success):
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the compact job started from the app did not finish")
+    history = pl.from_pandas(at.dataframe[1].value)
+    assert history.filter(pl.col("job") == "compact")["status"].to_list() == ["skipped"]
+
+
+def test_the_app_starts_one_scheduler(
     env: Path, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for csv in demo_dir.glob("*.csv"):
-        shutil.copy(csv, env / "data" / csv.name)
+    shutil.copy(demo_dir / "synthetic_TMDB_tv_dataset_v3.csv", env / "data")
     monkeypatch.setenv("WATCHBUDDY_SCHEDULER_IN_APP", "true")
-    monkeypatch.delenv("TMDB_API_KEY", raising=False)
-    monkeypatch.delenv("TMDB_READ_ACCESS_TOKEN", raising=False)
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    assert not at.exception
+    at = start()
     at.run()  # a rerun must not start a second scheduler
     assert not at.exception
-    assert any("No TMDB credential" in w.value for w in at.warning)
+    at.switch_page(PAGES["jobs"]).run()
+    assert any("Scheduler active in process" in s.value for s in at.success)
     assert (env / "warehouse" / ".scheduler.lock").exists()
+
+
+def test_the_about_page_credits_tmdb_and_lists_versions(demo_env: Path) -> None:
+    at = start()
+    at.switch_page(PAGES["about"]).run()
+    assert not at.exception
+    assert "not endorsed or certified by TMDB" in at.info[0].value
+    versions = pl.from_pandas(at.dataframe[-1].value)
+    assert {"watchbuddy", "duckdb", "polars", "streamlit"} <= set(versions["component"])

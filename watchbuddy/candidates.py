@@ -285,7 +285,7 @@ def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[st
     if filters.languages:
         conditions.append(CONDITIONS["languages"])
         params["languages"] = list(filters.languages)
-    genre_match = "1.0"
+    genre_match = "1.0::DOUBLE"
     if filters.genres:
         conditions.append(CONDITIONS["genres_all" if filters.genre_mode == "all" else "genres_any"])
         params["genre_mask"] = genre_mask(filters.genres)
@@ -362,6 +362,10 @@ class CandidateProvider:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         return self._current()[0]
+
+    def warm(self) -> None:
+        """Load the table for the current version now rather than on the first query."""
+        self._connection().close()
 
     def _current(self) -> tuple[duckdb.DuckDBPyConnection, pl.DataFrame]:
         manifest = self.warehouse.read_manifest()
@@ -450,7 +454,11 @@ _providers_lock = threading.Lock()
 
 def provider_for(settings: Settings) -> CandidateProvider:
     """One provider per warehouse per process (the app and the CLI share this)."""
-    root = settings.warehouse.resolve()
+    return provider_at(settings.warehouse)
+
+
+def provider_at(warehouse_root: Path) -> CandidateProvider:
+    root = Path(warehouse_root).resolve()
     with _providers_lock:
         if root not in _providers:
             _providers[root] = CandidateProvider(Warehouse(root))

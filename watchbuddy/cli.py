@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -590,36 +589,38 @@ def demo_data_command(ctx: Context, rows: int, out: Path | None, seed: int) -> N
 def app_command(ctx: Context, port: int, headless: bool) -> None:
     """Start the Streamlit explorer."""
     ensure_pool(ctx)
-    if not ctx.warehouse.read_manifest().is_empty:
-        from watchbuddy.candidates import candidate_cache_file
-
-        click.echo("Preparing the candidate table…", err=True)
-        candidate_cache_file(ctx.warehouse)
-    # Not imported here: importing it outside Streamlit's runtime makes Streamlit warn.
-    app_file = str(Path(__file__).with_name("streamlit_app.py"))
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        app_file,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        str(headless).lower(),
-        "--browser.gatherUsageStats",
-        "false",
-    ]
     warehouse = ctx.settings.warehouse.resolve()
+    # The app reads its settings from the environment, in this process and any child.
+    os.environ["WATCHBUDDY_WAREHOUSE"] = str(warehouse)
+    os.environ["WATCHBUDDY_DATA_DIR"] = str(ctx.settings.data_dir.resolve())
+    if not ctx.warehouse.read_manifest().is_empty:
+        from watchbuddy.explorer.connections import warm
+
+        # Streamlit runs in this process, so what is loaded here is what the first page
+        # uses: the first visitor does not wait for the candidate table (~1 s at 1.5M
+        # titles, several seconds when a new warehouse version has to be built first).
+        click.echo("Preparing the candidate table…", err=True)
+        warm(warehouse)
+    from streamlit.web.cli import main as streamlit_main
+
     click.echo(
         f"Starting the explorer on http://localhost:{port} (warehouse {warehouse})", err=True
     )
-    env = {
-        **os.environ,
-        "WATCHBUDDY_WAREHOUSE": str(warehouse),
-        "WATCHBUDDY_DATA_DIR": str(ctx.settings.data_dir.resolve()),
-    }
-    raise SystemExit(subprocess.call(command, env=env))
+    streamlit_main(
+        [
+            "run",
+            str(Path(__file__).with_name("streamlit_app.py")),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            str(headless).lower(),
+            "--browser.gatherUsageStats",
+            "false",
+            "--client.toolbarMode",
+            "minimal",
+        ],
+        prog_name="streamlit",
+    )
 
 
 def main() -> None:

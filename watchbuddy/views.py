@@ -10,6 +10,7 @@ what they query.
 
 from __future__ import annotations
 
+import contextlib
 from importlib import resources
 
 import duckdb
@@ -84,10 +85,10 @@ def define_views(
 
 def new_connection(**config: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config={**DUCKDB_CONFIG, **config})
-    try:
-        con.execute("SET enable_progress_bar = false")  # it would draw over our own output
-    except duckdb.InvalidInputException:
-        pass  # Jupyter without ipywidgets: DuckDB has the bar off already and refuses the SET
+    # The bar would draw over our own output. In Jupyter without ipywidgets DuckDB has it
+    # off already and refuses the SET.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -1,0 +1,39 @@
+"""The explorer's process-wide DuckDB state, kept out of Streamlit's caches on purpose.
+
+`watchbuddy app` runs Streamlit in its own process and calls `warm()` before the server
+takes its first session, so the first visitor finds the candidate table loaded and the
+warehouse files' metadata read. Streamlit's `st.cache_*` stores exist only once the
+runtime runs; these plain caches exist from import.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import duckdb
+
+from watchbuddy.candidates import provider_at
+from watchbuddy.views import open_views
+from watchbuddy.warehouse import Warehouse
+
+WARM_SQL = "SELECT count(*) FROM pool WHERE media_type = 'movie' AND tmdb_id = -1"
+
+
+@functools.lru_cache(maxsize=2)
+def views_at(root: str, version: int) -> duckdb.DuckDBPyConnection:
+    """One view connection per warehouse version; callers take a cursor (a connection is
+    not for sharing between threads, its cursors are)."""
+    return open_views(Warehouse(Path(root)))
+
+
+def warm(root: Path) -> None:
+    """Load the candidate table and read the warehouse files' metadata once."""
+    provider = provider_at(root)
+    provider.warm()
+    version = provider.warehouse.read_manifest().version
+    cursor = views_at(str(Path(root).resolve()), version).cursor()
+    try:
+        cursor.sql(WARM_SQL).fetchall()
+    finally:
+        cursor.close()

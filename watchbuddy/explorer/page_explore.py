@@ -1,0 +1,389 @@
+"""Explore: every candidate filter and discovery mode in the sidebar, bound to the URL.
+
+The filters live in `st.session_state["explore_filters"]` (so they survive a visit to
+another page) and are mirrored into the URL's query parameters after every change (so the
+address bar is always a link to this view). A fresh session starts from the URL.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from watchbuddy.candidates import MODES, CandidateFilters, read_watched_file
+from watchbuddy.errors import WatchBuddyError
+from watchbuddy.explorer import data
+from watchbuddy.explorer.common import footer, page_context, stop_if_empty
+from watchbuddy.explorer.query_params import (
+    MAX_LIMIT,
+    YEAR_RANGE,
+    filters_from_params,
+    params_from_filters,
+)
+from watchbuddy.genres import CANONICAL_NAMES
+
+STATE = "explore_filters"
+NOTES = "explore_url_notes"
+MEDIA_LABELS = {"both": "Movies and shows", "movie": "Movies", "tv": "Shows"}
+SCORE_LABELS = {
+    "mainstream": "mainstream_score",
+    "obscurity": "obscurity_score",
+    "freshness": "freshness_score",
+    "genre_match": "genre_match",
+}
+SCORE_HELP = {
+    "mainstream": "proven quality (rating earned with many votes) x reach (votes, popularity)",
+    "obscurity": "relative quality (rating shrunk toward 6.0 with few votes) x (1 - reach)",
+    "freshness": "halves every 365 days after release; 1 for today",
+    "genre_match": "share of the requested genres the title has (1 when none requested)",
+}
+# widget key -> CandidateFilters field
+WIDGETS = {
+    "f_mode": "mode",
+    "f_media": "media_type",
+    "f_lang": "languages",
+    "f_genre": "genres",
+    "f_genre_mode": "genre_mode",
+    "f_year_min": "year_min",
+    "f_year_max": "year_max",
+    "f_min_rating": "min_rating",
+    "f_min_votes": "min_votes",
+    "f_adult": "include_adult",
+    "f_unreleased": "include_unreleased",
+    "f_limit": "limit",
+}
+
+
+def _query_params() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def _seed_widgets(languages: list[str]) -> None:
+    """Give each sidebar widget its value from the session's filters, or from the URL when
+    this session has none yet (a shared link). Widgets that Streamlit dropped while another
+    page was shown get their value back the same way."""
+    if STATE not in st.session_state:
+        parsed = filters_from_params(_query_params(), set(languages))
+        st.session_state[STATE] = parsed.filters
+        st.session_state[NOTES] = (parsed.filters, parsed.notes)
+    filters: CandidateFilters = st.session_state[STATE]
+    for key, name in WIDGETS.items():
+        if key not in st.session_state:
+            value = getattr(filters, name)
+            if name in ("languages", "genres"):
+                value = list(value)
+            if name == "min_rating":
+                value = value or 0.0
+            st.session_state[key] = value
+
+
+def _sidebar(languages: list[str]) -> CandidateFilters:
+    sidebar = st.sidebar
+    sidebar.header("Filters")
+    mode = sidebar.selectbox(
+        "Discovery mode",
+        list(MODES),
+        key="f_mode",
+        format_func=lambda m: f"{m.replace('_', ' ')} (≥ {MODES[m].min_votes} votes)",
+        help="Sets the default vote floor and how the scores are blended (see About).",
+    )
+    media = sidebar.radio(
+        "Media type",
+        list(MEDIA_LABELS),
+        key="f_media",
+        format_func=MEDIA_LABELS.__getitem__,
+        horizontal=True,
+    )
+    chosen_languages = sidebar.multiselect(
+        "Original language",
+        sorted(set(languages) | set(st.session_state["f_lang"])),
+        key="f_lang",
+        placeholder="any language",
+    )
+    genres = sidebar.multiselect(
+        "Genres", list(CANONICAL_NAMES), key="f_genre", placeholder="any genre"
+    )
+    genre_mode = sidebar.radio(
+        "Titles must have",
+        ["any", "all"],
+        key="f_genre_mode",
+        horizontal=True,
+        format_func={"any": "any of them", "all": "all of them"}.__getitem__,
+    )
+    left, right = sidebar.columns(2)
+    year_min = left.number_input(
+        "From year",
+        min_value=YEAR_RANGE[0],
+        max_value=YEAR_RANGE[1],
+        step=1,
+        key="f_year_min",
+        placeholder="any",
+    )
+    year_max = right.number_input(
+        "To year",
+        min_value=YEAR_RANGE[0],
+        max_value=YEAR_RANGE[1],
+        step=1,
+        key="f_year_max",
+        placeholder="any",
+    )
+    min_rating = sidebar.slider("Lowest rating", 0.0, 10.0, step=0.5, key="f_min_rating")
+    min_votes = sidebar.number_input(
+        "Lowest vote count",
+        min_value=0,
+        step=10,
+        key="f_min_votes",
+        placeholder=f"the mode's floor: {MODES[mode].min_votes}",
+    )
+    include_adult = sidebar.checkbox("Include adult titles", key="f_adult")
+    include_unreleased = sidebar.checkbox("Include unreleased titles", key="f_unreleased")
+    limit = sidebar.number_input("Rows", min_value=1, max_value=MAX_LIMIT, step=50, key="f_limit")
+    exclude: frozenset[tuple[str, int]] = frozenset()
+    watched = sidebar.file_uploader(
+        "Exclude a watched list (CSV with TMDB ids)",
+        type=["csv"],
+        key="f_watched",
+        help="Trakt or Letterboxd style exports with a tmdb_id column; not part of the link.",
+    )
+    if watched is not None:
+        exclude = _read_watched(watched.getvalue(), watched.name)
+    if sidebar.button("Reset filters"):
+        for key in (*WIDGETS, STATE, NOTES):
+            st.session_state.pop(key, None)
+        st.query_params.clear()
+        st.rerun()
+    year_min, year_max = _year_range(year_min, year_max)
+    return CandidateFilters(
+        media_type=media,
+        languages=tuple(chosen_languages),
+        genres=tuple(genres),
+        genre_mode=genre_mode,
+        year_min=year_min,
+        year_max=year_max,
+        min_rating=min_rating or None,
+        min_votes=min_votes,
+        include_adult=include_adult,
+        include_unreleased=include_unreleased,
+        exclude=exclude,
+        mode=mode,
+        limit=int(limit),
+    )
+
+
+def _year_range(low: int | None, high: int | None) -> tuple[int | None, int | None]:
+    if low is not None and high is not None and low > high:
+        st.sidebar.warning(f"From year {low} is after to year {high}; showing {high}–{low}.")
+        return high, low
+    return low, high
+
+
+def _read_watched(content: bytes, name: str) -> frozenset[tuple[str, int]]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        try:
+            watched = read_watched_file(path)
+        except WatchBuddyError as exc:
+            st.sidebar.error(str(exc))
+            return frozenset()
+    st.sidebar.caption(
+        f"Excluding {len(watched.keys):,} titles from {watched.rows:,} rows"
+        + (f"; {len(watched.unknown)} rows unusable" if watched.unknown else "")
+        + "."
+    )
+    return watched.keys
+
+
+def _display(frame: pl.DataFrame) -> None:
+    """The results table; a click on a row picks the title for the detail panel."""
+    event = st.dataframe(
+        frame,
+        key="results",
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_order=[
+            "poster",
+            "title",
+            "year",
+            "media_type",
+            "original_language",
+            "genres",
+            "score",
+            "obscurity_score",
+            "mainstream_score",
+            "freshness_score",
+            "vote_average",
+            "vote_count",
+            "tmdb_url",
+        ],
+        column_config={
+            "poster": st.column_config.ImageColumn("Poster", width="small"),
+            "title": st.column_config.TextColumn("Title", width="medium"),
+            "year": st.column_config.NumberColumn("Year", format="%d"),
+            "media_type": "Type",
+            "original_language": "Lang",
+            "genres": st.column_config.ListColumn("Genres"),
+            "score": st.column_config.ProgressColumn(
+                "Score",
+                min_value=0.0,
+                max_value=1.0,
+                format="%.3f",
+                help="The mode's blend of the scores below and the genre match.",
+            ),
+            "obscurity_score": st.column_config.ProgressColumn(
+                "Obscurity",
+                min_value=0.0,
+                max_value=1.0,
+                format="%.2f",
+                help=SCORE_HELP["obscurity"],
+            ),
+            "mainstream_score": st.column_config.ProgressColumn(
+                "Mainstream",
+                min_value=0.0,
+                max_value=1.0,
+                format="%.2f",
+                help=SCORE_HELP["mainstream"],
+            ),
+            "freshness_score": st.column_config.ProgressColumn(
+                "Freshness",
+                min_value=0.0,
+                max_value=1.0,
+                format="%.2f",
+                help=SCORE_HELP["freshness"],
+            ),
+            "vote_average": st.column_config.NumberColumn("Rating", format="%.1f"),
+            "vote_count": st.column_config.NumberColumn("Votes", format="localized"),
+            "tmdb_url": st.column_config.LinkColumn("TMDB", display_text="open ↗"),
+        },
+    )
+    rows = event.selection.rows if event is not None else []
+    if rows:  # set before the picker below is created in this run
+        st.session_state["detail_pick"] = _key_of(frame.row(rows[0], named=True))
+
+
+def _key_of(row: dict) -> str:
+    return f"{row['media_type']}:{row['tmdb_id']}"
+
+
+def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: int) -> None:
+    st.subheader("Why this title")
+    rows = {_key_of(row): row for row in frame.iter_rows(named=True)}
+    if st.session_state.get("detail_pick") not in rows:
+        st.session_state["detail_pick"] = next(iter(rows))
+    pick = st.selectbox(
+        "Title",
+        list(rows),
+        key="detail_pick",
+        format_func=lambda k: f"{rows[k]['title']} ({rows[k]['year'] or '?'}, {k})",
+        help="Or click a row in the table.",
+    )
+    row = rows[pick]
+    detail = data.title_detail(root, version, row["media_type"], row["tmdb_id"]) or {}
+    poster, text = st.columns([1, 4])
+    if row["poster"]:
+        poster.image(row["poster"].replace("/w92", "/w185"), width=150)
+    text.markdown(f"### {row['title']} ({row['year'] or 'year unknown'})")
+    if detail.get("original_title") and detail["original_title"] != row["title"]:
+        text.caption(f"Original title: {detail['original_title']}")
+    text.write(
+        f"{MEDIA_LABELS[row['media_type']].rstrip('s')} · language `{row['original_language']}`"
+        f" · {', '.join(row['genres']) or 'no genres'} · rating {row['vote_average']:.1f} from "
+        f"{row['vote_count']:,} votes · popularity {row['popularity']:.1f}"
+    )
+    if detail.get("overview"):
+        text.write(detail["overview"])
+    weights = MODES[filters.mode].weights()
+    parts = pl.DataFrame(
+        [
+            {
+                "component": name,
+                "weight": weight,
+                "value": row[SCORE_LABELS[name]],
+                "contribution": weight * row[SCORE_LABELS[name]],
+                "what it measures": SCORE_HELP[name],
+            }
+            for name, weight in weights.items()
+        ]
+    )
+    st.write(
+        f"In **{filters.mode.replace('_', ' ')}** mode the score is "
+        f"**{row['score']:.3f}** = {row['explanation']}."
+    )
+    st.dataframe(
+        parts,
+        hide_index=True,
+        column_config={
+            "weight": st.column_config.NumberColumn(format="%.2f"),
+            "value": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f"),
+            "contribution": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
+    st.caption(
+        f"[TMDB page]({row['tmdb_url']}) · source {detail.get('source_name') or '?'} · "
+        f"fetched {detail.get('updated_at') or '?'} · votes refreshed "
+        f"{detail.get('votes_refreshed_at') or 'never'}"
+    )
+
+
+def render() -> None:
+    context = page_context()
+    st.title("Explore the candidate pool")
+    stop_if_empty(context)
+    languages = data.languages(context.root, context.version)
+    _seed_widgets(languages)
+    filters = _sidebar(languages)
+    st.session_state[STATE] = replace(filters, exclude=frozenset())
+    st.query_params.from_dict(params_from_filters(filters))
+    linked, notes = st.session_state.get(NOTES, (None, []))
+    if linked == st.session_state[STATE]:  # until the filters are changed
+        for note in notes:
+            st.warning(f"From the link: {note}")
+    started = time.perf_counter()
+    try:
+        result = data.candidates(context.root, context.version, data.today(), filters)
+    except WatchBuddyError as exc:
+        st.error(str(exc))
+        st.stop()
+    wall_ms = (time.perf_counter() - started) * 1000
+    frame = result.frame
+    count, timing, download = st.columns([2, 2, 1])
+    count.metric("Titles", f"{frame.height:,}")
+    timing.metric(
+        "Query time",
+        f"{result.query_ms:.0f} ms",
+        help="Time the candidate query took; a repeat of the same filters is served from "
+        f"the cache (this time: {wall_ms:.0f} ms).",
+    )
+    download.download_button(
+        "Download CSV",
+        frame.with_columns(pl.col("genres").list.join(", "))
+        .drop("poster", "from_persistent_store")
+        .write_csv()
+        .encode("utf-8"),
+        file_name="watchbuddy-candidates.csv",
+        mime="text/csv",
+    )
+    if frame.is_empty():
+        st.info(
+            "No title matches these filters. Lower the vote floor, widen the years or drop "
+            "a language or genre."
+        )
+        footer(context)
+        return
+    if frame.height < filters.limit:
+        st.caption(
+            f"Only {frame.height:,} titles match (you asked for {filters.limit:,}). The "
+            "recommender's TMDB fallback fills such gaps; the explorer shows the pool only."
+        )
+    _display(frame)
+    _detail(frame, filters, context.root, context.version)
+    footer(context)
+
+
+render()

@@ -1,0 +1,109 @@
+"""Pool: what is in the pool (by media type, language, decade, genre), how the scores are
+spread, how old the data is, and what each import landed or rejected and why."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from watchbuddy.explorer import data
+from watchbuddy.explorer.common import footer, page_context, stop_if_empty
+from watchbuddy.stats import STALE_AFTER_DAYS
+
+THIN_LANGUAGE_TITLES = 100  # below this a language gives the recommender little to choose from
+
+
+def render() -> None:
+    context = page_context()
+    st.title("The pool")
+    stop_if_empty(context)
+    with st.spinner("Counting the pool…"):
+        overview = data.pool_overview(context.root, context.version, data.today())
+    by_media = dict(overview["by_media_type"].iter_rows())
+    age = overview["age"].row(0, named=True)
+    total = age["titles"]
+    cols = st.columns(4)
+    cols[0].metric("Titles", f"{total:,}")
+    cols[1].metric("Movies", f"{by_media.get('movie', 0):,}")
+    cols[2].metric("Shows", f"{by_media.get('tv', 0):,}")
+    cols[3].metric(
+        "Fetched over six months ago",
+        f"{age['stale'] / total:.1%}" if total else "–",
+        help=f"Titles whose record or vote refresh is older than {STALE_AFTER_DAYS} days. "
+        "TMDB's terms ask that cached data be refreshed at least that often.",
+    )
+
+    st.subheader("Languages")
+    languages: pl.DataFrame = overview["by_language"]
+    thin = languages.filter(pl.col("titles") < THIN_LANGUAGE_TITLES).height
+    st.caption(
+        f"{languages.height:,} languages; {thin:,} have fewer than {THIN_LANGUAGE_TITLES} "
+        "titles (thin: few candidates to recommend from)."
+    )
+    left, right = st.columns([3, 2])
+    left.bar_chart(
+        languages.head(30).unpivot(
+            index="language", on=["movies", "shows"], variable_name="type", value_name="n"
+        ),
+        x="language",
+        y="n",
+        color="type",
+        sort="-n",
+        x_label="original language (top 30)",
+        y_label="titles",
+    )
+    right.dataframe(languages, hide_index=True, height=350)
+
+    left, right = st.columns(2)
+    left.subheader("Decades")
+    left.bar_chart(
+        overview["by_decade"].with_columns(pl.col("decade").cast(pl.String) + "s"),
+        x="decade",
+        y="titles",
+        color="media_type",
+    )
+    right.subheader("Genres")
+    right.bar_chart(
+        overview["by_genre"],
+        x="genre",
+        y="titles",
+        color="media_type",
+        horizontal=True,
+        sort="-titles",
+    )
+
+    st.subheader("Score distributions")
+    st.caption("Share of titles in each 0.05-wide band of each score.")
+    histogram: pl.DataFrame = overview["score_histogram"]
+    st.line_chart(
+        histogram.with_columns(share=pl.col("titles") / pl.col("titles").sum().over("score"))
+        .pivot(on="score", index="bin", values="share")
+        .sort("bin")
+        .fill_null(0),
+        x="bin",
+        x_label="score",
+        y_label="share of titles",
+    )
+
+    st.subheader("Data age")
+    st.caption(
+        f"Months since each title's data was fetched (24 = two years or more); "
+        f"{age['unknown_age']:,} titles have no fetch date."
+    )
+    st.bar_chart(overview["age_histogram"], x="months_since_fetch", y="titles")
+
+    st.subheader("Imports")
+    st.dataframe(overview["imports"], hide_index=True)
+    st.subheader("Rejected rows")
+    reasons: pl.DataFrame = overview["reject_reasons"]
+    if reasons.is_empty():
+        st.write("No rows were rejected.")
+    else:
+        st.caption(f"{reasons['rows'].sum():,} rows rejected, by file and reason:")
+        st.dataframe(reasons, hide_index=True)
+        with st.expander("Rejected rows with their raw text (newest first, up to 1,000)"):
+            st.dataframe(overview["reject_samples"], hide_index=True)
+    footer(context)
+
+
+render()

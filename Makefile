@@ -4,8 +4,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_ROWS ?= 50000
 PORT ?= 8501
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup chromium run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -13,6 +14,17 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# The browser test and benchmark drive Debian's chromium (Playwright cannot download one
+# here). Installed when missing; where that is impossible the browser test skips and says so.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "Installing Debian's chromium for the browser test…"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		( $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq chromium >/dev/null ) \
+		|| echo "Could not install chromium: the browser test will be skipped."; \
+	fi
 
 run: setup
 	@if ! ls data/*.csv data/*.csv.gz data/*.CSV >/dev/null 2>&1; then \
@@ -22,7 +34,7 @@ run: setup
 	$(VENV)/bin/watchbuddy bootstrap
 	$(VENV)/bin/watchbuddy app --port $(PORT)
 
-test: setup
+test: setup chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
@@ -35,8 +47,8 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: setup
-	cd benchmarks && ../$(PY) bench_landing.py && ../$(PY) bench_ingest.py && ../$(PY) bench_candidates.py
+bench: setup chromium
+	cd benchmarks && ../$(PY) bench_landing.py && ../$(PY) bench_ingest.py && ../$(PY) bench_candidates.py && ../$(PY) bench_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
+import tempfile
 import threading
 import time
 import uuid
@@ -318,11 +319,21 @@ def candidate_cache_file(warehouse: Warehouse, manifest: Manifest | None = None)
     manifest = manifest or warehouse.read_manifest()
     sources = "\n".join(manifest.files("titles") + manifest.files("votes"))
     digest = hashlib.sha1(sources.encode("utf-8")).hexdigest()[:12]
+    name = f"candidates-v{manifest.version}-{digest}.parquet"
     folder = warehouse.root / CACHE_DIR
-    path = folder / f"candidates-v{manifest.version}-{digest}.parquet"
+    if (folder / name).exists():
+        return folder / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(folder)
+    except OSError:  # a read-only warehouse: keep the file in this user's temp dir instead
+        root_digest = hashlib.sha1(str(warehouse.root.resolve()).encode()).hexdigest()[:12]
+        folder = Path(tempfile.gettempdir()) / f"watchbuddy-{os.getuid()}-{root_digest}"
+        folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     if path.exists():
         return path
-    folder.mkdir(parents=True, exist_ok=True)
     building = folder / f".building-{uuid.uuid4().hex}.parquet"
     con = new_connection()
     try:

@@ -217,21 +217,8 @@ SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask, v
 FROM read_parquet($path)
 """
 
-DISPLAY_COLUMNS = [
-    "media_type",
-    "tmdb_id",
-    "title",
-    "original_title",
-    "year",
-    "original_language",
-    "genres",
-    "vote_average",
-    "vote_count",
-    "popularity",
-    "poster_path",
-    "obscurity_score",
-    "mainstream_score",
-]
+# Everything the output needs that does not depend on the request or on today.
+DISPLAY_COLUMNS = OUTPUT_COLUMNS[: OUTPUT_COLUMNS.index("freshness_score")]
 CACHE_DIR = "cache"
 CACHE_KEEP_SECONDS = 3600  # an older version's file may still be loading in another process
 

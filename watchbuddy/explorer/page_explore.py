@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -199,6 +200,15 @@ def _read_watched(content: bytes, name: str) -> frozenset[tuple[str, int]]:
     return watched.keys
 
 
+def _score_bar(
+    label: str | None, number_format: str, help_text: str | None = None
+) -> Mapping[str, object]:
+    """A 0-1 score as a progress bar (every score column, here and in the detail panel)."""
+    return st.column_config.ProgressColumn(
+        label, min_value=0.0, max_value=1.0, format=number_format, help=help_text
+    )
+
+
 def _display(frame: pl.DataFrame) -> None:
     """The results table; a click on a row picks the title for the detail panel."""
     event = st.dataframe(
@@ -229,34 +239,12 @@ def _display(frame: pl.DataFrame) -> None:
             "media_type": "Type",
             "original_language": "Lang",
             "genres": st.column_config.ListColumn("Genres"),
-            "score": st.column_config.ProgressColumn(
-                "Score",
-                min_value=0.0,
-                max_value=1.0,
-                format="%.3f",
-                help="The mode's blend of the scores below and the genre match.",
+            "score": _score_bar(
+                "Score", "%.3f", "The mode's blend of the scores below and the genre match."
             ),
-            "obscurity_score": st.column_config.ProgressColumn(
-                "Obscurity",
-                min_value=0.0,
-                max_value=1.0,
-                format="%.2f",
-                help=SCORE_HELP["obscurity"],
-            ),
-            "mainstream_score": st.column_config.ProgressColumn(
-                "Mainstream",
-                min_value=0.0,
-                max_value=1.0,
-                format="%.2f",
-                help=SCORE_HELP["mainstream"],
-            ),
-            "freshness_score": st.column_config.ProgressColumn(
-                "Freshness",
-                min_value=0.0,
-                max_value=1.0,
-                format="%.2f",
-                help=SCORE_HELP["freshness"],
-            ),
+            "obscurity_score": _score_bar("Obscurity", "%.2f", SCORE_HELP["obscurity"]),
+            "mainstream_score": _score_bar("Mainstream", "%.2f", SCORE_HELP["mainstream"]),
+            "freshness_score": _score_bar("Freshness", "%.2f", SCORE_HELP["freshness"]),
             "vote_average": st.column_config.NumberColumn("Rating", format="%.1f"),
             "vote_count": st.column_config.NumberColumn("Votes", format="localized"),
             "tmdb_url": st.column_config.LinkColumn("TMDB", display_text="open ↗"),
@@ -320,7 +308,7 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
         hide_index=True,
         column_config={
             "weight": st.column_config.NumberColumn(format="%.2f"),
-            "value": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.3f"),
+            "value": _score_bar(None, "%.3f"),
             "contribution": st.column_config.NumberColumn(format="%.3f"),
         },
     )

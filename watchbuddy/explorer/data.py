@@ -39,9 +39,10 @@ def candidates(root: str, version: int, day: str, filters: CandidateFilters) -> 
     frame = provider_at(Path(root)).get(filters).frame
     elapsed = (time.perf_counter() - started) * 1000
     frame = frame.with_columns(
-        poster=pl.when(pl.col("poster_path").is_not_null()).then(
-            pl.lit(f"{POSTER_BASE}w92") + pl.col("poster_path")
-        ),
+        # "" rather than null: the image column prints "None" for a null.
+        poster=pl.when(pl.col("poster_path").is_not_null())
+        .then(pl.lit(f"{POSTER_BASE}w92") + pl.col("poster_path"))
+        .otherwise(pl.lit("")),
         tmdb_url=pl.format(f"{TMDB_WEBSITE}/{{}}/{{}}", "media_type", "tmdb_id"),
     )
     return Result(frame, elapsed)

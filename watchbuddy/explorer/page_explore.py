@@ -205,7 +205,7 @@ def _score_bar(
 ) -> Mapping[str, object]:
     """A 0-1 score as a progress bar (every score column, here and in the detail panel)."""
     return st.column_config.ProgressColumn(
-        label, min_value=0.0, max_value=1.0, format=number_format, help=help_text
+        label, min_value=0.0, max_value=1.0, format=number_format, help=help_text, width="small"
     )
 
 
@@ -235,10 +235,10 @@ def _display(frame: pl.DataFrame) -> None:
         column_config={
             "poster": st.column_config.ImageColumn("Poster", width="small"),
             "title": st.column_config.TextColumn("Title", width="medium"),
-            "year": st.column_config.NumberColumn("Year", format="%d"),
-            "media_type": "Type",
-            "original_language": "Lang",
-            "genres": st.column_config.ListColumn("Genres"),
+            "year": st.column_config.NumberColumn("Year", format="%d", width=50),
+            "media_type": st.column_config.TextColumn("Type", width=55),
+            "original_language": st.column_config.TextColumn("Lang", width=45),
+            "genres": st.column_config.ListColumn("Genres", width="medium"),
             "score": _score_bar(
                 "Score", "%.3f", "The mode's blend of the scores below and the genre match."
             ),

@@ -21,6 +21,7 @@ from watchbuddy.candidates import (
 from watchbuddy.errors import ConfigError
 from watchbuddy.genres import canonical
 from watchbuddy.land import bootstrap
+from watchbuddy.scheduler import run_job
 from watchbuddy.settings import Settings
 from watchbuddy.warehouse import Warehouse
 
@@ -292,7 +293,7 @@ def test_fallback_with_tmdb_down_returns_the_pool_and_says_why(settings):
     assert result.frame.height == 5 and "TMDB fallback skipped" in result.notes[0]
 
 
-def test_the_candidate_table_is_built_once_per_version_and_shared(demo_provider) -> None:
+def test_the_candidate_table_is_built_once_per_content_and_shared(demo_provider) -> None:
     warehouse = demo_provider.warehouse
     filters = CandidateFilters(mode="obscure", limit=30)
     first = demo_provider.get(filters).dicts()
@@ -301,4 +302,9 @@ def test_the_candidate_table_is_built_once_per_version_and_shared(demo_provider)
     built_at = files[0].stat().st_mtime_ns
     other = CandidateProvider(warehouse)  # another process would do the same
     assert other.get(filters).dicts() == first
+    # a commit that adds only a run record needs no new table
+    run_job("compact", Settings(data_dir=warehouse.root, warehouse=warehouse.root))
+    assert other.get(filters).dicts() == first
+    assert other.loaded_version == warehouse.read_manifest().version
+    assert list((warehouse.root / "cache").glob("candidates-*.parquet")) == files
     assert files[0].stat().st_mtime_ns == built_at

@@ -15,6 +15,7 @@ import pytest
 
 import watchbuddy
 from tests.conftest import run_cli
+from watchbuddy.candidates import CandidateFilters, provider_for
 from watchbuddy.errors import ConfigError
 from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
 from watchbuddy.scheduler import Scheduler, job_lock, parse_schedule, period_seconds
@@ -260,3 +261,18 @@ def test_a_job_never_runs_twice_at_once_across_processes(tmp_path) -> None:
     assert {r["job"]: r["running_pid"] for r in status["jobs"]}["compact"] == os.getpid()
     done = run_cli("jobs", "run", "compact", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
+
+
+def test_after_a_job_the_app_has_the_new_version_loaded_before_anyone_asks(tmp_path, tmdb) -> None:
+    settings = make_settings(tmp_path, tmdb, schedule_ingest_movies=NEVER)
+    provider = provider_for(settings)  # the app serves candidates from this warehouse
+    assert provider.get(CandidateFilters(min_votes=0)).frame.is_empty()
+    scheduler = Scheduler(settings)
+    scheduler.start()
+    try:
+        wait_for(lambda: any(r[:3] == ("ingest", "tv", "ok") for r in runs(settings)))
+        version = Warehouse(settings.warehouse).read_manifest().version
+        wait_for(lambda: provider.loaded_version == version)
+    finally:
+        scheduler.shutdown()
+    assert provider.get(CandidateFilters(min_votes=0, media_type="tv")).frame.height > 0

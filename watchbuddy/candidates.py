@@ -299,14 +299,17 @@ def genre_mask(genres: tuple[str, ...]) -> int:
 def candidate_cache_file(warehouse: Warehouse, manifest: Manifest | None = None) -> Path:
     """The candidate file for this manifest, built if no process has built it yet.
 
-    Named by version and by the files it reads, so a warehouse rebuilt from scratch
-    (versions start again at 1) never picks up an old file. Written under a temporary
+    Named by the files it is built from (path, size and modification time of every titles
+    and votes file), so a commit that adds only run records reuses it, and a warehouse
+    rebuilt from scratch never picks up an old file. Written under a temporary
     name and renamed, so a reader never sees half a file; two processes building at once
     both succeed and the last rename wins with identical content."""
     manifest = manifest or warehouse.read_manifest()
-    sources = "\n".join(manifest.files("titles") + manifest.files("votes"))
-    digest = hashlib.sha1(sources.encode("utf-8")).hexdigest()[:12]
-    name = f"candidates-v{manifest.version}-{digest}.parquet"
+    digest = hashlib.sha1()
+    for relative in manifest.files("titles") + manifest.files("votes"):
+        stat = warehouse.path(relative).stat()
+        digest.update(f"{relative}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    name = f"candidates-{digest.hexdigest()[:16]}.parquet"
     folder = warehouse.root / CACHE_DIR
     if (folder / name).exists():
         return folder / name
@@ -354,12 +357,18 @@ class CandidateProvider:
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._key: tuple[int, dt.date] | None = None
+        self._key: tuple[Path, dt.date] | None = None  # the loaded file, and for which day
+        self._version: int | None = None  # the manifest version `_key`'s file serves
         self._display = pl.DataFrame()
         self._lock = threading.Lock()
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         return self._current()[0]
+
+    @property
+    def loaded_version(self) -> int | None:
+        """The warehouse version whose table is in memory (None before the first query)."""
+        return self._version if self._key else None
 
     def warm(self) -> None:
         """Load the table for the current version now rather than on the first query."""
@@ -367,10 +376,16 @@ class CandidateProvider:
 
     def _current(self) -> tuple[duckdb.DuckDBPyConnection, pl.DataFrame]:
         manifest = self.warehouse.read_manifest()
-        key = (manifest.version, dt.date.today())
         with self._lock:
-            if self._con is None or self._key != key:
+            if self._version != manifest.version:
+                # A commit that did not touch titles or votes (a run record, say) keeps
+                # the same file, and the table in memory stays.
                 path = candidate_cache_file(self.warehouse, manifest)
+                self._version = manifest.version
+            else:
+                path = self._key[0] if self._key else candidate_cache_file(self.warehouse)
+            key = (path, dt.date.today())
+            if self._con is None or self._key != key:
                 con = new_connection()
                 con.execute(sql_file("scores.sql"))
                 con.execute(LOAD_SQL, {"path": str(path)})
@@ -453,6 +468,17 @@ _providers_lock = threading.Lock()
 def provider_for(settings: Settings) -> CandidateProvider:
     """One provider per warehouse per process (the app and the CLI share this)."""
     return provider_at(settings.warehouse)
+
+
+def prepare_for_new_version(warehouse: Warehouse) -> None:
+    """After a commit: build the new version's candidate file, and if this process already
+    serves candidates from that warehouse (the app), load it too, so the next query does
+    not wait. A process that never queried (`watchbuddy schedule`) loads nothing."""
+    candidate_cache_file(warehouse)
+    with _providers_lock:
+        provider = _providers.get(warehouse.root.resolve())
+    if provider is not None:
+        provider.warm()
 
 
 def provider_at(warehouse_root: Path) -> CandidateProvider:

@@ -33,7 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watchbuddy.candidates import candidate_cache_file
+from watchbuddy.candidates import prepare_for_new_version
 from watchbuddy.errors import ConfigError, JobBusy, WatchBuddyError
 from watchbuddy.settings import Settings
 from watchbuddy.warehouse import Warehouse, lock_file_holder, utcnow
@@ -321,7 +321,7 @@ class Scheduler:
             self.on_event(f"{summary} ({time.monotonic() - started:.1f}s)")
             # Prepare the candidate table for the new version here, on the job's thread,
             # so the first query after a delta does not pay for it.
-            candidate_cache_file(self.warehouse)
+            prepare_for_new_version(self.warehouse)
         except WatchBuddyError as exc:
             # Recorded as a failed run by the job itself; the next slot runs as planned.
             self.on_event(f"{name} failed: {exc}")

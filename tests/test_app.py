@@ -133,6 +133,13 @@ def test_a_shared_link_restores_the_filters(demo_env: Path) -> None:
     assert not at.warning
 
 
+def test_pages_follow_on_from_each_other(demo_env: Path) -> None:
+    whole = results(start(mode="obscure", limit="60"))
+    second = start(mode="obscure", limit="30", offset="30")
+    assert results(second)["tmdb_id"].to_list() == whole["tmdb_id"].to_list()[30:]
+    assert any("Rows 31–60 of the list" in c.value for c in second.caption)
+
+
 def test_bad_link_parameters_are_ignored_with_a_note(demo_env: Path) -> None:
     at = start(
         mode="obscure",

@@ -34,6 +34,7 @@ filters_strategy = st.builds(
     include_unreleased=st.booleans(),
     mode=st.sampled_from(list(MODES)),
     limit=st.integers(1, MAX_LIMIT),
+    offset=st.integers(0, 5000),
 ).filter(lambda f: f.year_min is None or f.year_max is None or f.year_min <= f.year_max)
 
 

@@ -22,6 +22,7 @@ from watchbuddy.explorer import data
 from watchbuddy.explorer.common import footer, page_context, stop_if_empty
 from watchbuddy.explorer.query_params import (
     MAX_LIMIT,
+    MAX_OFFSET,
     YEAR_RANGE,
     filters_from_params,
     params_from_filters,
@@ -57,6 +58,7 @@ WIDGETS = {
     "f_adult": "include_adult",
     "f_unreleased": "include_unreleased",
     "f_limit": "limit",
+    "f_offset": "offset",
 }
 
 
@@ -143,7 +145,16 @@ def _sidebar(languages: list[str]) -> CandidateFilters:
     )
     include_adult = sidebar.checkbox("Include adult titles", key="f_adult")
     include_unreleased = sidebar.checkbox("Include unreleased titles", key="f_unreleased")
-    limit = sidebar.number_input("Rows", min_value=1, max_value=MAX_LIMIT, step=50, key="f_limit")
+    left, right = sidebar.columns(2)
+    limit = left.number_input("Rows", min_value=1, max_value=MAX_LIMIT, step=50, key="f_limit")
+    offset = right.number_input(
+        "Skip first",
+        min_value=0,
+        max_value=MAX_OFFSET,
+        step=int(limit),
+        key="f_offset",
+        help="Rows to skip: set it to the row count for the next page.",
+    )
     exclude: frozenset[tuple[str, int]] = frozenset()
     watched = sidebar.file_uploader(
         "Exclude a watched list (CSV with TMDB ids)",
@@ -173,6 +184,7 @@ def _sidebar(languages: list[str]) -> CandidateFilters:
         exclude=exclude,
         mode=mode,
         limit=int(limit),
+        offset=int(offset),
     )
 
 
@@ -364,7 +376,12 @@ def render() -> None:
         )
         footer(context)
         return
-    if frame.height < filters.limit:
+    if filters.offset:
+        st.caption(
+            f"Rows {filters.offset + 1:,}–{filters.offset + frame.height:,} of the list "
+            f"(the first {filters.offset:,} are skipped)."
+        )
+    elif frame.height < filters.limit:
         st.caption(
             f"Only {frame.height:,} titles match (you asked for {filters.limit:,}). The "
             "recommender's TMDB fallback fills such gaps; the explorer shows the pool only."

@@ -17,6 +17,7 @@ from watchbuddy.genres import CANONICAL_NAMES, normalize_request
 
 DEFAULTS = CandidateFilters(limit=100)
 MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000
 YEAR_RANGE = (1870, 2100)
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
@@ -35,6 +36,7 @@ PARAMETERS = {
     "adult": "include adult titles: true/false",
     "unreleased": "include unreleased titles: true/false",
     "limit": f"rows to show, 1-{MAX_LIMIT}",
+    "offset": "rows to skip (the next page starts at limit)",
 }
 
 
@@ -108,6 +110,7 @@ _SCALARS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "adult": ("include_adult", _bool),
     "unreleased": ("include_unreleased", _bool),
     "limit": ("limit", _int_in(1, MAX_LIMIT)),
+    "offset": ("offset", _int_in(0, MAX_OFFSET)),
 }
 
 

@@ -324,3 +324,50 @@ def test_added_title_after_checkpoint_is_picked_up(server, tmp_path):
     result = ingest_new_content(settings, "movie")
     assert result.run.titles_new == 1
     assert ("movie", 77_777_777) in pool_keys(settings, "movie")
+
+
+def _title(tmdb_id: int, name: str, released: dt.date, changed: dt.date) -> Title:
+    return Title(
+        "movie", tmdb_id, name, released, [18], "da", 1.0, 7.0, 12, 95, "tt1", ["late"], changed
+    )
+
+
+def test_titles_changed_on_tmdb_are_read_whatever_their_release_date(server, tmp_path):
+    settings = settings_for(server, tmp_path)
+    ingest_new_content(settings, "movie")
+    old = next(t for t in server.catalogue.window("movie", None, TODAY - dt.timedelta(days=90)))
+    # TMDB adds a title with an old release date, and renames an old one
+    server.catalogue.add(_title(88_888_888, "Added Late", TODAY - dt.timedelta(days=150), TODAY))
+    server.catalogue.add(_title(old.id, "Renamed On TMDB", old.date, TODAY))
+    result = ingest_new_content(settings, "movie")
+    assert result.run.titles_new == 1
+    assert any("because TMDB changed them" in note for note in result.notes)
+    rows = dict(
+        watchbuddy.connect(settings.warehouse)
+        .sql(
+            "SELECT tmdb_id, title || ' via ' || source_name FROM pool WHERE tmdb_id IN (?, ?)",
+            params=[88_888_888, old.id],
+        )
+        .fetchall()
+    )
+    assert rows == {
+        88_888_888: "Added Late via changes/movie",
+        old.id: "Renamed On TMDB via changes/movie",
+    }
+    assert checkpoint(settings, "movie") >= TODAY - dt.timedelta(days=1)  # not moved back
+    again = ingest_new_content(settings, "movie", since=TODAY, until=TODAY)  # explicit window:
+    assert not any("TMDB changed them" in note for note in again.notes)  # no /changes
+
+
+def test_more_changes_than_a_run_reads_go_new_titles_first(server, tmp_path, monkeypatch):
+    settings = settings_for(server, tmp_path)
+    ingest_new_content(settings, "movie")
+    olds = server.catalogue.window("movie", None, TODAY - dt.timedelta(days=90))[:4]
+    for title in olds:
+        server.catalogue.add(_title(title.id, f"Changed {title.id}", title.date, TODAY))
+    server.catalogue.add(_title(99_999_999, "Brand New Old", TODAY - dt.timedelta(days=120), TODAY))
+    monkeypatch.setattr(ingest, "CHANGES_PER_RUN", 2)
+    result = ingest_new_content(settings, "movie")
+    assert result.run.titles_new == 1  # the title the pool lacked came first
+    assert any("the rest wait for the next run" in note for note in result.notes)
+    assert ("movie", 99_999_999) in pool_keys(settings, "movie")

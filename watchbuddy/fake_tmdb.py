@@ -68,6 +68,7 @@ class Title:
     runtime: int
     imdb_id: str
     keywords: list[str]
+    changed: dt.date | None = None  # when TMDB last changed it (default: its release date)
 
     def summary(self) -> dict[str, Any]:
         """The object TMDB puts in discover results."""
@@ -175,6 +176,18 @@ class Catalogue:
                 if (gte is None or t.date >= gte) and (lte is None or t.date <= lte)
             ]
         return sorted(found, key=lambda t: (t.date, t.id))
+
+    def changed_between(
+        self, media_type: str, start: dt.date | None, end: dt.date | None
+    ) -> list[Title]:
+        with self.lock:
+            found = [
+                t
+                for t in self.titles[media_type].values()
+                if (start is None or (t.changed or t.date) >= start)
+                and (end is None or (t.changed or t.date) <= end)
+            ]
+        return sorted(found, key=lambda t: (t.changed or t.date, t.id))
 
     def get(self, media_type: str, tmdb_id: int) -> Title | None:
         with self.lock:
@@ -416,7 +429,7 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
             if start and end and (end - start).days > MAX_CHANGES_DAYS:
                 return 422, _error_body(20)
             page = int(query.get("page", "1"))
-            found = server.catalogue.window(media_type, start, end)
+            found = server.catalogue.changed_between(media_type, start, end)
             chunk = found[(page - 1) * CHANGES_PAGE_SIZE : page * CHANGES_PAGE_SIZE]
             return 200, {
                 "results": [{"id": t.id, "adult": False} for t in chunk],

@@ -48,6 +48,9 @@ from watchbuddy.warehouse import Warehouse, WarehouseWriter, utcnow
 MAX_PAGE = 500
 DATE_FIELD = {"movie": "primary_release_date", "tv": "first_air_date"}
 WRITE_LOCK_WAIT_SECONDS = 120.0
+CHANGES_WINDOW_DAYS = 14  # the longest window /changes accepts (HTTP 422 beyond it)
+CHANGES_LOOKBACK_DAYS = 90  # after a longer pause, older changes are not chased
+CHANGES_PER_RUN = 2000  # changed titles re-read per run at most (one request each)
 
 T = TypeVar("T")
 
@@ -243,36 +246,82 @@ def _details_fields(body: dict[str, Any], media_type: str) -> dict[str, Any]:
     }
 
 
-async def _enrich(client: TmdbClient, media_type: str, ids: list[int]) -> pl.DataFrame:
+DETAILS_SCHEMA = {
+    "tmdb_id": pl.Int64,
+    "runtime": pl.Int32,
+    "status": pl.String,
+    "imdb_id": pl.String,
+    "keywords": pl.List(pl.String),
+}
+
+
+async def _details_bodies(client: TmdbClient, media_type: str, ids: list[int]) -> list[dict]:
+    """`/{media_type}/{id}` with keywords (and, for shows, the IMDb id) for each id; ids TMDB
+    no longer knows (404) are left out."""
     append = "keywords" if media_type == "movie" else "keywords,external_ids"
 
     async def one(tmdb_id: int) -> dict[str, Any] | None:
         body = await client.get(f"/{media_type}/{tmdb_id}", {"append_to_response": append})
-        return _details_fields(body, media_type) if body else None
+        return body if isinstance(body, dict) and isinstance(body.get("id"), int) else None
 
-    details = [d for d in await asyncio.gather(*(one(i) for i in ids)) if d]
-    schema = {
-        "tmdb_id": pl.Int64,
-        "runtime": pl.Int32,
-        "status": pl.String,
-        "imdb_id": pl.String,
-        "keywords": pl.List(pl.String),
-    }
-    return pl.DataFrame(details, schema=schema)
+    return [b for b in await asyncio.gather(*(one(i) for i in ids)) if b]
+
+
+def _details_frame(bodies: list[dict[str, Any]], media_type: str) -> pl.DataFrame:
+    rows = [_details_fields(body, media_type) for body in bodies]
+    return pl.DataFrame(rows, schema=DETAILS_SCHEMA)
+
+
+async def _changed_ids(
+    client: TmdbClient, media_type: str, since: dt.date, until: dt.date, found: _Discovery
+) -> list[int]:
+    """Ids TMDB reports changed from `since` to `until`, oldest change first, in windows
+    of at most 14 days; a pause longer than CHANGES_LOOKBACK_DAYS is noted, not chased."""
+    earliest = until - dt.timedelta(days=CHANGES_LOOKBACK_DAYS)
+    if since < earliest:
+        found.notes.append(
+            f"the last run was before {earliest}; changes older than "
+            f"{CHANGES_LOOKBACK_DAYS} days were not read (run `ingest --since` to catch up)"
+        )
+        since = earliest
+    path = f"/{media_type}/changes"
+    ids: dict[int, None] = {}
+    start = since
+    while start <= until:
+        end = min(start + dt.timedelta(days=CHANGES_WINDOW_DAYS - 1), until)
+        window = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+        first = await client.get(path, {**window, "page": 1}) or {}
+        pages = min(int(first.get("total_pages") or 0), MAX_PAGE)
+        bodies = [
+            first,
+            *await asyncio.gather(
+                *(client.get(path, {**window, "page": n}) for n in range(2, pages + 1))
+            ),
+        ]
+        found.pages_done += len(bodies)
+        for body in bodies:
+            for item in (body or {}).get("results") or []:
+                if isinstance(item.get("id"), int) and item["id"] > 0:
+                    ids[item["id"]] = None
+        start = end + dt.timedelta(days=1)
+    return list(ids)
 
 
 # ---------------------------------------------------------------- publish helpers
 
 
-def _checkpoint(warehouse: Warehouse, media_type: str) -> dt.date | None:
+def _checkpoint(warehouse: Warehouse, media_type: str) -> tuple[dt.date | None, dt.date | None]:
+    """The last release date ingested and the day of the run that ingested it."""
     con = open_views(warehouse)
     try:
         row = con.sql(
-            "SELECT last_release_date FROM checkpoints WHERE media_type = ?", params=[media_type]
+            "SELECT last_release_date, CAST(last_run_at AS DATE) FROM checkpoints "
+            "WHERE media_type = ?",
+            params=[media_type],
         ).fetchall()
     finally:
         con.close()
-    return row[0][0] if row else None
+    return (row[0][0], row[0][1]) if row else (None, None)
 
 
 def _existing(warehouse: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:
@@ -286,6 +335,21 @@ def _existing(warehouse: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:
         ).pl()
     finally:
         con.close()
+
+
+def _fetched_at(warehouse: Warehouse, media_type: str, ids: list[int]) -> dict[int, Any]:
+    """When the pool's record of each of these titles was fetched (absent: not in the pool)."""
+    con = open_views(warehouse)
+    try:
+        con.register("wanted", pl.DataFrame({"tmdb_id": ids}, schema={"tmdb_id": pl.Int64}))
+        rows = con.sql(
+            "SELECT tmdb_id, updated_at FROM pool "
+            "JOIN wanted USING (tmdb_id) WHERE media_type = ?",
+            params=[media_type],
+        ).fetchall()
+    finally:
+        con.close()
+    return {tmdb_id: fetched.replace(tzinfo=None) if fetched else None for tmdb_id, fetched in rows}
 
 
 def api_title_rows(
@@ -377,11 +441,19 @@ def ingest_new_content(
     client = _client(settings)  # fails fast without a credential, before taking the lock
     with warehouse.writer(f"ingest {media_type}", wait_seconds=WRITE_LOCK_WAIT_SECONDS) as writer:
         abandon_dead_runs(writer)
-        checkpoint = _checkpoint(warehouse, media_type)
+        checkpoint, last_run_day = _checkpoint(warehouse, media_type)
         start = since or (
             checkpoint - dt.timedelta(days=1) if checkpoint else settings.ingest_start
         )
         end = until or today
+        # Titles TMDB added or changed since the last run whatever their release date
+        # (discover by release date never sees a title added later with an old date).
+        # Not on a first run (discover reads everything) nor for an explicit window.
+        changes_since = (
+            last_run_day - dt.timedelta(days=1)
+            if last_run_day and since is None and until is None
+            else None
+        )
         if end < start:
             raise ConfigError(f"The window is empty: --until {end} is before the start {start}.")
         run = Run(job="ingest", media_type=media_type)
@@ -396,7 +468,9 @@ def ingest_new_content(
             writer,
             run,
             client,
-            _fetch_new(client, settings, warehouse, media_type, start, end, progress, run),
+            _fetch_new(
+                client, settings, warehouse, media_type, (start, end), changes_since, progress, run
+            ),
         )
         result.notes = notes
         run.messages.extend(notes)
@@ -407,7 +481,14 @@ def ingest_new_content(
         now = utcnow()
         add: dict[str, list[str]] = {}
         if frame.height:
-            titles = api_title_rows(frame, pl.lit(f"discover/{media_type}"), batch, run.started_at)
+            titles = api_title_rows(
+                frame,  # its extra column `_via_changes` names the source, then is dropped
+                pl.when(pl.col("_via_changes"))
+                .then(pl.lit(f"changes/{media_type}"))
+                .otherwise(pl.lit(f"discover/{media_type}")),
+                batch,
+                run.started_at,
+            )
             add["titles"] = [
                 writer.stage_table("titles", titles, f"delta-{batch:06d}-{media_type}.parquet")
             ]
@@ -442,34 +523,67 @@ async def _fetch_new(
     settings: Settings,
     warehouse: Warehouse,
     media_type: str,
-    start: dt.date,
-    end: dt.date,
+    window: tuple[dt.date, dt.date],
+    changes_since: dt.date | None,
     progress: Progress | None,
     run: Run,
 ) -> tuple[pl.DataFrame, list[str]]:
     async with client:
         found = _Discovery()
-        await _discover(client, media_type, start, end, found, progress)
+        await _discover(client, media_type, *window, found, progress)
+        changed_bodies: list[dict[str, Any]] = []
+        if changes_since is not None:
+            discovered = {item.get("id") for item in found.results}
+            changed = [
+                i
+                for i in await _changed_ids(client, media_type, changes_since, window[1], found)
+                if i not in discovered
+            ]
+            if len(changed) > CHANGES_PER_RUN:
+                # Titles the pool lacks first, then the least recently fetched, so that
+                # runs that cannot read every change still make progress through them.
+                fetched = _fetched_at(warehouse, media_type, changed)
+                changed.sort(key=lambda i: (i in fetched, fetched.get(i) or dt.datetime.min))
+                found.notes.append(
+                    f"{len(changed)} titles changed on TMDB since {changes_since}; "
+                    f"{CHANGES_PER_RUN} were re-read (new to the pool first, then the least "
+                    "recently fetched), the rest wait for the next run"
+                )
+                changed = changed[:CHANGES_PER_RUN]
+            changed_bodies = await _details_bodies(client, media_type, changed)
+            if changed_bodies:
+                found.notes.append(
+                    f"{len(changed_bodies)} titles outside the release window were re-read "
+                    f"because TMDB changed them since {changes_since}"
+                )
         run.pages = found.pages_done
-        frame = normalize(found.results, media_type)
+        # A details body is a discover result with genres spelled out: give it genre_ids.
+        as_results = [
+            {**body, "genre_ids": [g.get("id") for g in body.get("genres") or []]}
+            for body in changed_bodies
+        ]
+        frame = normalize(found.results + as_results, media_type).with_columns(
+            _via_changes=pl.col("tmdb_id").is_in([b["id"] for b in changed_bodies])
+        )
         known = _existing(warehouse, frame.select("media_type", "tmdb_id"))
         known_ids = set(known["tmdb_id"].to_list())
         new_ids = [i for i in frame["tmdb_id"].to_list() if i not in known_ids]
         run.titles_new = len(new_ids)
         run.titles_updated = frame.height - len(new_ids)
         notes = list(found.notes)
-        details = pl.DataFrame(
-            schema={
-                "tmdb_id": pl.Int64,
-                "runtime": pl.Int32,
-                "status": pl.String,
-                "imdb_id": pl.String,
-                "keywords": pl.List(pl.String),
-            }
-        )
+        details = _details_frame(
+            changed_bodies, media_type
+        )  # changed titles came with their details
         if settings.details_per_run and new_ids:
-            chosen = new_ids[: settings.details_per_run]
-            details = await _enrich(client, media_type, chosen)
+            chosen = [
+                i for i in new_ids[: settings.details_per_run] if i not in set(details["tmdb_id"])
+            ]
+            details = pl.concat(
+                [
+                    details,
+                    _details_frame(await _details_bodies(client, media_type, chosen), media_type),
+                ]
+            )
             if len(new_ids) > len(chosen):
                 notes.append(
                     f"details fetched for {len(chosen)} of {len(new_ids)} new titles "

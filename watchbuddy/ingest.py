@@ -343,8 +343,7 @@ def _fetched_at(warehouse: Warehouse, media_type: str, ids: list[int]) -> dict[i
     try:
         con.register("wanted", pl.DataFrame({"tmdb_id": ids}, schema={"tmdb_id": pl.Int64}))
         rows = con.sql(
-            "SELECT tmdb_id, updated_at FROM pool "
-            "JOIN wanted USING (tmdb_id) WHERE media_type = ?",
+            "SELECT tmdb_id, updated_at FROM pool JOIN wanted USING (tmdb_id) WHERE media_type = ?",
             params=[media_type],
         ).fetchall()
     finally:

@@ -603,6 +603,10 @@ def app_command(ctx: Context, port: int, headless: bool) -> None:
         warm(warehouse)
     from streamlit.web.cli import main as streamlit_main
 
+    from watchbuddy.explorer.serving import disable_nagle_on_streamlit_server
+
+    disable_nagle_on_streamlit_server()
+
     click.echo(
         f"Starting the explorer on http://localhost:{port} (warehouse {warehouse})", err=True
     )

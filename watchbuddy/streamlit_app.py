@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from watchbuddy.errors import WatchBuddyError
+from watchbuddy.explorer.serving import disable_nagle_on_open_sockets
 from watchbuddy.land import bootstrap, find_inputs
 from watchbuddy.scheduler import Scheduler
 from watchbuddy.settings import Settings, load_settings
@@ -52,6 +53,13 @@ def _auto_bootstrap(settings: Settings, warehouse: Warehouse) -> None:
 
 
 @st.cache_resource(show_spinner=False)
+def _server_sockets_without_nagle() -> int:
+    """Once per server process: the fix `watchbuddy app` applies before the server starts,
+    for a server started by `streamlit run app.py` (see `watchbuddy.explorer.serving`)."""
+    return disable_nagle_on_open_sockets()
+
+
+@st.cache_resource(show_spinner=False)
 def _scheduler(root: str) -> Scheduler:
     """One scheduler per server process (not per rerun or session); it is active only if
     no other process holds the warehouse's scheduler lock."""
@@ -62,6 +70,7 @@ def _scheduler(root: str) -> Scheduler:
 
 def main() -> None:
     st.set_page_config(page_title="WatchBuddy pool", page_icon="🎬", layout="wide")
+    _server_sockets_without_nagle()
     try:
         settings = load_settings()
         warehouse = Warehouse(settings.warehouse)

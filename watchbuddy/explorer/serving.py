@@ -9,13 +9,17 @@ for a 60-byte file, 1.5 ms for the first request). The explorer's first render f
 about 70 script files that way, and every websocket message can stall the same way.
 
 Setting TCP_NODELAY on the listening socket fixes it: Linux copies it to every socket
-`accept()` returns. `streamlit run app.py` does not get this fix; `watchbuddy app` and
-`make run` do.
+`accept()` returns. `watchbuddy app` (and `make run`) wraps Streamlit's socket binding so
+the socket has it from the start. Under a bare `streamlit run app.py` the server is already
+listening when our code first runs, so the app's first script run sets it on every TCP
+socket the process holds instead (`disable_nagle_on_open_sockets`): the listener, for the
+connections to come, and the connections already open.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import socket
 from typing import Any
 
@@ -41,3 +45,30 @@ def disable_nagle_on_streamlit_server() -> bool:
     bind_without_nagle._watchbuddy_nodelay = True  # type: ignore[attr-defined]
     starlette_server._bind_socket = bind_without_nagle
     return True
+
+
+def disable_nagle_on_open_sockets() -> int:
+    """Set TCP_NODELAY on every TCP socket this process holds; returns how many. Harmless
+    for sockets that are not the server's (a TMDB client's, say)."""
+    changed = 0
+    try:
+        descriptors = [int(entry) for entry in os.listdir("/proc/self/fd")]
+    except OSError:  # not Linux: nothing to do (and the inheritance above is Linux's)
+        return 0
+    for descriptor in descriptors:
+        try:
+            sock = socket.socket(fileno=os.dup(descriptor))
+        except OSError:  # not a socket, or already closed
+            continue
+        with sock:
+            if sock.type != socket.SOCK_STREAM or sock.family not in (
+                socket.AF_INET,
+                socket.AF_INET6,
+            ):
+                continue
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                changed += 1
+            except OSError:
+                continue
+    return changed

@@ -138,6 +138,8 @@ def test_pages_follow_on_from_each_other(demo_env: Path) -> None:
     second = start(mode="obscure", limit="30", offset="30")
     assert results(second)["tmdb_id"].to_list() == whole["tmdb_id"].to_list()[30:]
     assert any("Rows 31–60 of the list" in c.value for c in second.caption)
+    beyond = start(mode="obscure", offset="1000000")
+    assert any("No titles after the first 1,000,000" in i.value for i in beyond.info)
 
 
 def test_bad_link_parameters_are_ignored_with_a_note(demo_env: Path) -> None:

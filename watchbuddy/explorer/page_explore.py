@@ -371,8 +371,10 @@ def render() -> None:
     )
     if frame.is_empty():
         st.info(
-            "No title matches these filters. Lower the vote floor, widen the years or drop "
-            "a language or genre."
+            f"No titles after the first {filters.offset:,}: lower *Skip first* to go back."
+            if filters.offset
+            else "No title matches these filters. Lower the vote floor, widen the years or "
+            "drop a language or genre."
         )
         footer(context)
         return

@@ -239,3 +239,22 @@ def test_the_about_page_credits_tmdb_and_lists_versions(demo_env: Path) -> None:
     assert "not endorsed or certified by TMDB" in at.info[0].value
     versions = pl.from_pandas(at.dataframe[-1].value)
     assert {"watchbuddy", "duckdb", "polars", "streamlit"} <= set(versions["component"])
+
+
+def test_a_watched_list_removes_those_titles(demo_env: Path) -> None:
+    at = start(mode="popular")
+    shown = results(at).head(5)
+    watched = "tmdb_id,type\n" + "".join(
+        f"{row['tmdb_id']},{'show' if row['media_type'] == 'tv' else 'movie'}\n"
+        for row in shown.iter_rows(named=True)
+    )
+    uploader = next(u for u in at.get("file_uploader"))
+    uploader.upload("watched.csv", watched.encode(), "text/csv").run()
+    assert not at.exception
+    after = results(at)
+    kept = set(zip(after["media_type"], after["tmdb_id"], strict=True))
+    assert not kept & set(zip(shown["media_type"], shown["tmdb_id"], strict=True))
+    assert any("Excluding 5 titles from 5 rows" in c.value for c in at.sidebar.caption)
+    uploader = next(u for u in at.get("file_uploader"))
+    uploader.clear().upload("bad.csv", b"title\nNo ids here\n", "text/csv").run()
+    assert any("has no TMDB id column" in e.value for e in at.sidebar.error)

@@ -13,7 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from watchbuddy.land import bootstrap
+from watchbuddy.scheduler import job_lock
 from watchbuddy.settings import Settings
+from watchbuddy.warehouse import Warehouse
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = {
@@ -258,3 +260,22 @@ def test_a_watched_list_removes_those_titles(demo_env: Path) -> None:
     uploader = next(u for u in at.get("file_uploader"))
     uploader.clear().upload("bad.csv", b"title\nNo ids here\n", "text/csv").run()
     assert any("has no TMDB id column" in e.value for e in at.sidebar.error)
+
+
+def test_run_now_says_so_when_the_job_is_already_running(env: Path) -> None:
+    at = start()
+    at.switch_page(PAGES["jobs"]).run()
+    with job_lock(Warehouse(env / "warehouse"), "compact"):
+        at.run()
+        status = pl.from_pandas(at.dataframe[0].value)
+        assert status.filter(pl.col("job") == "compact")["now"].item().startswith("running")
+        at.selectbox(key="job_to_run").set_value("compact")
+        at.button[0].click().run()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            at.run()
+            if any("compact is already running" in e.value for e in at.error):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("no message that the job is already running")

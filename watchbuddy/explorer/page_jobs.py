@@ -138,8 +138,7 @@ def render() -> None:
                 st.error(f"{job} is already running (started {current.started:%H:%M:%S} UTC).")
             else:
                 _start(job, context.settings)
-                st.toast(f"Started {job}.")
-                st.rerun()
+                st.rerun()  # the status above now lists it as started from the app
     history = data.job_history(context.root, context.version)
     st.subheader("Run history")
     runs: pl.DataFrame = history["runs"]

@@ -270,9 +270,40 @@ def test_after_a_job_the_app_has_the_new_version_loaded_before_anyone_asks(tmp_p
     scheduler = Scheduler(settings)
     scheduler.start()
     try:
-        wait_for(lambda: any(r[:3] == ("ingest", "tv", "ok") for r in runs(settings)))
-        version = Warehouse(settings.warehouse).read_manifest().version
-        wait_for(lambda: provider.loaded_version == version)
+        # every job is overdue at the first start: wait until all five have ended
+        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == 5)
+        warehouse = Warehouse(settings.warehouse)
+        wait_for(lambda: provider.loaded_version == warehouse.read_manifest().version)
+        assert any(r[:3] == ("ingest", "tv", "ok") for r in runs(settings))
     finally:
         scheduler.shutdown()
     assert provider.get(CandidateFilters(min_votes=0, media_type="tv")).frame.height > 0
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_tmdb_outage_stops_in_seconds_and_records_why(tmp_path, tmdb) -> None:
+    # every request answers 503 with Retry-After 20 s: without the stop, the job would keep
+    # retrying for minutes and hold the shutdown
+    tmdb.faults.update({"status_burst": 10_000, "burst_status": 503, "retry_after": 20})
+    settings = make_settings(tmp_path, tmdb)
+    process = _schedule_process(settings, tmdb, "every 1h")
+    try:
+        # every job is overdue at the first start; one holds the writer lock and talks to
+        # TMDB, the others wait for the lock
+        wait_for(lambda: any(r[2] == "running" for r in runs(settings)))
+        time.sleep(1)  # inside the first Retry-After wait
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    con = watchbuddy.connect(settings.warehouse)
+    # (the vote refreshes had nothing to ask TMDB for: the pool is empty)
+    ingest_runs = con.sql("SELECT status, messages[-1] FROM runs WHERE job = 'ingest'").fetchall()
+    assert len(ingest_runs) == 2
+    for status, message in ingest_runs:
+        assert status == "failed" and "shutting down" in message
+    assert con.sql("SELECT count(*) FROM runs WHERE status = 'running'").fetchall() == [(0,)]
+    assert con.sql("SELECT count(*) FROM checkpoints").fetchall() == [(0,)]

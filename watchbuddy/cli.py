@@ -475,7 +475,7 @@ def compact_command(ctx: Context) -> None:
 @cli.command("schedule")
 @pass_context
 def schedule_command(ctx: Context) -> None:
-    """Run the scheduler in the foreground (Ctrl-C or SIGTERM lets a running job finish)."""
+    """Run the scheduler in the foreground (Ctrl-C or SIGTERM lets a running job end)."""
     import signal
     import threading
 

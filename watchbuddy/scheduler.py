@@ -36,6 +36,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watchbuddy.candidates import prepare_for_new_version
 from watchbuddy.errors import ConfigError, JobBusy, WatchBuddyError
 from watchbuddy.settings import Settings
+from watchbuddy.tmdb import clear_stop, request_stop
 from watchbuddy.warehouse import Warehouse, lock_file_holder, utcnow
 
 log = logging.getLogger("watchbuddy.scheduler")
@@ -336,12 +337,18 @@ class Scheduler:
         return {name: t.get_next_fire_time(None, now) for name, t in self.triggers.items()}
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop scheduling; with `wait`, let a running job finish (it publishes or nothing)."""
+        """Stop scheduling; with `wait`, let a running job end: one that is talking to TMDB
+        stops at its next request or retry and records a failed run (publishing nothing,
+        the checkpoint unchanged), so a shutdown never waits out a TMDB outage."""
         self._stop.set()
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(timeout=10)
         if self._aps is not None:
-            self._aps.shutdown(wait=wait)
+            request_stop()
+            try:
+                self._aps.shutdown(wait=wait)
+            finally:
+                clear_stop()
             self._aps = None
         self.lock.release()
 

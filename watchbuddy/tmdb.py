@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -63,6 +64,31 @@ class ClientStats:
     errors: list[str] = field(default_factory=list)
 
 
+# Set while the process shuts down (the scheduler on SIGTERM): requests stop retrying and
+# waiting, so a job stuck behind a TMDB outage or a 429 storm ends in seconds, as a failed
+# run that published nothing, instead of holding the shutdown for minutes.
+_STOPPING = threading.Event()
+STOP_POLL_SECONDS = 0.25
+
+
+def request_stop() -> None:
+    _STOPPING.set()
+
+
+def clear_stop() -> None:
+    _STOPPING.clear()
+
+
+async def _sleep(seconds: float) -> None:
+    """asyncio.sleep that ends early when the process is stopping."""
+    deadline = time.monotonic() + seconds
+    while not _STOPPING.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, STOP_POLL_SECONDS))
+
+
 class RateLimiter:
     """A token bucket: at most `rate` request starts per second, bursts up to `burst`.
 
@@ -82,15 +108,17 @@ class RateLimiter:
         async with self.lock:
             while True:
                 now = time.monotonic()
+                if _STOPPING.is_set():
+                    return  # the caller checks and stops before sending
                 if now < self.not_before:
-                    await asyncio.sleep(self.not_before - now)
+                    await _sleep(self.not_before - now)
                     continue
                 self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
                 if self.tokens >= 1:
                     self.tokens -= 1
                     return
-                await asyncio.sleep((1 - self.tokens) / self.rate)
+                await _sleep((1 - self.tokens) / self.rate)
 
     def pause(self, seconds: float) -> None:
         now = time.monotonic()
@@ -208,6 +236,11 @@ class TmdbClient:
         failures = 0  # timeouts, connection errors, 5xx: TMDB may be down
         throttled = 0  # 429s: TMDB is up and asks us to slow down, so we wait longer
         while failures < self.max_attempts and throttled < MAX_THROTTLED:
+            if _STOPPING.is_set():
+                raise TmdbUnavailable(
+                    f"Stopped: the process is shutting down ({path} not fetched); nothing was "
+                    "published and the checkpoint is unchanged."
+                )
             if failures or throttled:
                 self.stats.retries += 1
             async with self.slots:
@@ -244,7 +277,7 @@ class TmdbClient:
                 last_problem = f"server error {status}"
                 failures += 1
                 wait = _retry_after(response)
-                await asyncio.sleep(wait if wait is not None else self._delay(failures))
+                await _sleep(wait if wait is not None else self._delay(failures))
                 continue
             if status >= 400:
                 detail = redact(_status_message(response), self.settings)
@@ -272,7 +305,7 @@ class TmdbClient:
         return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
 
     async def _backoff(self, attempt: int) -> None:
-        await asyncio.sleep(self._delay(attempt))
+        await _sleep(self._delay(attempt))
 
 
 def _status_message(response: httpx.Response) -> str:

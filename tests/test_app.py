@@ -65,6 +65,23 @@ def results(at: AppTest) -> pl.DataFrame:
     return pl.from_pandas(at.dataframe[0].value)
 
 
+def run_now(at: AppTest, job: str) -> None:
+    """Press the Jobs page's Run now button for `job`."""
+    at.selectbox(key="job_to_run").set_value(job)
+    at.button[0].click().run()
+
+
+def rerun_until(at: AppTest, shown, seconds: float = 60) -> None:
+    """Rerun the page (as its auto-refresh would) until `shown()` holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        at.run()
+        if shown():
+            return
+        time.sleep(0.2)
+    pytest.fail("the page never showed what was expected")
+
+
 def metric(at: AppTest, label: str) -> int:
     return int(next(m.value for m in at.metric if m.label == label).replace(",", ""))
 
@@ -206,17 +223,11 @@ def test_a_job_runs_from_the_jobs_page(env: Path, demo_dir: Path) -> None:
     shutil.copy(demo_dir / "synthetic_TMDB_tv_dataset_v3.csv", env / "data")
     at = start()  # lands the data dir on first start
     at.switch_page(PAGES["jobs"]).run()
-    at.selectbox(key="job_to_run").set_value("compact")
-    at.button[0].click().run()
+    run_now(at, "compact")
     assert not at.exception
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        at.run()
-        if any("compact (started from the app) finished" in s.value for s in at.success):
-            break
-        time.sleep(0.5)
-    else:
-        pytest.fail("the compact job started from the app did not finish")
+    rerun_until(
+        at, lambda: any("compact (started from the app) finished" in s.value for s in at.success)
+    )
     history = pl.from_pandas(at.dataframe[1].value)
     assert history.filter(pl.col("job") == "compact")["status"].to_list() == ["skipped"]
 
@@ -269,13 +280,5 @@ def test_run_now_says_so_when_the_job_is_already_running(env: Path) -> None:
         at.run()
         status = pl.from_pandas(at.dataframe[0].value)
         assert status.filter(pl.col("job") == "compact")["now"].item().startswith("running")
-        at.selectbox(key="job_to_run").set_value("compact")
-        at.button[0].click().run()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            at.run()
-            if any("compact is already running" in e.value for e in at.error):
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("no message that the job is already running")
+        run_now(at, "compact")
+        rerun_until(at, lambda: any("compact is already running" in e.value for e in at.error))

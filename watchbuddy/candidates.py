@@ -377,13 +377,12 @@ class CandidateProvider:
     def _current(self) -> tuple[duckdb.DuckDBPyConnection, pl.DataFrame]:
         manifest = self.warehouse.read_manifest()
         with self._lock:
-            if self._version != manifest.version:
-                # A commit that did not touch titles or votes (a run record, say) keeps
-                # the same file, and the table in memory stays.
+            # A commit that did not touch titles or votes (a run record, say) names the
+            # same file, so the table in memory stays.
+            if self._key is None or self._version != manifest.version:
                 path = candidate_cache_file(self.warehouse, manifest)
-                self._version = manifest.version
             else:
-                path = self._key[0] if self._key else candidate_cache_file(self.warehouse)
+                path = self._key[0]
             key = (path, dt.date.today())
             if self._con is None or self._key != key:
                 con = new_connection()
@@ -394,6 +393,7 @@ class CandidateProvider:
                 self._display = display
                 if old is not None:
                     old.close()
+            self._version = manifest.version
             return self._con.cursor(), self._display
 
     def languages(self) -> list[str]:
@@ -474,11 +474,12 @@ def prepare_for_new_version(warehouse: Warehouse) -> None:
     """After a commit: build the new version's candidate file, and if this process already
     serves candidates from that warehouse (the app), load it too, so the next query does
     not wait. A process that never queried (`watchbuddy schedule`) loads nothing."""
-    candidate_cache_file(warehouse)
     with _providers_lock:
         provider = _providers.get(warehouse.root.resolve())
     if provider is not None:
-        provider.warm()
+        provider.warm()  # builds the file too
+    else:
+        candidate_cache_file(warehouse)
 
 
 def provider_at(warehouse_root: Path) -> CandidateProvider:

@@ -118,22 +118,18 @@ def _sidebar(languages: list[str]) -> CandidateFilters:
         horizontal=True,
         format_func={"any": "any of them", "all": "all of them"}.__getitem__,
     )
-    left, right = sidebar.columns(2)
-    year_min = left.number_input(
-        "From year",
-        min_value=YEAR_RANGE[0],
-        max_value=YEAR_RANGE[1],
-        step=1,
-        key="f_year_min",
-        placeholder="any",
-    )
-    year_max = right.number_input(
-        "To year",
-        min_value=YEAR_RANGE[0],
-        max_value=YEAR_RANGE[1],
-        step=1,
-        key="f_year_max",
-        placeholder="any",
+    year_min, year_max = (
+        column.number_input(
+            label,
+            min_value=YEAR_RANGE[0],
+            max_value=YEAR_RANGE[1],
+            step=1,
+            key=key,
+            placeholder="any",
+        )
+        for column, label, key in zip(
+            sidebar.columns(2), ("From year", "To year"), ("f_year_min", "f_year_max"), strict=True
+        )
     )
     min_rating = sidebar.slider("Lowest rating", 0.0, 10.0, step=0.5, key="f_min_rating")
     min_votes = sidebar.number_input(

@@ -1,10 +1,10 @@
 """The candidate provider: filtered, discovery-aware candidate lists for the recommender.
 
-`get_candidates(filters)` answers from an in-memory DuckDB table materialized from the
-`pool` view once per warehouse version (and per day, since freshness depends on today):
-the pool view deduplicates and scores 1.5M titles on every read, which is right for
-notebooks and far too slow for a query the engine makes many times a day. A query after a
-delta is published sees it, because every call compares the manifest version first.
+`get_candidates(filters)` answers from an in-memory DuckDB table loaded from the pool's
+materialized file for the warehouse version (`pool_cache`), with freshness for today: a
+query the engine makes many times a day must not merge and score 1.5M titles each time. A
+query after a delta is published sees it, because every call compares the manifest
+version first.
 
 Filters are exact: genres are compared in one canonical vocabulary on both sides
 (`genres`), languages and media types by value, exclusions by `(media_type, tmdb_id)`.
@@ -15,14 +15,8 @@ README). Ties are broken by vote count, then media type, then id, so pages are s
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
-import os
-import tempfile
 import threading
-import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,11 +25,11 @@ import duckdb
 import polars as pl
 
 from watchbuddy.errors import ConfigError
-from watchbuddy.genres import CANONICAL_NAMES, normalize_request, sql_map
+from watchbuddy.genres import CANONICAL_NAMES, normalize_request
 from watchbuddy.schema import MEDIA_TYPE_ALIASES, normalize_header
 from watchbuddy.settings import Settings
-from watchbuddy.views import define_views, new_connection, quote_literal, sql_file
-from watchbuddy.warehouse import Manifest, Warehouse
+from watchbuddy.views import materialized_pool, new_connection, sql_file
+from watchbuddy.warehouse import Warehouse
 
 MediaChoice = Literal["movie", "tv", "both"]
 
@@ -47,38 +41,80 @@ class Mode:
     min_votes: int
     mainstream: float
     obscurity: float
+    quality: float
     freshness: float
     genre_match: float
 
     def weights(self) -> dict[str, float]:
-        total = self.mainstream + self.obscurity + self.freshness + self.genre_match
-        return {
-            "mainstream": self.mainstream / total,
-            "obscurity": self.obscurity / total,
-            "freshness": self.freshness / total,
-            "genre_match": self.genre_match / total,
-        }
+        """Each component's weight, normalized so that `score` stays in [0, 1]."""
+        raw = {name: getattr(self, name) for name in COMPONENTS}
+        total = sum(raw.values())
+        return {name: value / total for name, value in raw.items()}
 
+
+# The components a mode blends, with the pool (or query) column each one reads.
+COMPONENTS = {
+    "mainstream": "mainstream_score",
+    "obscurity": "obscurity_score",
+    "quality": "quality_score",
+    "freshness": "freshness_score",
+    "genre_match": "genre_match",
+}
 
 # The one table of discovery modes (documented in the README). `score` is the weighted sum
-# of the pool's mainstream, obscurity and freshness scores and the share of requested genres
-# a title has (1 when no genre is requested), so it stays in [0, 1].
+# of the pool's reach scores (mainstream, obscurity), its confidence-aware quality score,
+# freshness and the share of requested genres a title has (1 when no genre is requested),
+# so it stays in [0, 1]. In the obscure modes quality outweighs obscurity: among titles
+# that few have seen, the well-attested rating decides (an 8.2 from 60 votes ranks above a
+# 10.0 from 6), while obscurity still keeps famous titles down the list.
 MODES: dict[str, Mode] = {
     "mainstream": Mode(
-        min_votes=500, mainstream=0.75, obscurity=0.0, freshness=0.10, genre_match=0.15
+        min_votes=500,
+        mainstream=0.50,
+        obscurity=0.0,
+        quality=0.30,
+        freshness=0.05,
+        genre_match=0.15,
     ),
     "popular": Mode(
-        min_votes=100, mainstream=0.50, obscurity=0.0, freshness=0.35, genre_match=0.15
+        min_votes=100,
+        mainstream=0.30,
+        obscurity=0.0,
+        quality=0.20,
+        freshness=0.35,
+        genre_match=0.15,
     ),
     "balanced": Mode(
-        min_votes=50, mainstream=0.35, obscurity=0.35, freshness=0.15, genre_match=0.15
+        min_votes=50,
+        mainstream=0.15,
+        obscurity=0.15,
+        quality=0.45,
+        freshness=0.10,
+        genre_match=0.15,
     ),
-    "obscure": Mode(min_votes=20, mainstream=0.0, obscurity=0.70, freshness=0.15, genre_match=0.15),
+    "obscure": Mode(
+        min_votes=20,
+        mainstream=0.0,
+        obscurity=0.30,
+        quality=0.45,
+        freshness=0.10,
+        genre_match=0.15,
+    ),
     "very_obscure": Mode(
-        min_votes=10, mainstream=0.0, obscurity=0.85, freshness=0.0, genre_match=0.15
+        min_votes=10,
+        mainstream=0.0,
+        obscurity=0.40,
+        quality=0.45,
+        freshness=0.0,
+        genre_match=0.15,
     ),
     "deep_discovery": Mode(
-        min_votes=5, mainstream=0.0, obscurity=0.60, freshness=0.25, genre_match=0.15
+        min_votes=5,
+        mainstream=0.0,
+        obscurity=0.30,
+        quality=0.35,
+        freshness=0.20,
+        genre_match=0.15,
     ),
 }
 
@@ -96,6 +132,7 @@ OUTPUT_COLUMNS = [
     "poster_path",
     "obscurity_score",
     "mainstream_score",
+    "quality_score",
     "freshness_score",
     "genre_match",
     "score",
@@ -118,6 +155,7 @@ class CandidateFilters:
     min_votes: int | None = None  # None: the mode's floor
     include_adult: bool = False
     include_unreleased: bool = False  # titles whose release date is after today, or unknown
+    include_removed: bool = False  # titles TMDB answered 404 for (`removed_from_tmdb_at`)
     exclude: frozenset[tuple[str, int]] = frozenset()
     mode: str = "balanced"
     limit: int = 50
@@ -174,66 +212,37 @@ class Candidates:
         return max(self.requested - self.frame.height, 0)
 
 
-# Genres become a bitmask over CANONICAL_NAMES (bit i = the i-th name), so genre filters and
-# the genre match are integer operations; rows are sorted by vote count so the mode's vote
-# floor skips most row groups by their min/max statistics. This is the expensive part (the
-# pool view deduplicates and scores every title, ~4 s at 1.5M), so its result is written
-# once per warehouse version to `cache/` and every process loads that file instead.
-# Freshness depends on today and is computed when the file is loaded, never stored.
-BUILD_SQL = """
-COPY (
-    WITH canon AS (
-        SELECT *,
-            list_distinct(flatten(list_transform(
-                genres,
-                lambda g: coalesce(({genre_map})[regexp_replace(lower(trim(g)), ' and ', ' & ')],
-                                   []::VARCHAR[])
-            ))) AS canon_genres
-        FROM pool
-    )
-    SELECT
-        media_type, tmdb_id, title, original_title, year, release_date, original_language,
-        genres,
-        CAST(coalesce(list_sum(list_transform(canon_genres,
-            lambda g: (1::BIGINT << (list_position({names}, g) - 1)))), 0) AS BIGINT)
-            AS genre_mask,
-        coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
-        coalesce(popularity, 0) AS popularity, poster_path, adult,
-        obscurity_score, mainstream_score
-    FROM canon
-    ORDER BY vote_count DESC, media_type, tmdb_id
-) TO {path} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)
-"""
-
-# What the query scans: the filter and score columns only. Its rowid is the row's position
-# in the cache file, so the wide columns of the chosen rows are a Polars gather from
-# `DISPLAY_COLUMNS`: carrying titles and genre lists through DuckDB's top-N tripled the
-# query time.
+# What the query scans: the filter and score columns of the pool's materialized file
+# (sorted by vote count, genres as a bitmask over CANONICAL_NAMES; see pool_cache), with
+# freshness for today. Its rowid is the row's position in that file, so the wide columns
+# of the chosen rows are a Polars gather from `DISPLAY_COLUMNS`: carrying titles and genre
+# lists through DuckDB's top-N tripled the query time.
 LOAD_SQL = """
 CREATE OR REPLACE TABLE candidate_pool AS
-SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask, vote_average,
-       vote_count, adult, obscurity_score, mainstream_score,
+SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask,
+       coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
+       adult, removed_from_tmdb_at IS NOT NULL AS removed, obscurity_score,
+       mainstream_score, quality_score,
        freshness_score(release_date, current_date) AS freshness_score
 FROM read_parquet($path)
 """
 
 # Everything the output needs that does not depend on the request or on today.
 DISPLAY_COLUMNS = OUTPUT_COLUMNS[: OUTPUT_COLUMNS.index("freshness_score")]
-CACHE_DIR = "cache"
-CACHE_KEEP_SECONDS = 3600  # an older version's file may still be loading in another process
 
 # The candidate query. Only the filters a request uses become WHERE conditions (each one
 # parameterized): constant-folded "$x IS NULL OR ..." conditions still cost a check per row.
 QUERY_SQL = """
 WITH scored AS (
     SELECT rowid AS rid, media_type, tmdb_id, vote_count, obscurity_score, mainstream_score,
-           freshness_score, {genre_match} AS genre_match
+           quality_score, freshness_score, {genre_match} AS genre_match
     FROM candidate_pool
     WHERE {conditions}
 )
 SELECT rid, genre_match, freshness_score,
-    $w_main * mainstream_score + $w_obs * obscurity_score + $w_fresh * freshness_score
-        + $w_genre * genre_match AS score
+    $w_mainstream * mainstream_score + $w_obscurity * obscurity_score
+        + $w_quality * quality_score + $w_freshness * freshness_score
+        + $w_genre_match * genre_match AS score
 FROM scored
 {exclusion}
 ORDER BY score DESC, vote_count DESC, media_type, tmdb_id
@@ -251,6 +260,7 @@ CONDITIONS = {
     "min_rating": "vote_average >= $min_rating",
     "adult": "NOT adult",
     "released": "release_date <= current_date",
+    "not_removed": "NOT removed",
 }
 
 
@@ -260,10 +270,7 @@ def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[st
     conditions = ["vote_count >= $min_votes"]
     params: dict[str, Any] = {
         "min_votes": filters.vote_floor,
-        "w_main": weights["mainstream"],
-        "w_obs": weights["obscurity"],
-        "w_fresh": weights["freshness"],
-        "w_genre": weights["genre_match"],
+        **{f"w_{name}": weight for name, weight in weights.items()},
         "limit": filters.limit,
         "offset": filters.offset,
     }
@@ -286,6 +293,8 @@ def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[st
         conditions.append(CONDITIONS["adult"])
     if not filters.include_unreleased:
         conditions.append(CONDITIONS["released"])
+    if not filters.include_removed:
+        conditions.append(CONDITIONS["not_removed"])
     sql = QUERY_SQL.format(
         genre_match=genre_match, conditions="\n      AND ".join(conditions), exclusion=exclusion
     )
@@ -294,61 +303,6 @@ def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[st
 
 def genre_mask(genres: tuple[str, ...]) -> int:
     return sum(1 << CANONICAL_NAMES.index(g) for g in genres)
-
-
-def candidate_cache_file(warehouse: Warehouse, manifest: Manifest | None = None) -> Path:
-    """The candidate file for this manifest, built if no process has built it yet.
-
-    Named by the files it is built from (path, size and modification time of every titles
-    and votes file), so a commit that adds only run records reuses it, and a warehouse
-    rebuilt from scratch never picks up an old file. Written under a temporary
-    name and renamed, so a reader never sees half a file; two processes building at once
-    both succeed and the last rename wins with identical content."""
-    manifest = manifest or warehouse.read_manifest()
-    digest = hashlib.sha1()
-    for relative in manifest.files("titles") + manifest.files("votes"):
-        stat = warehouse.path(relative).stat()
-        digest.update(f"{relative}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
-    name = f"candidates-{digest.hexdigest()[:16]}.parquet"
-    folder = warehouse.root / CACHE_DIR
-    if (folder / name).exists():
-        return folder / name
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if not os.access(folder, os.W_OK):
-            raise PermissionError(folder)
-    except OSError:  # a read-only warehouse: keep the file in this user's temp dir instead
-        root_digest = hashlib.sha1(str(warehouse.root.resolve()).encode()).hexdigest()[:12]
-        folder = Path(tempfile.gettempdir()) / f"watchbuddy-{os.getuid()}-{root_digest}"
-        folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    if path.exists():
-        return path
-    building = folder / f".building-{uuid.uuid4().hex}.parquet"
-    con = new_connection()
-    try:
-        define_views(con, warehouse, manifest)
-        con.execute(
-            BUILD_SQL.format(
-                genre_map=sql_map(),
-                names=list(CANONICAL_NAMES),
-                path=quote_literal(str(building)),
-            )
-        )
-        os.replace(building, path)
-    finally:
-        con.close()
-        building.unlink(missing_ok=True)
-    _remove_old_cache_files(folder, keep=path)
-    return path
-
-
-def _remove_old_cache_files(folder: Path, keep: Path) -> None:
-    cutoff = time.time() - CACHE_KEEP_SECONDS
-    for old in folder.glob("*.parquet"):
-        with contextlib.suppress(OSError):
-            if old != keep and old.stat().st_mtime < cutoff:
-                old.unlink()
 
 
 class CandidateProvider:
@@ -380,7 +334,7 @@ class CandidateProvider:
             # A commit that did not touch titles or votes (a run record, say) names the
             # same file, so the table in memory stays.
             if self._key is None or self._version != manifest.version:
-                path = candidate_cache_file(self.warehouse, manifest)
+                path = materialized_pool(self.warehouse, manifest)
             else:
                 path = self._key[0]
             key = (path, dt.date.today())
@@ -450,12 +404,7 @@ class CandidateProvider:
 def _explanation(weights: dict[str, float]) -> pl.Expr:
     """'0.70 x obscurity 0.81 + 0.15 x freshness 0.20 + ...' for each row."""
     parts = []
-    for name, column in (
-        ("mainstream", "mainstream_score"),
-        ("obscurity", "obscurity_score"),
-        ("freshness", "freshness_score"),
-        ("genre_match", "genre_match"),
-    ):
+    for name, column in COMPONENTS.items():
         if weights[name]:
             parts.append(pl.format(f"{weights[name]:.2f} x {name} {{}}", pl.col(column).round(3)))
     return pl.concat_str(parts, separator=" + ")
@@ -479,7 +428,7 @@ def prepare_for_new_version(warehouse: Warehouse) -> None:
     if provider is not None:
         provider.warm()  # builds the file too
     else:
-        candidate_cache_file(warehouse)
+        materialized_pool(warehouse)
 
 
 def provider_at(warehouse_root: Path) -> CandidateProvider:

@@ -53,7 +53,7 @@ def compact(warehouse: Warehouse, memory_limit: str = "1GB") -> CompactReport:
         spill = str(writer.tmp_dir / "spill").replace("'", "''")
         con.execute(f"SET temp_directory = '{spill}'")
         try:
-            define_views(con, warehouse, manifest)
+            define_views(con, warehouse, manifest, materialize=False)
             rows_before = con.sql("SELECT count(*) FROM titles").fetchall()[0][0]
             if len(files) == 1:
                 distinct = con.sql(

@@ -5,7 +5,9 @@ need 1.5M rows of the same shape as the real ones: long-tailed votes and popular
 dominant among ~100 languages, multi-genre rows, messy overviews, TV ids that collide with
 movie ids, and a few malformed rows the importer must reject. Every value is drawn from a
 seeded generator, so the same `--rows` and `--seed` give the same files. The file names say
-"synthetic" so nobody mistakes them for TMDB data.
+"synthetic" and every row carries `synthetic=true`, so neither a person nor the importer
+mistakes them for TMDB data: their ids are real TMDB ids (the synthetic id range overlaps
+the real one), and a synthetic row never replaces a real record of the same title.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from watchbuddy.schema import genre_table
+from watchbuddy.schema import SYNTHETIC_COLUMN, SYNTHETIC_FILE_PREFIX, genre_table
 
-MOVIE_FILE = "synthetic_TMDB_movie_dataset_v11.csv"
-TV_FILE = "synthetic_TMDB_tv_dataset_v3.csv"
+MOVIE_FILE = f"{SYNTHETIC_FILE_PREFIX}TMDB_movie_dataset_v11.csv"
+TV_FILE = f"{SYNTHETIC_FILE_PREFIX}TMDB_tv_dataset_v3.csv"
 TV_SHARE = 165_000 / 1_465_000  # the real dumps' movie : show ratio
 SHARED_ID_SHARE = 0.07  # share of TV ids that are also movie ids
 
@@ -49,6 +51,9 @@ MOVIE_COLUMNS = [
     "production_countries",
     "spoken_languages",
     "keywords",
+    # Not in the Kaggle layout: marks every row as synthetic, whatever the file is renamed
+    # to, so that landing never lets it replace a real title.
+    SYNTHETIC_COLUMN,
 ]
 TV_COLUMNS = [
     "id",
@@ -80,6 +85,7 @@ TV_COLUMNS = [
     "production_companies",
     "production_countries",
     "episode_run_time",
+    SYNTHETIC_COLUMN,
 ]
 
 # TMDB's genre names, from the table shipped with the package.
@@ -411,6 +417,7 @@ def movie_frame(rng: np.random.Generator, n: int, ids: np.ndarray) -> pl.DataFra
                 rng, ["English", "French", "Spanish", "German"], n, 2, ", ", 0.3
             ),
             "keywords": _joined(rng, _WORDS, n, 6, ", ", empty_share=0.55),
+            SYNTHETIC_COLUMN: "true",
         }
     ).select(MOVIE_COLUMNS)
 
@@ -453,6 +460,7 @@ def tv_frame(rng: np.random.Generator, n: int, ids: np.ndarray) -> pl.DataFrame:
             "production_companies": None,
             "production_countries": None,
             "episode_run_time": rng.integers(0, 70, n),
+            SYNTHETIC_COLUMN: "true",
         }
     ).select(TV_COLUMNS)
 

@@ -82,3 +82,16 @@ def sql_map() -> str:
         f"'{k.replace(chr(39), chr(39) * 2)}': {list(v)!r}" for k, v in sorted(CANONICAL.items())
     )
     return f"MAP {{{items}}}"
+
+
+def sql_mask(column: str) -> str:
+    """SQL for a genre list column as a BIGINT bitmask over CANONICAL_NAMES (bit i = the
+    i-th name): genre filters and the genre match become integer operations. `column` is
+    our own identifier, never user input."""
+    return f"""CAST(coalesce(list_sum(list_transform(
+        list_distinct(flatten(list_transform(
+            {column},
+            lambda g: coalesce(({sql_map()})[regexp_replace(lower(trim(g)), ' and ', ' & ')],
+                               []::VARCHAR[])
+        ))),
+        lambda g: (1::BIGINT << (list_position({list(CANONICAL_NAMES)}, g) - 1)))), 0) AS BIGINT)"""

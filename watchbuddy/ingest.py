@@ -312,7 +312,7 @@ async def _changed_ids(
 
 def _checkpoint(warehouse: Warehouse, media_type: str) -> tuple[dt.date | None, dt.date | None]:
     """The last release date ingested and the day of the run that ingested it."""
-    con = open_views(warehouse)
+    con = open_views(warehouse, materialize=False)
     try:
         row = con.sql(
             "SELECT last_release_date, CAST(last_run_at AS DATE) FROM checkpoints "
@@ -326,7 +326,7 @@ def _checkpoint(warehouse: Warehouse, media_type: str) -> tuple[dt.date | None, 
 
 def _existing(warehouse: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:
     """What the pool already holds for these keys (to merge fields discover lacks)."""
-    con = open_views(warehouse)
+    con = open_views(warehouse, materialize=False)
     try:
         con.register("wanted", keys.to_arrow())
         return con.sql(
@@ -339,7 +339,7 @@ def _existing(warehouse: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:
 
 def _fetched_at(warehouse: Warehouse, media_type: str, ids: list[int]) -> dict[int, Any]:
     """When the pool's record of each of these titles was fetched (absent: not in the pool)."""
-    con = open_views(warehouse)
+    con = open_views(warehouse, materialize=False)
     try:
         con.register("wanted", pl.DataFrame({"tmdb_id": ids}, schema={"tmdb_id": pl.Int64}))
         rows = con.sql(
@@ -500,6 +500,7 @@ def ingest_new_content(
                     "last_run_at": [now],
                     "run_id": [run.run_id],
                     "titles_seen": [frame.height],
+                    "changes_read_until": [None],
                 },
                 schema=CHECKPOINT_SCHEMA,
             )
@@ -642,7 +643,7 @@ def refresh_recent_votes(
         f"refresh-votes {media_type}", wait_seconds=WRITE_LOCK_WAIT_SECONDS
     ) as writer:
         abandon_dead_runs(writer)
-        con = open_views(warehouse)
+        con = open_views(warehouse, materialize=False)
         try:
             ids = [
                 r[0]

@@ -36,6 +36,7 @@ from watchbuddy.schema import (
     TITLE_POLARS_SCHEMA,
     ColumnPlan,
     NotATitleTable,
+    is_synthetic_file_name,
     plan_columns,
 )
 from watchbuddy.settings import Settings
@@ -99,7 +100,7 @@ def content_hash(path: Path) -> str:
 
 def known_hashes(warehouse: Warehouse) -> set[str]:
     """Hashes of files already landed or already found not to be title tables."""
-    con = open_views(warehouse)
+    con = open_views(warehouse, materialize=False)
     try:
         rows = con.sql(
             "SELECT DISTINCT content_hash FROM imports WHERE status IN ('landed', 'skipped')"
@@ -354,6 +355,8 @@ def _scan(
         "batch": pl.lit(batch, dtype=pl.Int64),
         "updated_at": pl.lit(updated_at, dtype=TITLE_POLARS_SCHEMA["updated_at"]),
         "landed_at": pl.lit(landed_at, dtype=TITLE_POLARS_SCHEMA["landed_at"]),
+        # The file's own `synthetic` column decides; else its name (demo data says both).
+        "synthetic": pl.col("synthetic").fill_null(is_synthetic_file_name(display_name)),
     }
 
     # Parts are written on a background thread while DuckDB keeps scanning (Polars and

@@ -78,7 +78,7 @@ def abandon_dead_runs(writer: WarehouseWriter) -> int:
     """Mark runs still 'running' as 'incomplete' (call while holding the write lock)."""
     if not writer.warehouse.read_manifest().files("runs"):
         return 0
-    con = open_views(writer.warehouse)
+    con = open_views(writer.warehouse, materialize=False)
     try:
         rows = con.sql(
             "SELECT run_id, job, media_type, started_at, pid FROM runs WHERE status = 'running'"

@@ -359,7 +359,7 @@ def last_runs(warehouse: Warehouse) -> dict[str, dt.datetime]:
         return {}
     from watchbuddy.views import open_views
 
-    con = open_views(warehouse)
+    con = open_views(warehouse, materialize=False)
     try:
         rows = con.sql(
             "SELECT job, media_type, max(started_at) FROM runs "
@@ -416,7 +416,7 @@ def _last_run_details(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
         return {}
     from watchbuddy.views import open_views
 
-    con = open_views(warehouse)
+    con = open_views(warehouse, materialize=False)
     try:
         rel = con.sql(
             """

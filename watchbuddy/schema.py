@@ -58,8 +58,27 @@ TITLE_SCHEMA = pa.schema(
         ("source_row", pa.int64()),  # record index within the batch: higher = later
         ("updated_at", pa.timestamp("us", tz="UTC")),  # when the data was fetched from TMDB
         ("landed_at", pa.timestamp("us", tz="UTC")),
+        # Demo data (`watchbuddy demo-data`): never replaces a real record of the same title.
+        ("synthetic", pa.bool_()),
     ]
 )
+
+# A title's key; nothing looks a title up by tmdb_id alone.
+KEY_FIELDS = ("media_type", "tmdb_id")
+# Where a record came from and when; the rest of a record is title data.
+PROVENANCE_FIELDS = (
+    "source",
+    "source_name",
+    "batch",
+    "source_row",
+    "updated_at",
+    "landed_at",
+    "synthetic",
+)
+# The fields the pool merges one by one: each comes from the newest record that knows it
+# (not NULL, and for lists not empty), so a file that lacks a column never erases it.
+MERGED_FIELDS = tuple(n for n in TITLE_SCHEMA.names if n not in KEY_FIELDS + PROVENANCE_FIELDS)
+LIST_FIELDS = tuple(f.name for f in TITLE_SCHEMA if pa.types.is_list(f.type))
 
 # The same schema as Polars dtypes, for frames about to become title files.
 TITLE_POLARS_SCHEMA = pl.DataFrame(TITLE_SCHEMA.empty_table()).schema
@@ -93,6 +112,16 @@ IMPORT_SCHEMA = pa.schema(
     ]
 )
 
+# Demo data says it is synthetic twice: a column of its own, and its file names. Rows from a
+# file with either never replace a real record of the same title.
+SYNTHETIC_COLUMN = "synthetic"
+SYNTHETIC_FILE_PREFIX = "synthetic_"
+
+
+def is_synthetic_file_name(file_name: str) -> bool:
+    return file_name.lower().startswith(SYNTHETIC_FILE_PREFIX)
+
+
 # Canonical field -> header names seen in TMDB-derived CSVs, compared after `normalize_header`.
 ALIASES: dict[str, tuple[str, ...]] = {
     "tmdb_id": ("id", "tmdb_id", "tmdbid", "tmdb"),
@@ -119,6 +148,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "adult": ("adult",),
     "imdb_id": ("imdb_id", "imdbid", "imdb"),
     "poster_path": ("poster_path", "posterpath", "poster"),
+    "synthetic": (SYNTHETIC_COLUMN,),
 }
 
 # Columns whose presence tells a title table apart from a lookup or link table.
@@ -237,7 +267,9 @@ RUN_SCHEMA = pa.schema(
         ("media_type", pa.string()),
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("finished_at", pa.timestamp("us", tz="UTC")),
-        ("status", pa.string()),  # 'running', then 'ok', 'failed', 'skipped' or 'incomplete'
+        # 'running', then 'ok', 'partial' (published what it read; `messages` say what it
+        # could not), 'failed', 'skipped' or 'incomplete'
+        ("status", pa.string()),
         ("pages", pa.int64()),
         ("requests", pa.int64()),
         ("titles_new", pa.int64()),
@@ -255,6 +287,9 @@ CHECKPOINT_SCHEMA = pa.schema(
         ("last_run_at", pa.timestamp("us", tz="UTC")),
         ("run_id", pa.string()),
         ("titles_seen", pa.int64()),
+        # The last day whose /changes were read completely (NULL in records written before
+        # this column existed: then the day of last_run_at counts).
+        ("changes_read_until", pa.date32()),
     ]
 )
 
@@ -269,6 +304,18 @@ VOTE_SCHEMA = pa.schema(
     ]
 )
 
+# Titles TMDB answered 404 for: flagged in the pool (`removed_from_tmdb_at`), never deleted.
+# A newer record of the title (TMDB serving it again) clears the flag.
+REMOVAL_SCHEMA = pa.schema(
+    [
+        ("media_type", pa.string()),
+        ("tmdb_id", pa.int64()),
+        ("removed_at", pa.timestamp("us", tz="UTC")),
+        ("reason", pa.string()),  # e.g. 'HTTP 404 from /movie/{id}'
+    ]
+)
+
+# Every table of the warehouse, in one place: its folder, its manifest entry and its view.
 TABLE_SCHEMAS = {
     "titles": TITLE_SCHEMA,
     "rejects": REJECT_SCHEMA,
@@ -276,4 +323,5 @@ TABLE_SCHEMAS = {
     "runs": RUN_SCHEMA,
     "checkpoints": CHECKPOINT_SCHEMA,
     "votes": VOTE_SCHEMA,
+    "removals": REMOVAL_SCHEMA,
 }

@@ -170,6 +170,7 @@ SELECT
     p_votes AS vote_count,
     p_adult AS adult,
     t_poster_path AS poster_path,
+    wb_parse_bool(t_synthetic) AS synthetic,
     _reason,
     CASE WHEN _reason IS NOT NULL THEN to_json({{{raw_fields}}}) END AS _raw
 FROM checked

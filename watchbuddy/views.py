@@ -3,20 +3,26 @@
 Every connection is in-memory and reads the Parquet files the manifest lists; there is no
 shared `.duckdb` file, because a read-write DuckDB file locks out every other process.
 The raw tables (`titles`, `rejects`, `imports`, `run_records`, `checkpoint_records`,
-`votes`) are views over explicit file lists; `pool`, `runs`, `checkpoints` and the score
-macros come from the `.sql` files beside this module, so a notebook user can read exactly
-what they query.
+`votes`, `removals`) are views over explicit file lists, always with every column of the
+table's current schema (files written before a column existed read it as NULL); `pool`,
+`runs`, `checkpoints` and the score macros come from the `.sql` files beside this module, so
+a notebook user can read exactly what they query. `pool` reads the materialized copy of
+`pool_computed` for the connection's version (`pool_cache`), falling back to the view itself
+where no copy can be written.
 """
 
 from __future__ import annotations
 
 import contextlib
 from importlib import resources
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from watchbuddy.schema import TABLE_SCHEMAS
+from watchbuddy import pool_cache
+from watchbuddy.errors import WarehouseError
+from watchbuddy.schema import LIST_FIELDS, MERGED_FIELDS, TABLE_SCHEMAS
 from watchbuddy.warehouse import Manifest, Warehouse
 
 DUCKDB_CONFIG = {
@@ -28,6 +34,7 @@ DUCKDB_CONFIG = {
 # Tables whose files hold a history of records; `state.sql` defines the view of the latest.
 RAW_VIEW_NAMES = {"runs": "run_records", "checkpoints": "checkpoint_records"}
 VERSION_VARIABLE = "watchbuddy_manifest_version"
+POOL_FILE_VARIABLE = "watchbuddy_pool_file"
 WAREHOUSE_VARIABLE = "watchbuddy_warehouse"
 
 _DUCKDB_TYPES = {
@@ -56,19 +63,63 @@ def _empty_select(schema: pa.Schema) -> str:
 
 
 def table_source_sql(warehouse: Warehouse, manifest: Manifest, table: str) -> str:
-    """The SELECT behind a raw table view: its published files, or a typed empty result."""
+    """The SELECT behind a raw table view: its published files with exactly the columns of
+    the table's schema (a file from before a column was added reads it as NULL), or a
+    typed empty result."""
+    schema = TABLE_SCHEMAS[table]
     files = manifest.files(table)
     if not files:
-        return _empty_select(TABLE_SCHEMAS[table])
+        return _empty_select(schema)
     # Paths come from our own manifest, never from user input; quoted all the same.
     listed = ", ".join(quote_literal(str(warehouse.path(f))) for f in files)
-    return f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+    return (
+        f"SELECT {', '.join(schema.names)} FROM ({_empty_select(schema)} "
+        f"UNION ALL BY NAME SELECT * FROM read_parquet([{listed}], union_by_name = true))"
+    )
+
+
+def _known(field: str) -> str:
+    """When a record knows a field: not NULL, and for a list not empty."""
+    return f"{field} IS NOT NULL" + (f" AND len({field}) > 0" if field in LIST_FIELDS else "")
+
+
+def pool_sql() -> str:
+    """pool.sql with the merged fields filled in from the title schema."""
+    merged = ",\n        ".join(
+        f"arg_max({f}, record_order) FILTER (WHERE {_known(f)}) AS {f}" for f in MERGED_FIELDS
+    )
+    return (
+        sql_file("pool.sql")
+        .replace("{field_list}", ", ".join(MERGED_FIELDS))
+        .replace("{merged_fields}", merged)
+    )
+
+
+def _materialized_pool_view(con: duckdb.DuckDBPyConnection, path: str) -> str:
+    """`pool` over the materialized file, columns in the view's order, freshness for today."""
+    columns = con.sql("SELECT * FROM pool_computed LIMIT 0").columns
+    selected = ", ".join(
+        "freshness_score(release_date, current_date) AS freshness_score"
+        if c == "freshness_score"
+        else c
+        for c in columns
+    )
+    return (
+        f"CREATE OR REPLACE VIEW pool AS SELECT {selected} FROM read_parquet({quote_literal(path)})"
+    )
 
 
 def define_views(
-    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, manifest: Manifest | None = None
+    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
+    manifest: Manifest | None = None,
+    materialize: bool = True,
 ) -> Manifest:
-    """(Re)create every view on `con` from the given (or current) manifest."""
+    """(Re)create every view on `con` from the given (or current) manifest.
+
+    With `materialize`, `pool` reads this version's materialized file, building it first
+    if no process has (a few seconds at 1.5M titles, once per version). Writers that only
+    look up a few titles pass False and query the computed view directly."""
     manifest = manifest or warehouse.read_manifest()
     for table in TABLE_SCHEMAS:
         view = RAW_VIEW_NAMES.get(table, table)
@@ -76,11 +127,48 @@ def define_views(
             f"CREATE OR REPLACE VIEW {view} AS {table_source_sql(warehouse, manifest, table)}"
         )
     con.execute(sql_file("scores.sql"))
-    con.execute(sql_file("pool.sql"))
+    definition = pool_sql()
+    con.execute(definition)
+    con.execute("CREATE OR REPLACE VIEW pool AS SELECT * FROM pool_computed")
     con.execute(sql_file("state.sql"))
     con.execute(f"SET VARIABLE {VERSION_VARIABLE} = {int(manifest.version)}")
     con.execute(f"SET VARIABLE {WAREHOUSE_VARIABLE} = ?", [str(warehouse.root)])
+    con.execute(f"SET VARIABLE {POOL_FILE_VARIABLE} = NULL")
+    if materialize and not manifest.is_empty:
+        try:
+            definition += sql_file("scores.sql")
+            path = str(pool_cache.materialize(con, warehouse, manifest, definition))
+        except (OSError, duckdb.IOException, duckdb.PermissionException):
+            return manifest  # no copy can be written here: `pool` stays the computed view
+        con.execute(_materialized_pool_view(con, path))
+        con.execute(f"SET VARIABLE {POOL_FILE_VARIABLE} = ?", [path])
     return manifest
+
+
+def materialized_pool(warehouse: Warehouse, manifest: Manifest | None = None) -> Path:
+    """This version's materialized pool file, built if no process has built it yet."""
+    con = new_connection()
+    try:
+        manifest = define_views(con, warehouse, manifest)
+        path = pool_file(con)
+        if path is None and manifest.is_empty:
+            # An empty warehouse: an empty file with the pool's columns.
+            definition = pool_sql() + sql_file("scores.sql")
+            path = pool_cache.materialize(con, warehouse, manifest, definition)
+    finally:
+        con.close()
+    if path is None:
+        raise WarehouseError(
+            f"Cannot write the pool's cache under {warehouse.root / pool_cache.CACHE_DIR} or "
+            "the temp dir; free some disk space and try again."
+        )
+    return path
+
+
+def pool_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The materialized pool file `con`'s `pool` view reads (None: the computed view)."""
+    value = con.sql(f"SELECT getvariable('{POOL_FILE_VARIABLE}')").fetchall()[0][0]
+    return Path(value) if value else None
 
 
 def new_connection(**config: str) -> duckdb.DuckDBPyConnection:
@@ -92,9 +180,9 @@ def new_connection(**config: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def open_views(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
+def open_views(warehouse: Warehouse, materialize: bool = True) -> duckdb.DuckDBPyConnection:
     con = new_connection()
-    define_views(con, warehouse)
+    define_views(con, warehouse, materialize=materialize)
     return con
 
 

@@ -35,10 +35,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from watchbuddy.errors import WarehouseError, WarehouseLocked
+from watchbuddy.schema import TABLE_SCHEMAS
 
 MANIFEST = "manifest.json"
 LOCK_FILE = ".write.lock"
-TABLES = ("titles", "rejects", "imports", "runs", "checkpoints", "votes")
+TABLES = tuple(TABLE_SCHEMAS)
 RETIRED_GRACE = dt.timedelta(hours=6)
 FORMAT_VERSION = 1
 # How every Parquet file is written: zstd level 1 is within 20% of the default level's size

@@ -1,45 +1,98 @@
--- pool: one current row per (media_type, tmdb_id), with vote refreshes applied and the
--- score columns computed at query time.
+-- pool: one current row per (media_type, tmdb_id), merged field by field from every record
+-- landed for the title, with removals flagged and the score columns computed.
 --
--- "Current" means: the record from the newest landed batch, and within one batch the last
--- occurrence in the file (batch and source_row both higher). Nothing is keyed by tmdb_id
--- alone: about 100K ids are both a movie and a show.
+-- The merge rule (README, "The pool"): for each title and each field, the value of the
+-- newest record that knows that field; newest by `updated_at` (when the data was fetched
+-- from TMDB), then `batch` (landing order), then `source_row` (order within the file). NULL,
+-- and an empty genre or keyword list, mean "not known": a file without a language column
+-- never erases the language an older, richer file gave. A vote refresh (table `votes`) is
+-- a record that knows only vote_count, vote_average and popularity. Synthetic demo records
+-- count only for titles that no real record knows. Nothing is keyed by tmdb_id alone:
+-- about 100K ids are both a movie and a show.
 --
--- A vote refresh (table `votes`, written by `watchbuddy refresh-votes`) replaces
--- vote_count, vote_average and popularity when it is newer than the title record it
--- patches; a newer full record (a new CSV version or API delta) wins over an older refresh.
-CREATE OR REPLACE VIEW pool AS
-WITH current_titles AS (
-    SELECT *
-    FROM titles
-    QUALIFY row_number() OVER (
-        PARTITION BY media_type, tmdb_id ORDER BY batch DESC, source_row DESC
-    ) = 1
+-- The two placeholders in braces below are filled in by watchbuddy/views.py from the title
+-- schema (the list of fields, and one `arg_max(field, record_order) FILTER (WHERE field is
+-- known)` per field), so this file and the schema cannot disagree. The expanded text of each view
+-- is in `SELECT sql FROM duckdb_views()`.
+
+-- The newest-first order of records as one sortable number: updated_at (µs), then batch,
+-- then source_row. HUGEINT keeps the three apart (2^64 > any batch * 2^32 + row).
+CREATE OR REPLACE MACRO wb_record_order(updated_at, batch, source_row) AS
+    coalesce(epoch_us(updated_at), 0)::HUGEINT * 18446744073709551616
+  + coalesce(batch, 0)::HUGEINT * 4294967296
+  + coalesce(source_row, 0);
+
+-- pool_records: every record that takes part in the merge, each with its record_order.
+-- `refreshed_at` is set only on vote refreshes, which never make a title on their own and
+-- never change its provenance. (Three branches over the raw views rather than one shared
+-- CTE: DuckDB materializes a CTE used twice, overviews and all.)
+CREATE OR REPLACE VIEW pool_records AS
+SELECT media_type, tmdb_id, {field_list}, source, source_name, batch, source_row, updated_at,
+       landed_at, false AS synthetic, CAST(NULL AS TIMESTAMPTZ) AS refreshed_at,
+       wb_record_order(updated_at, batch, source_row) AS record_order
+FROM titles
+WHERE NOT coalesce(synthetic, false)
+UNION ALL BY NAME
+SELECT media_type, tmdb_id, {field_list}, source, source_name, batch, source_row, updated_at,
+       landed_at, true AS synthetic, CAST(NULL AS TIMESTAMPTZ) AS refreshed_at,
+       wb_record_order(updated_at, batch, source_row) AS record_order
+FROM titles
+ANTI JOIN (
+    SELECT media_type, tmdb_id FROM titles WHERE NOT coalesce(synthetic, false)
+) AS real_titles USING (media_type, tmdb_id)
+WHERE synthetic
+UNION ALL BY NAME
+SELECT media_type, tmdb_id, vote_average, vote_count, popularity, refreshed_at AS updated_at,
+       false AS synthetic, refreshed_at, wb_record_order(refreshed_at, 0, 0) AS record_order
+FROM votes;
+
+-- pool_computed: the merge itself, plus removals and scores. `pool` is this view
+-- materialized once per warehouse version (see views.py); query either, same rows.
+CREATE OR REPLACE VIEW pool_computed AS
+WITH shared AS (
+    -- Titles with more than one record: only these need the per-field merge. Most titles
+    -- have one record and pass straight through, which is what keeps this view fast.
+    SELECT media_type, tmdb_id FROM pool_records GROUP BY ALL HAVING count(*) > 1
 ),
-latest_votes AS (
-    SELECT *
-    FROM votes
-    QUALIFY row_number() OVER (
-        PARTITION BY media_type, tmdb_id ORDER BY refreshed_at DESC
-    ) = 1
+single AS (
+    SELECT media_type, tmdb_id, {field_list}, source, source_name, updated_at, landed_at,
+           batch, synthetic, CAST(NULL AS TIMESTAMPTZ) AS votes_refreshed_at,
+           updated_at AS last_seen_at
+    FROM pool_records ANTI JOIN shared USING (media_type, tmdb_id)
+    WHERE refreshed_at IS NULL
 ),
-patched AS (
+merged AS (
     SELECT
-        t.* REPLACE (
-            CASE WHEN v.refreshed_at > t.updated_at THEN v.vote_count ELSE t.vote_count END
-                AS vote_count,
-            CASE WHEN v.refreshed_at > t.updated_at THEN v.vote_average ELSE t.vote_average END
-                AS vote_average,
-            CASE WHEN v.refreshed_at > t.updated_at THEN v.popularity ELSE t.popularity END
-                AS popularity
-        ),
-        CASE WHEN v.refreshed_at > t.updated_at THEN v.refreshed_at END AS votes_refreshed_at
-    FROM current_titles AS t
-    LEFT JOIN latest_votes AS v USING (media_type, tmdb_id)
+        media_type,
+        tmdb_id,
+        {merged_fields},
+        -- Provenance is the newest title record's; a vote refresh only says when the votes
+        -- were refreshed, and that TMDB still had the title then.
+        arg_max(source, record_order) FILTER (WHERE refreshed_at IS NULL) AS source,
+        arg_max(source_name, record_order) FILTER (WHERE refreshed_at IS NULL) AS source_name,
+        max(updated_at) FILTER (WHERE refreshed_at IS NULL) AS updated_at,
+        arg_max(landed_at, record_order) FILTER (WHERE refreshed_at IS NULL) AS landed_at,
+        arg_max(batch, record_order) FILTER (WHERE refreshed_at IS NULL) AS batch,
+        bool_and(synthetic) FILTER (WHERE refreshed_at IS NULL) AS synthetic,
+        -- arg_max_null: NULL when the votes came from a title record, not a refresh.
+        arg_max_null(refreshed_at, record_order) FILTER (WHERE vote_count IS NOT NULL)
+            AS votes_refreshed_at,
+        max(updated_at) AS last_seen_at
+    FROM pool_records SEMI JOIN shared USING (media_type, tmdb_id)
+    GROUP BY media_type, tmdb_id
+    HAVING count(*) FILTER (WHERE refreshed_at IS NULL) > 0
+),
+latest_removals AS (
+    SELECT media_type, tmdb_id, max(removed_at) AS removed_at FROM removals GROUP BY ALL
+),
+current_titles AS (
+    SELECT * FROM single
+    UNION ALL BY NAME
+    SELECT * FROM merged
 )
 SELECT
-    media_type,
-    tmdb_id,
+    t.media_type,
+    t.tmdb_id,
     imdb_id,
     title,
     original_title,
@@ -62,7 +115,13 @@ SELECT
     votes_refreshed_at,
     landed_at,
     batch,
-    obscurity_score(vote_average, vote_count, popularity) AS obscurity_score,
-    mainstream_score(vote_average, vote_count, popularity) AS mainstream_score,
+    synthetic,
+    -- Flagged when TMDB answered 404 after the newest record or refresh of the title; a
+    -- record fetched later (TMDB serving the title again) clears it.
+    CASE WHEN r.removed_at > t.last_seen_at THEN r.removed_at END AS removed_from_tmdb_at,
+    obscurity_score(vote_count, popularity) AS obscurity_score,
+    mainstream_score(vote_count, popularity) AS mainstream_score,
+    quality_score(vote_average, vote_count) AS quality_score,
     freshness_score(release_date, current_date) AS freshness_score
-FROM patched;
+FROM current_titles AS t
+LEFT JOIN latest_removals AS r ON r.media_type = t.media_type AND r.tmdb_id = t.tmdb_id;

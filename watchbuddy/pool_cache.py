@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import tempfile
 import time
@@ -110,6 +111,6 @@ def remove_old_files(folder: Path, keep: Path) -> None:
         with contextlib.suppress(OSError):
             files.append((path.stat().st_mtime, path))
     files.sort()
-    for (_, old), (superseded_at, _) in zip(files, files[1:], strict=False):
+    for (_, old), (superseded_at, _) in itertools.pairwise(files):
         if old != keep and superseded_at < cutoff:
             old.unlink(missing_ok=True)

@@ -49,8 +49,9 @@ from tests.browser_support import (  # noqa: E402 - needs the repository root on
     titles_metric,
     wait_for_rows,
 )
-from watchbuddy.candidates import CACHE_DIR, CandidateFilters, CandidateProvider  # noqa: E402
+from watchbuddy.candidates import CandidateFilters, CandidateProvider  # noqa: E402
 from watchbuddy.explorer.query_params import DEFAULTS  # noqa: E402
+from watchbuddy.pool_cache import CACHE_DIR  # noqa: E402
 from watchbuddy.warehouse import Warehouse  # noqa: E402
 
 SECTION = "## Explorer (issue: Streamlit explorer)"

@@ -19,12 +19,12 @@ import time
 from bench_landing import WORK, machine, write_section_named
 
 from watchbuddy.candidates import (
-    CACHE_DIR,
     MODES,
     CandidateFilters,
     CandidateProvider,
     genre_mask,
 )
+from watchbuddy.pool_cache import CACHE_DIR
 from watchbuddy.warehouse import Warehouse
 
 SECTION = "## Candidates (issue: candidate provider)"
@@ -72,8 +72,8 @@ def to_sqlite(provider: CandidateProvider, path) -> sqlite3.Connection:
     frame = cursor.sql(
         "SELECT media_type, tmdb_id, year, release_date::VARCHAR AS release_date, "
         "original_language, coalesce(genre_mask, 0) AS genre_mask, vote_average, vote_count, "
-        "adult, obscurity_score, mainstream_score, freshness_score "
-        "FROM candidate_pool"
+        "adult, obscurity_score, mainstream_score, quality_score, freshness_score "
+        "FROM candidate_pool WHERE NOT removed"
     ).pl()
     cursor.close()
     path.unlink(missing_ok=True)
@@ -82,9 +82,9 @@ def to_sqlite(provider: CandidateProvider, path) -> sqlite3.Connection:
         "CREATE TABLE pool (media_type TEXT, tmdb_id INTEGER, year INTEGER, "
         "release_date TEXT, original_language TEXT, genre_mask INTEGER, vote_average REAL, "
         "vote_count INTEGER, adult INTEGER, obscurity_score REAL, "
-        "mainstream_score REAL, freshness_score REAL)"
+        "mainstream_score REAL, quality_score REAL, freshness_score REAL)"
     )
-    db.executemany("INSERT INTO pool VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", frame.iter_rows())
+    db.executemany("INSERT INTO pool VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", frame.iter_rows())
     for columns in (
         "vote_count",
         "media_type, vote_count",
@@ -99,7 +99,7 @@ def to_sqlite(provider: CandidateProvider, path) -> sqlite3.Connection:
 
 
 SQLITE_SQL = """
-SELECT *, ? * mainstream_score + ? * obscurity_score + ? * freshness_score
+SELECT *, ? * mainstream_score + ? * obscurity_score + ? * quality_score + ? * freshness_score
           + ? * (CASE WHEN ? = 0 THEN 1.0 ELSE
                  (length(replace(printf('%b', genre_mask & ?), '0', '')) * 1.0 /
                   length(replace(printf('%b', ?), '0', ''))) END) AS score
@@ -127,6 +127,7 @@ def sqlite_query(db: sqlite3.Connection, f: CandidateFilters) -> list:
     params = [
         w["mainstream"],
         w["obscurity"],
+        w["quality"],
         w["freshness"],
         w["genre_match"],
         mask,

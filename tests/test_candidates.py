@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -297,7 +298,7 @@ def test_the_candidate_table_is_built_once_per_content_and_shared(demo_provider)
     warehouse = demo_provider.warehouse
     filters = CandidateFilters(mode="obscure", limit=30)
     first = demo_provider.get(filters).dicts()
-    files = list((warehouse.root / "cache").glob("candidates-*.parquet"))
+    files = list((warehouse.root / "cache").glob("pool-*.parquet"))
     assert len(files) == 1
     built_at = files[0].stat().st_mtime_ns
     other = CandidateProvider(warehouse)  # another process would do the same
@@ -306,5 +307,73 @@ def test_the_candidate_table_is_built_once_per_content_and_shared(demo_provider)
     run_job("compact", Settings(data_dir=warehouse.root, warehouse=warehouse.root))
     assert other.get(filters).dicts() == first
     assert other.loaded_version == warehouse.read_manifest().version
-    assert list((warehouse.root / "cache").glob("candidates-*.parquet")) == files
+    assert list((warehouse.root / "cache").glob("pool-*.parquet")) == files
     assert files[0].stat().st_mtime_ns == built_at
+
+
+# (rating, votes) pairs a film lover ranks the same way whatever the mode: confidence, not a
+# lucky handful of perfect votes, decides.
+ATTESTED_OVER_LUCKY = [((8.2, 60), (10.0, 6)), ((8.3, 150), (10.0, 20))]
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    scenarios=st.lists(
+        st.tuples(
+            st.floats(0, 400, allow_nan=False),  # popularity, equal within a pair
+            st.dates(dt.date(1930, 1, 1), TODAY),  # release date, equal within a pair
+            st.sampled_from(["en", "da", "ko"]),
+            st.sampled_from(["Drama", "Thriller, Crime", "Documentary"]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    others=st.lists(
+        st.tuples(st.floats(0, 10, allow_nan=False), st.integers(0, 50_000)), max_size=8
+    ),
+)
+def test_a_well_attested_rating_outranks_a_lucky_ten_in_every_mode(tmp_path, scenarios, others):
+    with tempfile.TemporaryDirectory(dir=tmp_path) as folder:
+        root = Path(folder)
+        (root / "data").mkdir()
+        lines = [
+            "id,title,release_date,original_language,genres,vote_average,vote_count,popularity"
+        ]
+        pairs = []
+        for i, (pop, released, lang, genres) in enumerate(scenarios):
+            for j, ((good_r, good_v), (lucky_r, lucky_v)) in enumerate(ATTESTED_OVER_LUCKY):
+                good, lucky = 1000 + 10 * i + 2 * j, 1001 + 10 * i + 2 * j
+                lines.append(
+                    f'{good},Good {good},{released},{lang},"{genres}",{good_r},{good_v},{pop}'
+                )
+                lines.append(
+                    f'{lucky},Lucky {lucky},{released},{lang},"{genres}",{lucky_r},{lucky_v},{pop}'
+                )
+                pairs.append((good, lucky))
+        for k, (rating, votes) in enumerate(others):
+            lines.append(f"{5000 + k},Other {k},2001-01-01,en,Drama,{rating},{votes},5")
+        (root / "data" / "movies.csv").write_text("\n".join(lines) + "\n")
+        bootstrap(Settings(data_dir=root / "data", warehouse=root / "wh"))
+        provider = CandidateProvider(Warehouse(root / "wh"))
+        for mode in MODES:
+            for genres in ((), ("Drama",)):
+                ranked = (
+                    provider.get(
+                        CandidateFilters(
+                            mode=mode,
+                            min_votes=0,
+                            genres=genres,
+                            include_unreleased=True,
+                            limit=100,
+                        )
+                    )
+                    .frame["tmdb_id"]
+                    .to_list()
+                )
+                for good, lucky in pairs:
+                    if good in ranked and lucky in ranked:
+                        assert ranked.index(good) < ranked.index(lucky), (mode, good, lucky)

@@ -1,4 +1,5 @@
-"""Score rules as properties: bounded, monotonic, shrunk, and freshness computed at query time."""
+"""Score rules as properties: bounded, reach monotonic and rating-blind, quality shrunk,
+freshness computed at query time."""
 
 from __future__ import annotations
 
@@ -23,9 +24,12 @@ def con() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def scores(con: duckdb.DuckDBPyConnection, r: float, v: int, p: float) -> tuple[float, float]:
+def scores(
+    con: duckdb.DuckDBPyConnection, r: float, v: int, p: float
+) -> tuple[float, float, float]:
+    """(obscurity, mainstream, quality) of a title rated r from v votes at popularity p."""
     return con.sql(
-        "SELECT obscurity_score($r, $v, $p), mainstream_score($r, $v, $p)",
+        "SELECT obscurity_score($v, $p), mainstream_score($v, $p), quality_score($r, $v)",
         params={"r": r, "v": v, "p": p},
     ).fetchall()[0]
 
@@ -33,15 +37,14 @@ def scores(con: duckdb.DuckDBPyConnection, r: float, v: int, p: float) -> tuple[
 @settings(max_examples=300, deadline=None)
 @given(r=ratings, v=votes, p=popularity)
 def test_scores_are_in_unit_interval(con, r, v, p) -> None:
-    obscurity, mainstream = scores(con, r, v, p)
-    assert 0 <= obscurity <= 1 and 0 <= mainstream <= 1
+    assert all(0 <= score <= 1 for score in scores(con, r, v, p))
 
 
 @settings(max_examples=300, deadline=None)
 @given(r=ratings, v=votes, more=st.integers(min_value=1, max_value=100_000), p=popularity)
 def test_more_votes_never_lowers_mainstream_nor_raises_obscurity(con, r, v, more, p) -> None:
-    o1, m1 = scores(con, r, v, p)
-    o2, m2 = scores(con, r, v + more, p)
+    o1, m1, _ = scores(con, r, v, p)
+    o2, m2, _ = scores(con, r, v + more, p)
     assert m2 >= m1 - 1e-12
     assert o2 <= o1 + 1e-12
 
@@ -49,10 +52,40 @@ def test_more_votes_never_lowers_mainstream_nor_raises_obscurity(con, r, v, more
 @settings(max_examples=300, deadline=None)
 @given(r=ratings, v=votes, p=popularity, more=st.floats(min_value=0.001, max_value=5000))
 def test_more_popularity_never_lowers_mainstream_nor_raises_obscurity(con, r, v, p, more) -> None:
-    o1, m1 = scores(con, r, v, p)
-    o2, m2 = scores(con, r, v, p + more)
+    o1, m1, _ = scores(con, r, v, p)
+    o2, m2, _ = scores(con, r, v, p + more)
     assert m2 >= m1 - 1e-12
     assert o2 <= o1 + 1e-12
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    r=ratings,
+    v=votes,
+    p1=popularity,
+    p2=popularity,
+    r2=ratings,
+)
+def test_reach_scores_ignore_the_rating(con, r, v, p1, p2, r2) -> None:
+    """Obscurity and mainstream are functions of reach alone: the rating never moves them."""
+    assert scores(con, r, v, p1)[:2] == scores(con, r2, v, p1)[:2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(r=ratings, v=votes, more=st.integers(min_value=1, max_value=100_000))
+def test_quality_is_the_rating_shrunk_toward_the_prior_less_with_more_votes(con, r, v, more):
+    few = scores(con, r, v, 0.0)[2] * 10
+    many = scores(con, r, v + more, 0.0)[2] * 10
+    prior = 6.0
+    # between the prior and the rating, and closer to the rating as votes come in
+    assert min(prior, r) - 1e-9 <= few <= max(prior, r) + 1e-9
+    assert abs(many - r) <= abs(few - r) + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(r=ratings, higher=st.floats(min_value=0.01, max_value=10), v=votes)
+def test_a_higher_rating_with_the_same_votes_never_lowers_quality(con, r, higher, v) -> None:
+    assert scores(con, min(r + higher, 10), v, 0)[2] >= scores(con, r, v, 0)[2] - 1e-12
 
 
 @settings(max_examples=200, deadline=None)
@@ -87,13 +120,16 @@ def test_hidden_gem_beats_blockbuster_on_obscurity_and_loses_on_mainstream(con) 
     assert gem[1] < blockbuster[1]
 
 
-def test_a_ten_from_one_vote_is_shrunk(con) -> None:
-    # On mainstream a lone 10.0 is worth far less than a well-proven 7.5.
-    assert scores(con, 10.0, 1, 1.0)[1] < scores(con, 7.5, 5_000, 1.0)[1]
+def test_a_lucky_ten_is_shrunk_below_a_well_attested_rating(con) -> None:
+    assert scores(con, 10.0, 1, 1.0)[2] < scores(con, 7.5, 5_000, 1.0)[2]
+    assert scores(con, 10.0, 6, 1.0)[2] < scores(con, 8.2, 60, 1.0)[2]
+    assert scores(con, 10.0, 20, 1.0)[2] < scores(con, 8.3, 150, 1.0)[2]
+    # IMDb's weighted rating, m = 50 votes, C = 6.0: (6 * 10 + 50 * 6) / (6 + 50) = 6.43
+    assert scores(con, 10.0, 6, 1.0)[2] * 10 == pytest.approx(360 / 56)
     # Among titles with the same few votes, the rating barely separates them...
-    few = scores(con, 10.0, 3, 1.0)[0] - scores(con, 5.0, 3, 1.0)[0]
+    few = scores(con, 10.0, 3, 1.0)[2] - scores(con, 5.0, 3, 1.0)[2]
     # ...while with many votes it separates them a lot.
-    many = scores(con, 10.0, 800, 1.0)[0] - scores(con, 5.0, 800, 1.0)[0]
+    many = scores(con, 10.0, 800, 1.0)[2] - scores(con, 5.0, 800, 1.0)[2]
     assert few < many / 3
 
 

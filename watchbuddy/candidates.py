@@ -221,12 +221,14 @@ LOAD_SQL = """
 CREATE OR REPLACE TABLE candidate_pool AS
 SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask,
        coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
-       adult, removed_from_tmdb_at IS NOT NULL AS removed, obscurity_score,
-       mainstream_score, quality_score,
+       coalesce(popularity, 0) AS popularity, adult,
+       removed_from_tmdb_at IS NOT NULL AS removed,
+       obscurity_score, mainstream_score, quality_score,
        freshness_score(release_date, current_date) AS freshness_score
 FROM read_parquet($path)
 """
 
+ZERO_WHEN_UNKNOWN = ("vote_average", "vote_count", "popularity")
 # Everything the output needs that does not depend on the request or on today.
 DISPLAY_COLUMNS = OUTPUT_COLUMNS[: OUTPUT_COLUMNS.index("freshness_score")]
 
@@ -342,7 +344,12 @@ class CandidateProvider:
                 con = new_connection()
                 con.execute(sql_file("scores.sql"))
                 con.execute(LOAD_SQL, {"path": str(path)})
-                display = pl.read_parquet(path, columns=DISPLAY_COLUMNS).rechunk()
+                # Unknown votes, rating and popularity read as 0, as in the query's table.
+                display = (
+                    pl.read_parquet(path, columns=DISPLAY_COLUMNS)
+                    .with_columns(pl.col(*ZERO_WHEN_UNKNOWN).fill_null(0))
+                    .rechunk()
+                )
                 old, self._con, self._key = self._con, con, key
                 self._display = display
                 if old is not None:

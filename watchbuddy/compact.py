@@ -1,12 +1,15 @@
-"""Compaction: rewrite the landed records into one deduplicated snapshot, sorted for filters.
+"""Compaction: rewrite the landed records into one snapshot, sorted for filters.
 
-Every CSV version and TMDB delta adds files, and the `pool` view deduplicates them on every
-query. Compaction keeps exactly the rows `pool` would pick (the newest record of each
-`(media_type, tmdb_id)`, with their original batch and row numbers, so the pool reads the
-same before and after), sorted by media type, language and release date so Parquet
-row-group statistics let DuckDB skip most of the file for the common filters. It is
-published with one manifest commit; the replaced files stay on disk for the retirement
-grace period so readers that opened the previous manifest keep working.
+Every CSV version and TMDB delta adds files, and the pool merges them field by field. A
+record can be dropped only when it can never matter again: when every field it knows is
+known by a newer record of the title (and it is not the title's newest record, whose
+provenance the pool shows), or when it is synthetic and a real record of the title exists.
+Compaction keeps every other record with its original batch, row and fetch time, so the
+pool reads exactly the same before and after, and keeps reading the same whatever lands
+later (the winner of each field is kept). The snapshot is sorted by media type, language
+and release date so Parquet row-group statistics let DuckDB skip most of it for the common
+filters. It is published with one manifest commit; the replaced files stay on disk for the
+retirement grace period so readers that opened the previous manifest keep working.
 """
 
 from __future__ import annotations
@@ -14,31 +17,50 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from watchbuddy.views import define_views, new_connection
+from watchbuddy.schema import MERGED_FIELDS, TITLE_SCHEMA
+from watchbuddy.views import define_views, known_condition, new_connection
 from watchbuddy.warehouse import Warehouse
 
+# The records the pool's merge can still use (`pool_records`, sql/pool.sql): per title the
+# newest title record and the newest record knowing each field. Vote refreshes stay in
+# their own table and take part in choosing the winners.
 SNAPSHOT_SQL = """
 COPY (
-    SELECT * EXCLUDE (_rank)
-    FROM (
-        SELECT *, row_number() OVER (
-            PARTITION BY media_type, tmdb_id ORDER BY batch DESC, source_row DESC
-        ) AS _rank
-        FROM titles
+    WITH winners AS (
+        SELECT media_type, tmdb_id, [
+            max(record_order) FILTER (WHERE refreshed_at IS NULL),
+            {field_winners}
+        ] AS orders
+        FROM pool_records
+        GROUP BY media_type, tmdb_id
     )
-    WHERE _rank = 1
+    SELECT {title_columns}
+    FROM pool_records JOIN winners USING (media_type, tmdb_id)
+    WHERE refreshed_at IS NULL AND list_contains(orders, record_order)
     ORDER BY media_type, original_language, release_date
 ) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)
 """
 
 
+def snapshot_sql(path: str) -> str:
+    winners = ",\n            ".join(
+        f"max(record_order) FILTER (WHERE {known_condition(f)})" for f in MERGED_FIELDS
+    )
+    return SNAPSHOT_SQL.format(
+        field_winners=winners,
+        title_columns=", ".join(TITLE_SCHEMA.names),
+        path=path.replace("'", "''"),
+    )
+
+
 @dataclass(frozen=True)
 class CompactReport:
     files_before: int
-    rows_before: int
-    rows_after: int
+    rows_before: int  # records before
+    rows_after: int  # records kept (at least one per title; more where fields come from several)
     seconds: float
     changed: bool
+    titles: int = 0
 
 
 def compact(warehouse: Warehouse, memory_limit: str = "1GB") -> CompactReport:
@@ -65,15 +87,16 @@ def compact(warehouse: Warehouse, memory_limit: str = "1GB") -> CompactReport:
                     )
             tmp = writer.tmp_file()
             # The path is ours (a uuid under the warehouse), not user input.
-            con.execute(SNAPSHOT_SQL.format(path=str(tmp).replace("'", "''")))
-            rows_after = con.sql(
-                "SELECT count(*) FROM read_parquet(?)", params=[str(tmp)]
-            ).fetchall()[0][0]
+            con.execute(snapshot_sql(str(tmp)))
+            rows_after, titles = con.sql(
+                "SELECT count(*), count(DISTINCT (media_type, tmdb_id)) FROM read_parquet(?)",
+                params=[str(tmp)],
+            ).fetchall()[0]
         finally:
             con.close()
         batch = writer.allocate_batch()
         staged = writer.stage("titles", tmp, f"snapshot-{batch:06d}.parquet")
         writer.commit(replace={"titles": [staged]})
     return CompactReport(
-        len(files), rows_before, rows_after, round(time.perf_counter() - started, 3), True
+        len(files), rows_before, rows_after, round(time.perf_counter() - started, 3), True, titles
     )

@@ -78,7 +78,7 @@ def table_source_sql(warehouse: Warehouse, manifest: Manifest, table: str) -> st
     )
 
 
-def _known(field: str) -> str:
+def known_condition(field: str) -> str:
     """When a record knows a field: not NULL, and for a list not empty."""
     return f"{field} IS NOT NULL" + (f" AND len({field}) > 0" if field in LIST_FIELDS else "")
 
@@ -86,7 +86,8 @@ def _known(field: str) -> str:
 def pool_sql() -> str:
     """pool.sql with the merged fields filled in from the title schema."""
     merged = ",\n        ".join(
-        f"arg_max({f}, record_order) FILTER (WHERE {_known(f)}) AS {f}" for f in MERGED_FIELDS
+        f"arg_max({f}, record_order) FILTER (WHERE {known_condition(f)}) AS {f}"
+        for f in MERGED_FIELDS
     )
     return (
         sql_file("pool.sql")

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from watchbuddy.candidates import MODES, CandidateFilters, read_watched_file
+from watchbuddy.candidates import COMPONENTS, MODES, CandidateFilters, read_watched_file
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import footer, page_context, stop_if_empty
@@ -32,15 +32,10 @@ from watchbuddy.genres import CANONICAL_NAMES
 STATE = "explore_filters"
 NOTES = "explore_url_notes"
 MEDIA_LABELS = {"both": "Movies and shows", "movie": "Movies", "tv": "Shows"}
-SCORE_LABELS = {
-    "mainstream": "mainstream_score",
-    "obscurity": "obscurity_score",
-    "freshness": "freshness_score",
-    "genre_match": "genre_match",
-}
 SCORE_HELP = {
-    "mainstream": "proven quality (rating earned with many votes) x reach (votes, popularity)",
-    "obscurity": "relative quality (rating shrunk toward 6.0 with few votes) x (1 - reach)",
+    "mainstream": "reach: how widely seen (votes, and popularity a quarter as much)",
+    "obscurity": "1 - reach: how little known (votes and popularity only)",
+    "quality": "the rating shrunk toward 6.0 by 50 votes (IMDb's weighted rating) / 10",
     "freshness": "halves every 365 days after release; 1 for today",
     "genre_match": "share of the requested genres the title has (1 when none requested)",
 }
@@ -233,6 +228,7 @@ def _display(frame: pl.DataFrame) -> None:
             "original_language",
             "genres",
             "score",
+            "quality_score",
             "obscurity_score",
             "mainstream_score",
             "freshness_score",
@@ -250,6 +246,7 @@ def _display(frame: pl.DataFrame) -> None:
             "score": _score_bar(
                 "Score", "%.3f", "The mode's blend of the scores below and the genre match."
             ),
+            "quality_score": _score_bar("Quality", "%.2f", SCORE_HELP["quality"]),
             "obscurity_score": _score_bar("Obscurity", "%.2f", SCORE_HELP["obscurity"]),
             "mainstream_score": _score_bar("Mainstream", "%.2f", SCORE_HELP["mainstream"]),
             "freshness_score": _score_bar("Freshness", "%.2f", SCORE_HELP["freshness"]),
@@ -261,6 +258,10 @@ def _display(frame: pl.DataFrame) -> None:
     rows = event.selection.rows if event is not None else []
     if rows:  # set before the picker below is created in this run
         st.session_state["detail_pick"] = _key_of(frame.row(rows[0], named=True))
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "unknown" if value is None else format(value, spec)
 
 
 def _key_of(row: dict) -> str:
@@ -288,9 +289,10 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
     if detail.get("original_title") and detail["original_title"] != row["title"]:
         text.caption(f"Original title: {detail['original_title']}")
     text.write(
-        f"{MEDIA_LABELS[row['media_type']].rstrip('s')} · language `{row['original_language']}`"
-        f" · {', '.join(row['genres']) or 'no genres'} · rating {row['vote_average']:.1f} from "
-        f"{row['vote_count']:,} votes · popularity {row['popularity']:.1f}"
+        f"{MEDIA_LABELS[row['media_type']].rstrip('s')} · language "
+        f"`{row['original_language'] or 'unknown'}` · {', '.join(row['genres']) or 'no genres'}"
+        f" · rating {_number(row['vote_average'], '.1f')} from {_number(row['vote_count'], ',')}"
+        f" votes · popularity {_number(row['popularity'], '.1f')}"
     )
     if detail.get("overview"):
         text.write(detail["overview"])
@@ -300,8 +302,8 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
             {
                 "component": name,
                 "weight": weight,
-                "value": row[SCORE_LABELS[name]],
-                "contribution": weight * row[SCORE_LABELS[name]],
+                "value": row[COMPONENTS[name]],
+                "contribution": weight * row[COMPONENTS[name]],
                 "what it measures": SCORE_HELP[name],
             }
             for name, weight in weights.items()

@@ -6,7 +6,7 @@ DEMO_ROWS ?= 50000
 PORT ?= 8501
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup chromium run test lint format bench clean
+.PHONY: setup chromium data run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -26,12 +26,13 @@ chromium:
 		|| echo "Could not install chromium: the browser test will be skipped."; \
 	fi
 
-run: setup
-	@if ! ls data/*.csv data/*.csv.gz data/*.CSV >/dev/null 2>&1; then \
-		echo "data/ holds no CSV: generating the synthetic demo dataset ($(DEMO_ROWS) rows) first."; \
-		$(VENV)/bin/watchbuddy demo-data --rows $(DEMO_ROWS) --out data; \
-	fi
+# Land the data dir; a synthetic demo set first only when it holds no CSV at all (the check
+# is watchbuddy's own, the one `bootstrap` uses to find files, so the two cannot disagree).
+data: setup
+	$(VENV)/bin/watchbuddy demo-data --if-no-data --rows $(DEMO_ROWS)
 	$(VENV)/bin/watchbuddy bootstrap
+
+run: data
 	$(VENV)/bin/watchbuddy app --port $(PORT)
 
 test: setup chromium

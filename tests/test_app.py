@@ -204,6 +204,24 @@ def test_the_pool_page_counts_what_is_in_the_pool(demo_env: Path) -> None:
     tables = [pl.from_pandas(df.value) for df in at.dataframe]
     reasons = next(t for t in tables if "reason" in t.columns and "rows" in t.columns)
     assert reasons["rows"].sum() > 0
+    assert metric(at, "Synthetic (demo)") == titles and metric(at, "Removed from TMDB") == 0
+
+
+def test_every_page_says_when_the_pool_holds_synthetic_data(demo_env: Path) -> None:
+    at = start()
+    for page in ("explore", "pool", "jobs", "about"):
+        at.switch_page(PAGES[page]).run()
+        assert not at.exception, (page, at.exception)
+        assert any(
+            "synthetic demo data made up by `watchbuddy demo-data`, not TMDB data" in w.value
+            for w in at.warning
+        ), page
+
+
+def test_a_real_pool_shows_no_synthetic_warning(env: Path) -> None:
+    (env / "data" / "movies.csv").write_text("id,title,vote_count\n27205,Inception,34495\n")
+    at = start()
+    assert not any("synthetic" in w.value for w in at.warning)
 
 
 def test_new_data_appears_without_a_restart(env: Path, demo_dir: Path) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 
 @pytest.fixture
@@ -114,3 +116,52 @@ def test_empty_data_dir_says_what_to_do(tmp_path: Path) -> None:
     done = run_cli("bootstrap", cwd=tmp_path)
     assert done.returncode == 0
     assert "watchbuddy demo-data" in done.stderr
+
+
+def _make_data(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`make data` (what `make run` does before starting the app) on a data dir of ours."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    env = {
+        **os.environ,
+        "WATCHBUDDY_DATA_DIR": str(tmp_path / "data"),
+        "WATCHBUDDY_WAREHOUSE": str(tmp_path / "wh"),
+    }
+    return subprocess.run(
+        ["make", "--no-print-directory", "data", "DEMO_ROWS=400"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_make_run_lands_real_data_without_generating_demo_data(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "TMDB_movie_dataset_v11.csv").write_text(
+        "id,title,vote_count\n27205,Inception,34495\n"
+    )
+    done = _make_data(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "no demo data generated" in done.stdout
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["TMDB_movie_dataset_v11.csv"]
+    stats = json.loads(
+        run_cli("--warehouse", str(tmp_path / "wh"), "stats", "--json", cwd=tmp_path).stdout
+    )
+    assert stats["titles"] == 1 and stats["synthetic_titles"] == 0
+
+
+@pytest.mark.slow
+def test_make_run_on_an_empty_data_dir_lands_demo_data_and_stats_says_so(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    done = _make_data(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "holds no CSV: generating the synthetic demo dataset" in done.stdout
+    stats = run_cli("--warehouse", str(tmp_path / "wh"), "stats", cwd=tmp_path)
+    assert "Warning: All titles in the pool are synthetic demo data" in stats.stdout
+    as_json = json.loads(
+        run_cli("--warehouse", str(tmp_path / "wh"), "stats", "--json", cwd=tmp_path).stdout
+    )
+    assert as_json["synthetic_titles"] == as_json["titles"] > 0

@@ -159,7 +159,7 @@ def bootstrap_command(ctx: Context, force: bool, as_json: bool) -> None:
 @pass_context
 def stats_command(ctx: Context, as_json: bool) -> None:
     """Counts by media type and source, imports, data age, checkpoints and last runs."""
-    from watchbuddy.stats import pool_stats
+    from watchbuddy.stats import pool_stats, synthetic_warning
     from watchbuddy.views import open_views
 
     ensure_pool(ctx)
@@ -175,6 +175,15 @@ def stats_command(ctx: Context, as_json: bool) -> None:
     click.echo(f"Warehouse {stats['warehouse']} (manifest version {stats['manifest_version']})")
     click.echo(f"Pool: {stats['titles']:,} titles ({by_media})")
     click.echo(f"Older than six months: {stats['stale_titles']:,} ({stats['stale_share']:.1%})")
+    click.echo(
+        f"Removed from TMDB (answered 404; left out of candidate lists): "
+        f"{stats['removed_titles']:,}"
+    )
+    warning = synthetic_warning(
+        {"titles": stats["titles"], "synthetic_titles": stats["synthetic_titles"]}
+    )
+    if warning:
+        click.echo(f"Warning: {warning}")
     click.echo("\nBy source:\n" + _table(stats["by_source"]))
     click.echo("\nImports:\n" + _table(stats["imports"]))
     click.echo("\nCheckpoints:\n" + _table(stats["checkpoints"]))
@@ -468,7 +477,8 @@ def compact_command(ctx: Context) -> None:
         return
     click.echo(
         f"Compacted {report.files_before} file(s) with {report.rows_before:,} records into one "
-        f"snapshot of {report.rows_after:,} titles in {report.seconds:.1f}s."
+        f"snapshot of {report.rows_after:,} records for {report.titles:,} titles in "
+        f"{report.seconds:.1f}s (records every field of which a newer record knows were dropped)."
     )
 
 
@@ -567,12 +577,28 @@ def jobs_run_command(ctx: Context, name: str) -> None:
     help="Folder to write to (default: the data dir).",
 )
 @click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--if-no-data",
+    is_flag=True,
+    help="Only when the folder holds no CSV at all (what `make run` uses): never beside real data.",
+)
 @pass_context
-def demo_data_command(ctx: Context, rows: int, out: Path | None, seed: int) -> None:
+def demo_data_command(
+    ctx: Context, rows: int, out: Path | None, seed: int, if_no_data: bool
+) -> None:
     """Write a synthetic dataset in the Kaggle TMDB movie (v11) and TV (v3) layouts."""
     from watchbuddy.demo import generate
 
     target = out or ctx.settings.data_dir
+    if if_no_data:
+        present = find_inputs(target)
+        if present:
+            names = ", ".join(p.name for p in present[:3]) + (", ..." if len(present) > 3 else "")
+            click.echo(
+                f"{target} holds {len(present)} CSV file(s) ({names}): no demo data generated."
+            )
+            return
+        click.echo(f"{target} holds no CSV: generating the synthetic demo dataset ({rows:,} rows).")
     started = time.perf_counter()
     files = generate(rows, target, seed=seed)
     click.echo(

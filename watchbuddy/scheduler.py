@@ -185,7 +185,7 @@ def _run_job_locked(spec: JobSpec, settings: Settings) -> str:
         run.finish("skipped", summary)
     else:
         report = compact(warehouse, settings.duckdb_memory_limit)
-        summary = f"compact: {report.files_before} files into one ({report.rows_after} titles)"
+        summary = f"compact: {report.files_before} files into one ({report.titles} titles)"
         run.titles_updated = report.rows_after
         run.finish("ok", summary)
     with warehouse.writer("job compact", wait_seconds=120) as writer:

@@ -30,6 +30,33 @@ def _rows(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
     return [dict(zip(columns, row, strict=True)) for row in rel.fetchall()]
 
 
+# What a user must be told before trusting the pool: how much of it is made up (demo data)
+# and how much TMDB no longer has. The CLI's `stats` and every explorer page show these.
+POOL_FLAGS_SQL = """
+SELECT count(*) AS titles,
+       count(*) FILTER (WHERE synthetic) AS synthetic_titles,
+       count(*) FILTER (WHERE removed_from_tmdb_at IS NOT NULL) AS removed_titles
+FROM pool
+"""
+
+
+def pool_flags(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return _rows(con, POOL_FLAGS_SQL)[0]
+
+
+def synthetic_warning(flags: dict[str, int]) -> str | None:
+    """The sentence shown wherever the pool holds demo data (None when it holds none)."""
+    synthetic = flags["synthetic_titles"]
+    if not synthetic:
+        return None
+    share = "All" if synthetic == flags["titles"] else f"{synthetic:,} of {flags['titles']:,}"
+    return (
+        f"{share} titles in the pool are synthetic demo data made up by `watchbuddy "
+        "demo-data`, not TMDB data; put the real TMDB CSV dumps in the data dir and run "
+        "`watchbuddy bootstrap` (real records always replace demo ones)."
+    )
+
+
 def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str, Any]:
     manifest = warehouse.read_manifest()
     by_media = {
@@ -87,6 +114,7 @@ def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str
             run["status"] = "incomplete"
         run.pop("pid", None)
     total = sum(by_media.values())
+    flags = pool_flags(con)
     return {
         "warehouse": str(warehouse.root),
         "manifest_version": manifest.version,
@@ -97,6 +125,8 @@ def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str
         "imports": imports,
         "stale_titles": stale,
         "stale_share": round(stale / total, 4) if total else 0.0,
+        "synthetic_titles": flags["synthetic_titles"],
+        "removed_titles": flags["removed_titles"],
         "checkpoints": checkpoints,
         "last_runs": runs,
     }

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 from watchbuddy.errors import WatchBuddyError
+from watchbuddy.explorer import data
 from watchbuddy.settings import Settings, load_settings
+from watchbuddy.stats import synthetic_warning
 from watchbuddy.warehouse import Manifest, Warehouse
 
 TMDB_NOTICE = "This product uses the TMDB API but is not endorsed or certified by TMDB."
@@ -35,11 +37,17 @@ def page_context() -> PageContext:
     try:
         settings = load_settings()
         warehouse = Warehouse(settings.warehouse)
-        return PageContext(settings, warehouse, warehouse.read_manifest())
+        context = PageContext(settings, warehouse, warehouse.read_manifest())
     except WatchBuddyError as exc:
         st.error(str(exc))
         st.stop()
         raise  # st.stop() raises; this keeps type checkers honest
+    if not context.manifest.is_empty:
+        # Every page says so when the pool holds made-up titles.
+        warning = synthetic_warning(data.pool_flags(context.root, context.version))
+        if warning:
+            st.warning(warning, icon=":material/science:")
+    return context
 
 
 def stop_if_empty(context: PageContext) -> None:

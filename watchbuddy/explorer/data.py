@@ -21,6 +21,7 @@ import streamlit as st
 from watchbuddy.candidates import CandidateFilters, provider_at
 from watchbuddy.explorer.connections import views_at
 from watchbuddy.stats import STALE_AFTER_DAYS
+from watchbuddy.stats import pool_flags as _pool_flags
 
 POSTER_BASE = "https://image.tmdb.org/t/p/"
 TMDB_WEBSITE = "https://www.themoviedb.org"
@@ -46,6 +47,16 @@ def candidates(root: str, version: int, day: str, filters: CandidateFilters) -> 
         tmdb_url=pl.format(f"{TMDB_WEBSITE}/{{}}/{{}}", "media_type", "tmdb_id"),
     )
     return Result(frame, elapsed)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def pool_flags(root: str, version: int) -> dict[str, int]:
+    """Titles, synthetic titles and titles removed from TMDB (one scan, shown on every page)."""
+    cursor = views_at(root, version).cursor()
+    try:
+        return _pool_flags(cursor)
+    finally:
+        cursor.close()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -22,11 +22,24 @@ def render() -> None:
     by_media = dict(overview["by_media_type"].iter_rows())
     age = overview["age"].row(0, named=True)
     total = age["titles"]
-    cols = st.columns(4)
+    flags = data.pool_flags(context.root, context.version)
+    cols = st.columns(6)
     cols[0].metric("Titles", f"{total:,}")
     cols[1].metric("Movies", f"{by_media.get('movie', 0):,}")
     cols[2].metric("Shows", f"{by_media.get('tv', 0):,}")
     cols[3].metric(
+        "Synthetic (demo)",
+        f"{flags['synthetic_titles']:,}",
+        help="Titles made up by `watchbuddy demo-data`; a real record of the same title "
+        "always replaces them.",
+    )
+    cols[4].metric(
+        "Removed from TMDB",
+        f"{flags['removed_titles']:,}",
+        help="Titles TMDB answered 404 for after their newest record: kept and flagged "
+        "(`removed_from_tmdb_at`), left out of candidate lists and vote refreshes.",
+    )
+    cols[5].metric(
         "Fetched over six months ago",
         f"{age['stale'] / total:.1%}" if total else "–",
         help=f"Titles whose record or vote refresh is older than {STALE_AFTER_DAYS} days. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import signal
@@ -15,10 +16,18 @@ import pytest
 
 import watchbuddy
 from tests.conftest import run_cli
+from watchbuddy import ingest
 from watchbuddy.candidates import CandidateFilters, provider_for
 from watchbuddy.errors import ConfigError
 from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
-from watchbuddy.scheduler import Scheduler, job_lock, parse_schedule, period_seconds
+from watchbuddy.scheduler import (
+    JOB_NAMES,
+    Scheduler,
+    first_runs,
+    job_lock,
+    parse_schedule,
+    period_seconds,
+)
 from watchbuddy.settings import Secret, Settings
 from watchbuddy.warehouse import Warehouse
 
@@ -72,6 +81,106 @@ def test_schedules_parse_intervals_offsets_and_cron() -> None:
     for bad in ("every two hours", "every 0s", "61 * * * *"):
         with pytest.raises(ConfigError):
             parse_schedule(bad)
+
+
+def test_overdue_jobs_catch_up_at_once_or_after_their_stagger() -> None:
+    now = dt.datetime(2025, 3, 1, 10, 17, 42, tzinfo=dt.UTC)
+    triggers = {
+        "ingest-movies": parse_schedule("every 2h"),
+        "ingest-tv": parse_schedule("every 2h at +1h"),
+        "compact": parse_schedule("30 4 * * *"),
+    }
+    second = dt.timedelta(seconds=1)
+    # Nothing ran yet: every job is overdue; the staggered one catches up an hour later.
+    plan = first_runs(triggers, {}, now)
+    assert abs(plan["ingest-movies"] - now) < second
+    assert abs(plan["ingest-tv"] - (now + dt.timedelta(hours=1))) < second
+    assert abs(plan["compact"] - now) < second  # cron: at once
+    assert plan["ingest-movies"] < plan["compact"]  # due together: in the order of JOBS
+    # Ran within the period: the next slot, not a catch-up; overdue: as above.
+    last = {
+        "ingest-movies": now - dt.timedelta(minutes=30),
+        "ingest-tv": now - dt.timedelta(hours=3),
+        "compact": now - dt.timedelta(hours=1),
+    }
+    plan = first_runs(triggers, last, now)
+    assert plan["ingest-movies"] == triggers["ingest-movies"].get_next_fire_time(None, now)
+    assert abs(plan["ingest-tv"] - (now + dt.timedelta(hours=1))) < second
+    assert plan["compact"] == dt.datetime(2025, 3, 2, 4, 30, tzinfo=dt.UTC)
+
+
+def test_a_first_start_runs_ingest_movies_at_once_and_ingest_tv_an_hour_later(
+    tmp_path, tmdb
+) -> None:
+    settings = make_settings(
+        tmp_path, tmdb, schedule_ingest_movies="every 2h", schedule_ingest_tv="every 2h at +1h"
+    )
+    hour, slack = dt.timedelta(hours=1), dt.timedelta(seconds=5)
+    before = dt.datetime.now(dt.UTC)
+    scheduler = Scheduler(settings)
+    scheduler.start()
+    try:
+        wait_for(lambda: scheduler.active)
+        after = dt.datetime.now(dt.UTC)
+        # ingest-tv is not due yet: it catches up an hour after the scheduler became active
+        tv = scheduler.next_runs()["ingest-tv"]
+        assert tv is not None and before + hour <= tv <= after + hour + slack
+        # ingest-movies catches up at once (then its next slot is 2 h after that catch-up)
+        wait_for(lambda: any(r[:3] == ("ingest", "movie", "ok") for r in runs(settings)))
+        movies = scheduler.next_runs()["ingest-movies"]
+        assert movies is not None and before + 2 * hour <= movies <= after + 2 * hour + slack
+        started = (
+            watchbuddy.connect(settings.warehouse)
+            .sql("SELECT min(started_at) FROM runs WHERE job = 'ingest' AND media_type = 'movie'")
+            .fetchall()[0][0]
+        )
+        assert before <= started <= after + dt.timedelta(seconds=60)
+        assert not any(r[:2] == ("ingest", "tv") for r in runs(settings))
+    finally:
+        scheduler.shutdown()
+
+
+def _ends(name: str, message: str) -> bool:
+    """Whether a scheduler event says how a run of `name` ended (its summary or failure)."""
+    return message != f"{name}: started" and message.startswith(
+        (f"{name}: ", f"{name} failed: ", f"{name} crashed: ")
+    )
+
+
+def _job_spans(events: list[tuple[float, str]]) -> list[tuple[str, float, float]]:
+    """(job, start, end) of each job's first run from a scheduler's events, by start."""
+    spans = []
+    for name in JOB_NAMES:
+        begun = [t for t, message in events if message == f"{name}: started"]
+        ended = [t for t, message in events if _ends(name, message)]
+        if begun and ended:
+            spans.append((name, begun[0], ended[0]))
+    return sorted(spans, key=lambda span: span[1])
+
+
+def test_jobs_due_together_run_one_at_a_time_and_none_times_out_on_the_lock(
+    tmp_path, tmdb, monkeypatch
+) -> None:
+    # A job that cannot take the warehouse write lock within this gives up ("Another process
+    # is writing"); the first job holds the lock far longer (its first answers are slow).
+    monkeypatch.setattr(ingest, "WRITE_LOCK_WAIT_SECONDS", 0.5)
+    tmdb.faults.update({"slow": 5, "slow_seconds": 0.4})
+    settings = make_settings(tmp_path, tmdb, schedule_ingest_movies=NEVER)
+    events: list[tuple[float, str]] = []
+    scheduler = Scheduler(settings, on_event=lambda m: events.append((time.monotonic(), m)))
+    scheduler.start()
+    try:
+        # every job is overdue at the first start: all five come due together
+        wait_for(lambda: all(any(_ends(n, m) for _, m in events) for n in JOB_NAMES))
+    finally:
+        scheduler.shutdown()
+    failures = [m for _, m in events if " failed: " in m or " crashed: " in m]
+    assert failures == []
+    spans = _job_spans(events)
+    assert [span[0] for span in spans] == list(JOB_NAMES)  # in the order they came due
+    for earlier, later in itertools.pairwise(spans):
+        assert earlier[2] <= later[1], f"{later[0]} started before {earlier[0]} ended"
+    assert sorted(r[2] for r in runs(settings)) == ["ok"] * 4 + ["skipped"]  # compact skips
 
 
 def test_jobs_fire_and_land_data(tmp_path, tmdb) -> None:
@@ -131,7 +240,10 @@ def test_a_restart_does_not_repeat_a_slot_that_already_ran(tmp_path, tmdb) -> No
     first = Scheduler(settings)
     first.start()
     try:
-        wait_for(lambda: len(runs(settings)) >= 4)  # never ran: each runs at once
+        # never ran: each catches up at once, one after another; wait until all five ended
+        # (one still waiting its turn at the shutdown would not start, and would catch up in
+        # the second scheduler)
+        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == 5)
     finally:
         first.shutdown()
     ran = len(runs(settings))
@@ -288,9 +400,9 @@ def test_sigterm_during_a_tmdb_outage_stops_in_seconds_and_records_why(tmp_path,
     settings = make_settings(tmp_path, tmdb)
     process = _schedule_process(settings, tmdb, "every 1h")
     try:
-        # every job is overdue at the first start; one holds the writer lock and talks to
-        # TMDB, the others wait for the lock
-        wait_for(lambda: any(r[2] == "running" for r in runs(settings)))
+        # every job is overdue at the first start; they run one at a time, ingest-movies
+        # first: it talks to TMDB, the others wait their turn
+        wait_for(lambda: any(r[:3] == ("ingest", "movie", "running") for r in runs(settings)))
         time.sleep(1)  # inside the first Retry-After wait
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
@@ -300,10 +412,14 @@ def test_sigterm_during_a_tmdb_outage_stops_in_seconds_and_records_why(tmp_path,
             process.wait()
     assert process.returncode == 0
     con = watchbuddy.connect(settings.warehouse)
-    # (the vote refreshes had nothing to ask TMDB for: the pool is empty)
-    ingest_runs = con.sql("SELECT status, messages[-1] FROM runs WHERE job = 'ingest'").fetchall()
-    assert len(ingest_runs) == 2
-    for status, message in ingest_runs:
-        assert status == "failed" and "shutting down" in message
+    # The running job stopped and recorded why; the jobs still waiting their turn did not
+    # start (no run record, so they catch up at the next start).
+    ingest_runs = con.sql(
+        "SELECT media_type, status, messages[-1] FROM runs WHERE job = 'ingest'"
+    ).fetchall()
+    assert len(ingest_runs) == 1
+    for media_type, status, message in ingest_runs:
+        assert media_type == "movie" and status == "failed" and "shutting down" in message
+    assert con.sql("SELECT count(*) FROM runs").fetchall() == [(1,)]
     assert con.sql("SELECT count(*) FROM runs WHERE status = 'running'").fetchall() == [(0,)]
     assert con.sql("SELECT count(*) FROM checkpoints").fetchall() == [(0,)]

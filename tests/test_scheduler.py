@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from watchbuddy.scheduler import (
     job_lock,
     parse_schedule,
     period_seconds,
+    run_job,
 )
 from watchbuddy.settings import Secret, Settings
 from watchbuddy.warehouse import Warehouse
@@ -281,6 +283,49 @@ def _schedule_process(settings: Settings, tmdb: FakeTmdb, interval: str) -> subp
     )
 
 
+class StderrLines:
+    """A child's stderr, read line by line as it comes on a thread of its own, so a test can
+    wait for a line (and the pipe never fills)."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in list(self.lines))
+
+    def text(self) -> str:
+        """Everything, once the child has exited and closed its end."""
+        self._thread.join(timeout=30)
+        return "\n".join(self.lines)
+
+
+def test_schedule_says_which_job_it_waits_for_and_nothing_when_idle(tmp_path, tmdb) -> None:
+    settings = make_settings(tmp_path, tmdb, schedule_ingest_movies="every 1h")
+    for name in JOB_NAMES:  # every job ran just now: none is due while the test runs
+        run_job(name, settings)
+    process = _schedule_process(settings, tmdb, "every 1h")
+    stderr = StderrLines(process)
+    try:
+        wait_for(lambda: stderr.has(f"active: pid {process.pid}"))
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = stderr.text()
+    assert process.returncode == 0, text
+    lines = [line.split(" ", 2)[2] for line in text.splitlines()]  # without the timestamp
+    assert lines[-2:] == ["stopping", "stopped"], text
+    assert "waiting for" not in text and "started" not in text
+
+
 @pytest.mark.slow
 def test_two_processes_run_each_slot_once_and_the_survivor_takes_over(tmp_path, tmdb) -> None:
     settings = make_settings(tmp_path, tmdb)
@@ -399,6 +444,7 @@ def test_sigterm_during_a_tmdb_outage_stops_in_seconds_and_records_why(tmp_path,
     tmdb.faults.update({"status_burst": 10_000, "burst_status": 503, "retry_after": 20})
     settings = make_settings(tmp_path, tmdb)
     process = _schedule_process(settings, tmdb, "every 1h")
+    stderr = StderrLines(process)
     try:
         # every job is overdue at the first start; they run one at a time, ingest-movies
         # first: it talks to TMDB, the others wait their turn
@@ -411,6 +457,7 @@ def test_sigterm_during_a_tmdb_outage_stops_in_seconds_and_records_why(tmp_path,
             process.kill()
             process.wait()
     assert process.returncode == 0
+    assert "stopping: waiting for ingest-movies to finish" in stderr.text()
     con = watchbuddy.connect(settings.warehouse)
     # The running job stopped and recorded why; the jobs still waiting their turn did not
     # start (no run record, so they catch up at the next start).

@@ -380,10 +380,11 @@ class Scheduler:
                 misfire_grace_time=spec.misfire_grace,
                 next_run_time=plan[spec.name],
             )
+        # Said before APScheduler starts, so it comes before the first job's "started".
+        self.on_event(f"active: pid {os.getpid()} runs the jobs")
         aps.start()
         self._aps = aps
         self.lock.describe(self.next_runs())
-        self.on_event(f"active: pid {os.getpid()} runs the jobs")
 
     def _enqueue(self, name: str) -> None:
         """APScheduler's job: queue `name` for the worker (instant, so never late itself)."""

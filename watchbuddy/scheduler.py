@@ -338,6 +338,13 @@ class Scheduler:
         with self._queue_lock:
             return self._running
 
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """The job running now, if any, then those due and waiting their turn, in order; read
+        in one go, so a job moving from waiting to running is never missed."""
+        with self._queue_lock:
+            return ((self._running,) if self._running else ()) + tuple(self._waiting)
+
     def start(self) -> None:
         self._stop.clear()
         with self._queue_lock:

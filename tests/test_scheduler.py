@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,10 +17,19 @@ import pytest
 
 import watchbuddy
 from tests.conftest import run_cli
+from watchbuddy import ingest
 from watchbuddy.candidates import CandidateFilters, provider_for
 from watchbuddy.errors import ConfigError
 from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
-from watchbuddy.scheduler import Scheduler, job_lock, parse_schedule, period_seconds
+from watchbuddy.scheduler import (
+    JOB_NAMES,
+    Scheduler,
+    first_runs,
+    job_lock,
+    parse_schedule,
+    period_seconds,
+    run_job,
+)
 from watchbuddy.settings import Secret, Settings
 from watchbuddy.warehouse import Warehouse
 
@@ -72,6 +83,106 @@ def test_schedules_parse_intervals_offsets_and_cron() -> None:
     for bad in ("every two hours", "every 0s", "61 * * * *"):
         with pytest.raises(ConfigError):
             parse_schedule(bad)
+
+
+def test_overdue_jobs_catch_up_at_once_or_after_their_stagger() -> None:
+    now = dt.datetime(2025, 3, 1, 10, 17, 42, tzinfo=dt.UTC)
+    triggers = {
+        "ingest-movies": parse_schedule("every 2h"),
+        "ingest-tv": parse_schedule("every 2h at +1h"),
+        "compact": parse_schedule("30 4 * * *"),
+    }
+    second = dt.timedelta(seconds=1)
+    # Nothing ran yet: every job is overdue; the staggered one catches up an hour later.
+    plan = first_runs(triggers, {}, now)
+    assert abs(plan["ingest-movies"] - now) < second
+    assert abs(plan["ingest-tv"] - (now + dt.timedelta(hours=1))) < second
+    assert abs(plan["compact"] - now) < second  # cron: at once
+    assert plan["ingest-movies"] < plan["compact"]  # due together: in the order of JOBS
+    # Ran within the period: the next slot, not a catch-up; overdue: as above.
+    last = {
+        "ingest-movies": now - dt.timedelta(minutes=30),
+        "ingest-tv": now - dt.timedelta(hours=3),
+        "compact": now - dt.timedelta(hours=1),
+    }
+    plan = first_runs(triggers, last, now)
+    assert plan["ingest-movies"] == triggers["ingest-movies"].get_next_fire_time(None, now)
+    assert abs(plan["ingest-tv"] - (now + dt.timedelta(hours=1))) < second
+    assert plan["compact"] == dt.datetime(2025, 3, 2, 4, 30, tzinfo=dt.UTC)
+
+
+def test_a_first_start_runs_ingest_movies_at_once_and_ingest_tv_an_hour_later(
+    tmp_path, tmdb
+) -> None:
+    settings = make_settings(
+        tmp_path, tmdb, schedule_ingest_movies="every 2h", schedule_ingest_tv="every 2h at +1h"
+    )
+    hour, slack = dt.timedelta(hours=1), dt.timedelta(seconds=5)
+    before = dt.datetime.now(dt.UTC)
+    scheduler = Scheduler(settings)
+    scheduler.start()
+    try:
+        wait_for(lambda: scheduler.active)
+        after = dt.datetime.now(dt.UTC)
+        # ingest-tv is not due yet: it catches up an hour after the scheduler became active
+        tv = scheduler.next_runs()["ingest-tv"]
+        assert tv is not None and before + hour <= tv <= after + hour + slack
+        # ingest-movies catches up at once (then its next slot is 2 h after that catch-up)
+        wait_for(lambda: any(r[:3] == ("ingest", "movie", "ok") for r in runs(settings)))
+        movies = scheduler.next_runs()["ingest-movies"]
+        assert movies is not None and before + 2 * hour <= movies <= after + 2 * hour + slack
+        started = (
+            watchbuddy.connect(settings.warehouse)
+            .sql("SELECT min(started_at) FROM runs WHERE job = 'ingest' AND media_type = 'movie'")
+            .fetchall()[0][0]
+        )
+        assert before <= started <= after + dt.timedelta(seconds=60)
+        assert not any(r[:2] == ("ingest", "tv") for r in runs(settings))
+    finally:
+        scheduler.shutdown()
+
+
+def _ends(name: str, message: str) -> bool:
+    """Whether a scheduler event says how a run of `name` ended (its summary or failure)."""
+    return message != f"{name}: started" and message.startswith(
+        (f"{name}: ", f"{name} failed: ", f"{name} crashed: ")
+    )
+
+
+def _job_spans(events: list[tuple[float, str]]) -> list[tuple[str, float, float]]:
+    """(job, start, end) of each job's first run from a scheduler's events, by start."""
+    spans = []
+    for name in JOB_NAMES:
+        begun = [t for t, message in events if message == f"{name}: started"]
+        ended = [t for t, message in events if _ends(name, message)]
+        if begun and ended:
+            spans.append((name, begun[0], ended[0]))
+    return sorted(spans, key=lambda span: span[1])
+
+
+def test_jobs_due_together_run_one_at_a_time_and_none_times_out_on_the_lock(
+    tmp_path, tmdb, monkeypatch
+) -> None:
+    # A job that cannot take the warehouse write lock within this gives up ("Another process
+    # is writing"); the first job holds the lock far longer (its first answers are slow).
+    monkeypatch.setattr(ingest, "WRITE_LOCK_WAIT_SECONDS", 0.5)
+    tmdb.faults.update({"slow": 5, "slow_seconds": 0.4})
+    settings = make_settings(tmp_path, tmdb, schedule_ingest_movies=NEVER)
+    events: list[tuple[float, str]] = []
+    scheduler = Scheduler(settings, on_event=lambda m: events.append((time.monotonic(), m)))
+    scheduler.start()
+    try:
+        # every job is overdue at the first start: all five come due together
+        wait_for(lambda: all(any(_ends(n, m) for _, m in events) for n in JOB_NAMES))
+    finally:
+        scheduler.shutdown()
+    failures = [m for _, m in events if " failed: " in m or " crashed: " in m]
+    assert failures == []
+    spans = _job_spans(events)
+    assert [span[0] for span in spans] == list(JOB_NAMES)  # in the order they came due
+    for earlier, later in itertools.pairwise(spans):
+        assert earlier[2] <= later[1], f"{later[0]} started before {earlier[0]} ended"
+    assert sorted(r[2] for r in runs(settings)) == ["ok"] * 4 + ["skipped"]  # compact skips
 
 
 def test_jobs_fire_and_land_data(tmp_path, tmdb) -> None:
@@ -131,17 +242,29 @@ def test_a_restart_does_not_repeat_a_slot_that_already_ran(tmp_path, tmdb) -> No
     first = Scheduler(settings)
     first.start()
     try:
-        wait_for(lambda: len(runs(settings)) >= 4)  # never ran: each runs at once
+        # never ran: each catches up at once, one after another; wait until all five ended
+        # (one still waiting its turn at the shutdown would not start, and would catch up in
+        # the second scheduler)
+        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == 5)
     finally:
         first.shutdown()
     ran = len(runs(settings))
     second = Scheduler(settings)
     second.start()
     try:
-        time.sleep(3)
-        assert len(runs(settings)) == ran  # ran within the period: waits for its next slot
-        next_run = second.next_runs()["ingest-movies"]
-        assert next_run is not None and next_run > dt.datetime.now(dt.UTC)
+        wait_for(lambda: second.active)
+        now = dt.datetime.now(dt.UTC)
+        planned = second.next_runs()  # APScheduler's own next run times
+        # ingest-movies ran within its period: planned for its next slot, an hour ahead. A
+        # catch-up would have been planned for now and, once fired, moved to now + 1 h,
+        # which is not the trigger's slot.
+        slot = second.triggers["ingest-movies"].get_next_fire_time(None, now)
+        assert planned["ingest-movies"] == slot
+        assert 3500 < (slot - now).total_seconds() <= 3600
+        # No job is due now or was fired (a fired one would still be pending or recorded).
+        assert all(t is not None and t > now + dt.timedelta(minutes=55) for t in planned.values())
+        assert second.pending == ()
+        assert len(runs(settings)) == ran
     finally:
         second.shutdown()
 
@@ -169,9 +292,53 @@ def _schedule_process(settings: Settings, tmdb: FakeTmdb, interval: str) -> subp
     )
 
 
+class StderrLines:
+    """A child's stderr, read line by line as it comes on a thread of its own, so a test can
+    wait for a line (and the pipe never fills)."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in list(self.lines))
+
+    def text(self) -> str:
+        """Everything, once the child has exited and closed its end."""
+        self._thread.join(timeout=30)
+        return "\n".join(self.lines)
+
+
+def test_schedule_says_which_job_it_waits_for_and_nothing_when_idle(tmp_path, tmdb) -> None:
+    settings = make_settings(tmp_path, tmdb, schedule_ingest_movies="every 1h")
+    for name in JOB_NAMES:  # every job ran just now: none is due while the test runs
+        run_job(name, settings)
+    process = _schedule_process(settings, tmdb, "every 1h")
+    stderr = StderrLines(process)
+    try:
+        wait_for(lambda: stderr.has(f"active: pid {process.pid}"))
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = stderr.text()
+    assert process.returncode == 0, text
+    lines = [line.split(" ", 2)[2] for line in text.splitlines()]  # without the timestamp
+    assert lines[-2:] == ["stopping", "stopped"], text
+    assert "waiting for" not in text and "started" not in text
+
+
 @pytest.mark.slow
 def test_two_processes_run_each_slot_once_and_the_survivor_takes_over(tmp_path, tmdb) -> None:
     settings = make_settings(tmp_path, tmdb)
+    spawned = time.monotonic()
     first = _schedule_process(settings, tmdb, "every 3s")
     wait_for(
         lambda: (
@@ -180,13 +347,25 @@ def test_two_processes_run_each_slot_once_and_the_survivor_takes_over(tmp_path, 
         )
     )
     second = _schedule_process(settings, tmdb, "every 3s")
+    second_stderr = StderrLines(second)
+
+    def movie_runs() -> list[tuple]:
+        return [r for r in runs(settings) if r[:2] == ("ingest", "movie")]
+
     try:
-        time.sleep(10)
+        # Once the second process is up and passive, at least one more slot runs (two in all).
+        wait_for(
+            lambda: second_stderr.has(f"passive: the scheduler lock is held by pid {first.pid}")
+        )
+        seen = len(movie_runs())
+        wait_for(lambda: len(movie_runs()) >= max(2, seen + 1))
         before_kill = runs(settings)
+        elapsed = time.monotonic() - spawned
         pids = {r[3] for r in before_kill}
         assert pids == {first.pid}  # only the active process ran jobs
-        movie_runs = [r for r in before_kill if r[:2] == ("ingest", "movie")]
-        assert 2 <= len(movie_runs) <= 5  # one run per 3 s slot, not one per process
+        ingested = [r for r in before_kill if r[:2] == ("ingest", "movie")]
+        # one run per 3 s slot (after the catch-up at activation), not one per process
+        assert 2 <= len(ingested) <= 1 + elapsed / 3
         status = json.loads(
             run_cli(
                 "jobs",
@@ -211,7 +390,7 @@ def test_two_processes_run_each_slot_once_and_the_survivor_takes_over(tmp_path, 
         second.wait(timeout=60)
         first.wait(timeout=60)
     assert second.returncode == 0  # SIGTERM: clean exit
-    assert "stopped" in second.stderr.read()
+    assert "stopped" in second_stderr.text()
     # A run cut short by the SIGKILL may stay 'running' (the next writer marks it incomplete),
     # but only one of the killed process's.
     stuck = [r for r in runs(settings) if r[2] == "running"]
@@ -287,11 +466,15 @@ def test_sigterm_during_a_tmdb_outage_stops_in_seconds_and_records_why(tmp_path,
     tmdb.faults.update({"status_burst": 10_000, "burst_status": 503, "retry_after": 20})
     settings = make_settings(tmp_path, tmdb)
     process = _schedule_process(settings, tmdb, "every 1h")
+    stderr = StderrLines(process)
     try:
-        # every job is overdue at the first start; one holds the writer lock and talks to
-        # TMDB, the others wait for the lock
-        wait_for(lambda: any(r[2] == "running" for r in runs(settings)))
-        time.sleep(1)  # inside the first Retry-After wait
+        # every job is overdue at the first start; they run one at a time, ingest-movies
+        # first: it talks to TMDB, the others wait their turn
+        wait_for(lambda: any(r[:3] == ("ingest", "movie", "running") for r in runs(settings)))
+        # TMDB has answered with its 503 (the fault counts down as the answer is chosen), so
+        # the job is in its first Retry-After wait (20 s) or entering it: either way it must
+        # stop at its next check, not wait that out.
+        wait_for(lambda: tmdb.faults.status_burst < 10_000)
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
     finally:
@@ -299,11 +482,16 @@ def test_sigterm_during_a_tmdb_outage_stops_in_seconds_and_records_why(tmp_path,
             process.kill()
             process.wait()
     assert process.returncode == 0
+    assert "stopping: waiting for ingest-movies to finish" in stderr.text()
     con = watchbuddy.connect(settings.warehouse)
-    # (the vote refreshes had nothing to ask TMDB for: the pool is empty)
-    ingest_runs = con.sql("SELECT status, messages[-1] FROM runs WHERE job = 'ingest'").fetchall()
-    assert len(ingest_runs) == 2
-    for status, message in ingest_runs:
-        assert status == "failed" and "shutting down" in message
+    # The running job stopped and recorded why; the jobs still waiting their turn did not
+    # start (no run record, so they catch up at the next start).
+    ingest_runs = con.sql(
+        "SELECT media_type, status, messages[-1] FROM runs WHERE job = 'ingest'"
+    ).fetchall()
+    assert len(ingest_runs) == 1
+    for media_type, status, message in ingest_runs:
+        assert media_type == "movie" and status == "failed" and "shutting down" in message
+    assert con.sql("SELECT count(*) FROM runs").fetchall() == [(1,)]
     assert con.sql("SELECT count(*) FROM runs WHERE status = 'running'").fetchall() == [(0,)]
     assert con.sql("SELECT count(*) FROM checkpoints").fetchall() == [(0,)]

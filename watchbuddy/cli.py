@@ -503,7 +503,12 @@ def schedule_command(ctx: Context) -> None:
         say("no TMDB credential: the ingest and refresh jobs will be skipped (and recorded)")
     scheduler.start()
     stop.wait()
-    say("stopping: waiting for a running job to finish (it publishes whole or not at all)")
+    # Nothing starts after this, so the job named (if any) is all the shutdown waits for.
+    running = scheduler.stop_new_runs()
+    if running:
+        say(f"stopping: waiting for {running} to finish (it publishes whole or not at all)")
+    else:
+        say("stopping")
     scheduler.shutdown(wait=True)
     say("stopped")
 

@@ -10,8 +10,13 @@ write at the same time.
 
 Schedules come from settings, never from a stored schedule file (the system this replaces
 replayed a stale one). What survives a restart is the `runs` view: when a scheduler becomes
-active, a job whose last run is older than one period (or that never ran) runs once at
-once (the missed slots coalesce into that one run), and otherwise waits for its next slot.
+active, a job whose last run is older than one period (or that never ran) catches up with
+one run (the missed slots coalesce into it), and otherwise waits for its next slot. A
+catch-up keeps the job's stagger (`every 2h at +1h` catches up an hour after activation), so
+a first start does not fire both ingest jobs together.
+
+Jobs run one at a time, in the order they come due: every job takes the same warehouse
+write lock, so running them side by side only made the later ones time out on that lock.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -64,18 +71,34 @@ JOBS: tuple[JobSpec, ...] = (
 JOB_NAMES = tuple(j.name for j in JOBS)
 
 
-def parse_schedule(text: str) -> IntervalTrigger | CronTrigger:
+class EveryTrigger(IntervalTrigger):
+    """An `every <n> [at +<offset>]` schedule: APScheduler's interval trigger, plus the
+    stagger it was given, so the catch-up rule reads the offset from the trigger instead of
+    parsing the schedule text a second time."""
+
+    __slots__ = ("stagger",)
+
+    def __init__(self, seconds: int, stagger: dt.timedelta | None = None) -> None:
+        start = None
+        if stagger is not None:
+            # Slots fall at midnight UTC + offset + k periods (every 2h at +1h: odd hours).
+            midnight = dt.datetime.combine(utcnow().date(), dt.time(), dt.UTC)
+            start = midnight + stagger
+        super().__init__(seconds=seconds, start_date=start, timezone=dt.UTC)
+        self.stagger = stagger
+
+
+Trigger = EveryTrigger | CronTrigger
+
+
+def parse_schedule(text: str) -> Trigger:
     """'every 2h', 'every 30m', 'every 45s' (optionally 'every 2h at +1h' to stagger) or a
     five-field cron expression in UTC ('0 3 * * *')."""
     text = text.strip()
     if text.startswith("every "):
         body, _, offset = text[6:].partition(" at +")
-        seconds = _duration(body)
-        start = None
-        if offset:
-            midnight = dt.datetime.combine(utcnow().date(), dt.time(), dt.UTC)
-            start = midnight + dt.timedelta(seconds=_duration(offset))
-        return IntervalTrigger(seconds=seconds, start_date=start, timezone=dt.UTC)
+        stagger = dt.timedelta(seconds=_duration(offset)) if offset else None
+        return EveryTrigger(_duration(body), stagger)
     try:
         return CronTrigger.from_crontab(text, timezone=dt.UTC)
     except ValueError as exc:
@@ -96,13 +119,39 @@ def _duration(text: str) -> int:
     return value
 
 
-def period_seconds(trigger: IntervalTrigger | CronTrigger) -> float:
+def period_seconds(trigger: Trigger) -> float:
+    """Seconds between two slots (for cron: between the next two), the age past which a job
+    that has not run is overdue."""
     if isinstance(trigger, IntervalTrigger):
         return trigger.interval.total_seconds()
     now = utcnow()
     first = trigger.get_next_fire_time(None, now)
     second = trigger.get_next_fire_time(first, first + dt.timedelta(seconds=1))
     return (second - first).total_seconds() if first and second else 86400.0
+
+
+def first_runs(
+    triggers: Mapping[str, Trigger], last: Mapping[str, dt.datetime], now: dt.datetime
+) -> dict[str, dt.datetime | None]:
+    """When each job first runs after a scheduler becomes active at `now`.
+
+    A job that ran within its period waits for its next slot, so a restart does not repeat
+    it. A job that never ran, or whose last run is a period or more ago, is overdue and
+    catches up with one run: at once, or, when its schedule declares a stagger
+    (`every 2h at +1h`), that long after `now`, so the stagger between jobs survives a first
+    start (otherwise every overdue job would fire at the same instant). Cron jobs catch up
+    at once. Catch-ups due together are a millisecond apart, in `triggers` order (ingest
+    before refresh before compact): APScheduler would otherwise order ties by job id.
+    """
+    plan: dict[str, dt.datetime | None] = {}
+    for order, (name, trigger) in enumerate(triggers.items()):
+        previous = last.get(name)
+        if previous is not None and (now - previous).total_seconds() < period_seconds(trigger):
+            plan[name] = trigger.get_next_fire_time(None, now)
+            continue
+        stagger = trigger.stagger if isinstance(trigger, EveryTrigger) else None
+        plan[name] = now + (stagger or dt.timedelta()) + dt.timedelta(milliseconds=order)
+    return plan
 
 
 @contextlib.contextmanager
@@ -248,7 +297,20 @@ class SchedulerLock:
 
 
 class Scheduler:
-    """One per process. `start()` returns at once; jobs run on APScheduler's threads."""
+    """One per process. `start()` returns at once; jobs run one at a time on a thread of
+    their own.
+
+    APScheduler decides *when* a job is due; it does not run the job. Its job only puts the
+    name in our queue (on APScheduler's own thread, through `DebugExecutor`), and one worker
+    thread runs the queue in order. Why not just give APScheduler a one-thread pool:
+    APScheduler checks `misfire_grace_time` when the pool thread *starts* a job
+    (`apscheduler.executors.base.run_job`), so a job queued behind a long ingest would be
+    dropped as missed once it had waited longer than its grace (30 minutes for ingestion).
+    Here the grace is checked when the job comes due and is queued, so it keeps its
+    documented meaning (how late the scheduler itself may be, e.g. after the machine slept)
+    and a job waiting its turn is never dropped. A job already waiting or running is not
+    queued again (its slots coalesce, one instance per job).
+    """
 
     def __init__(self, settings: Settings, on_event: Callable[[str], None] | None = None) -> None:
         self.settings = settings
@@ -259,13 +321,34 @@ class Scheduler:
         self._aps: BackgroundScheduler | None = None
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._worker: ThreadPoolExecutor | None = None
+        self._queue_lock = threading.Lock()
+        self._waiting: list[str] = []  # due, in the order they came due
+        self._running: str | None = None
+        self._closing = False
 
     @property
     def active(self) -> bool:
         return self._aps is not None
 
+    @property
+    def running_job(self) -> str | None:
+        """The job this scheduler is running right now, if any (not one started elsewhere:
+        see `running_jobs` for those)."""
+        with self._queue_lock:
+            return self._running
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """The job running now, if any, then those due and waiting their turn, in order; read
+        in one go, so a job moving from waiting to running is never missed."""
+        with self._queue_lock:
+            return ((self._running,) if self._running else ()) + tuple(self._waiting)
+
     def start(self) -> None:
         self._stop.clear()
+        with self._queue_lock:
+            self._closing = False
         self._watcher = threading.Thread(target=self._watch, name="scheduler-lock", daemon=True)
         self._watcher.start()
 
@@ -289,34 +372,53 @@ class Scheduler:
             self._stop.wait(TAKEOVER_POLL_SECONDS)
 
     def _activate(self) -> None:
-        aps = BackgroundScheduler(timezone=dt.UTC)
-        last = last_runs(self.warehouse)
-        now = utcnow()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scheduler-job")
+        aps = BackgroundScheduler(timezone=dt.UTC, executors={"default": DebugExecutor()})
+        plan = first_runs(self.triggers, last_runs(self.warehouse), utcnow())
         for spec in JOBS:
-            trigger = self.triggers[spec.name]
-            previous = last.get(spec.name)
-            overdue = previous is None or (now - previous).total_seconds() >= period_seconds(
-                trigger
-            )
             aps.add_job(
-                self._run,
-                trigger,
+                self._enqueue,
+                self.triggers[spec.name],
                 args=[spec.name],
                 id=spec.name,
                 name=spec.name,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=spec.misfire_grace,
-                # A job that missed its slot while no scheduler ran runs once now.
-                next_run_time=now if overdue else trigger.get_next_fire_time(None, now),
+                next_run_time=plan[spec.name],
             )
+        # Said before APScheduler starts, so it comes before the first job's "started".
+        self.on_event(f"active: pid {os.getpid()} runs the jobs")
         aps.start()
         self._aps = aps
         self.lock.describe(self.next_runs())
-        self.on_event(f"active: pid {os.getpid()} runs the jobs")
+
+    def _enqueue(self, name: str) -> None:
+        """APScheduler's job: queue `name` for the worker (instant, so never late itself)."""
+        with self._queue_lock:
+            if self._closing or self._worker is None:
+                return
+            if name == self._running or name in self._waiting:
+                log.debug("%s is due but still waiting or running: this slot coalesces", name)
+                return
+            self._waiting.append(name)
+            self._worker.submit(self._run_next)
+
+    def _run_next(self) -> None:
+        """On the worker thread: run the job that has waited longest (one per submit)."""
+        with self._queue_lock:
+            if self._closing or not self._waiting:
+                return
+            name = self._running = self._waiting.pop(0)
+        try:
+            self._run(name)
+        finally:
+            with self._queue_lock:
+                self._running = None
 
     def _run(self, name: str) -> None:
         started = time.monotonic()
+        self.on_event(f"{name}: started")
         try:
             summary = run_job(name, self.settings)
             self.on_event(f"{summary} ({time.monotonic() - started:.1f}s)")
@@ -336,10 +438,21 @@ class Scheduler:
         now = utcnow()
         return {name: t.get_next_fire_time(None, now) for name, t in self.triggers.items()}
 
+    def stop_new_runs(self) -> str | None:
+        """Start no further job (queued ones are dropped: they have no run record, so they
+        catch up at the next start) and return the one running now, if any: the only thing
+        a shutdown still waits for. Idempotent."""
+        with self._queue_lock:
+            self._closing = True
+            self._waiting.clear()
+            return self._running
+
     def shutdown(self, wait: bool = True) -> None:
         """Stop scheduling; with `wait`, let a running job end: one that is talking to TMDB
         stops at its next request or retry and records a failed run (publishing nothing,
-        the checkpoint unchanged), so a shutdown never waits out a TMDB outage."""
+        the checkpoint unchanged), so a shutdown never waits out a TMDB outage. Jobs still
+        waiting their turn do not start."""
+        self.stop_new_runs()
         self._stop.set()
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(timeout=10)
@@ -347,9 +460,12 @@ class Scheduler:
             request_stop()
             try:
                 self._aps.shutdown(wait=wait)
+                if self._worker is not None:
+                    self._worker.shutdown(wait=wait, cancel_futures=True)
             finally:
                 clear_stop()
             self._aps = None
+            self._worker = None
         self.lock.release()
 
 

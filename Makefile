@@ -33,6 +33,7 @@ data: setup
 	$(VENV)/bin/watchbuddy bootstrap
 
 run: data
+	@echo "Tip: the watchbuddy command is .venv/bin/watchbuddy (or run '. .venv/bin/activate' once)."
 	$(VENV)/bin/watchbuddy app --port $(PORT)
 
 test: setup chromium
@@ -49,7 +50,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 bench: setup chromium
-	cd benchmarks && ../$(PY) bench_landing.py && ../$(PY) bench_ingest.py && ../$(PY) bench_candidates.py && ../$(PY) bench_browser.py
+	cd benchmarks && ../$(PY) bench_landing.py && ../$(PY) bench_ingest.py && ../$(PY) bench_candidates.py && ../$(PY) bench_pool.py && ../$(PY) bench_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from watchbuddy.candidates import COMPONENTS, MODES, CandidateProvider
 from watchbuddy.cli import cli
+from watchbuddy.demo import generate
 from watchbuddy.errors import ConfigError
-from watchbuddy.settings import SETTINGS, Secret, load_settings
+from watchbuddy.explorer.query_params import filters_from_params
+from watchbuddy.land import bootstrap
+from watchbuddy.readonly import run_query
+from watchbuddy.settings import SETTINGS, Secret, Settings, load_settings
+from watchbuddy.warehouse import Warehouse
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -51,3 +58,38 @@ def test_credentials_never_show_in_repr() -> None:
     assert "sekrit" not in text
     assert isinstance(settings.tmdb_api_key, Secret)
     assert settings.tmdb_api_key.reveal() == "sekrit-key-123"
+
+
+def test_the_readme_modes_table_is_the_one_in_the_code() -> None:
+    text = README.read_text(encoding="utf-8")
+    for name, mode in MODES.items():
+        weights = [getattr(mode, c) for c in COMPONENTS]
+        cells = [name, str(mode.min_votes), *(f"{w:.2f}" if w else "0" for w in weights)]
+        assert f"| {' | '.join(cells)} |" in text, f"README's row for mode {name} is stale"
+
+
+@pytest.fixture(scope="module")
+def make_run_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pool `make run` lands on an empty data dir: the default demo size and seed."""
+    root = tmp_path_factory.mktemp("readme")
+    generate(50_000, root / "data")
+    bootstrap(Settings(data_dir=root / "data", warehouse=root / "wh"))
+    return root / "wh"
+
+
+def test_the_readme_example_link_and_queries_return_rows_on_the_demo_data(
+    make_run_demo: Path,
+) -> None:
+    text = README.read_text(encoding="utf-8")
+    links = re.findall(r"`/\?([^`]+)`", text)
+    assert links
+    for link in links:
+        parsed = filters_from_params(dict(pair.split("=") for pair in link.split("&")))
+        assert not parsed.notes, (link, parsed.notes)
+        found = CandidateProvider(Warehouse(make_run_demo)).get(parsed.filters)
+        assert found.frame.height > 0, f"the README's link {link} shows nothing on the demo"
+    queries = re.findall(r'watchbuddy sql "(SELECT[^"]+)"', text)
+    assert queries
+    for query in queries:
+        rows = run_query(Warehouse(make_run_demo), " ".join(query.split()))
+        assert rows.height > 0, f"the README's query returns nothing on the demo: {query}"

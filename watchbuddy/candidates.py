@@ -26,12 +26,15 @@ import polars as pl
 
 from watchbuddy.errors import ConfigError
 from watchbuddy.genres import CANONICAL_NAMES, normalize_request
+from watchbuddy.languages import to_code
 from watchbuddy.schema import MEDIA_TYPE_ALIASES, normalize_header
 from watchbuddy.settings import Settings
 from watchbuddy.views import materialized_pool, new_connection, sql_file
 from watchbuddy.warehouse import Warehouse
 
 MediaChoice = Literal["movie", "tv", "both"]
+# Release years a filter may ask for: the first films to the far future of announcements.
+YEAR_RANGE = (1870, 2100)
 
 
 @dataclass(frozen=True)
@@ -175,19 +178,28 @@ class CandidateFilters:
                 f"Unknown genre {exc}; valid genres: {', '.join(CANONICAL_NAMES)} (TMDB's TV "
                 "names such as 'Sci-Fi & Fantasy' and 'Action & Adventure' work too)."
             ) from None
+        low, high = YEAR_RANGE
+        for name, year in (("year-min", self.year_min), ("year-max", self.year_max)):
+            if year is not None and not low <= year <= high:
+                raise ConfigError(
+                    f"{name} {year} is outside the years titles can have ({low}-{high})."
+                )
         if (
             self.year_min is not None
             and self.year_max is not None
             and self.year_min > self.year_max
         ):
             raise ConfigError(f"year-min {self.year_min} is after year-max {self.year_max}.")
-        if self.limit < 0 or self.offset < 0:
-            raise ConfigError("limit and offset must be 0 or more.")
+        if self.limit < 1:
+            raise ConfigError(f"limit must be at least 1 (got {self.limit}).")
+        if self.offset < 0:
+            raise ConfigError(f"offset must be 0 or more (got {self.offset}).")
         if self.min_rating is not None and not 0 <= self.min_rating <= 10:
             raise ConfigError("min-rating must be between 0 and 10.")
         if self.min_votes is not None and self.min_votes < 0:
             raise ConfigError("min-votes must be 0 or more.")
-        languages = tuple(sorted({lang.strip().lower() for lang in self.languages}))
+        # Codes or names ("Danish", "Deutsch") -> TMDB's codes.
+        languages = tuple(sorted({to_code(lang) for lang in self.languages}))
         return CandidateFilters(**{**self.__dict__, "genres": genres, "languages": languages})
 
     @property
@@ -203,6 +215,12 @@ class Candidates:
     requested: int
     filters: CandidateFilters
     notes: list[str] = field(default_factory=list)
+    total: int | None = None  # titles matching in the pool; counted when a page is short
+
+    @property
+    def past_the_end(self) -> bool:
+        """The offset skips every match the pool has (and it has some): the list ended."""
+        return bool(self.total) and self.filters.offset >= (self.total or 0)
 
     def dicts(self) -> list[dict[str, Any]]:
         return self.frame.to_dicts()
@@ -251,6 +269,11 @@ ORDER BY score DESC, vote_count DESC, media_type, tmdb_id
 LIMIT $limit OFFSET $offset
 """
 
+COUNT_SQL = """
+WITH scored AS (SELECT media_type, tmdb_id FROM candidate_pool WHERE {conditions})
+SELECT count(*) FROM scored {exclusion}
+"""
+
 # filter -> (condition, parameters it needs), used when the filter is set.
 CONDITIONS = {
     "media_type": "media_type = $media",
@@ -266,16 +289,10 @@ CONDITIONS = {
 }
 
 
-def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[str, Any]]:
-    """The SQL text (our constants only) and the parameters for validated `filters`."""
-    weights = MODES[filters.mode].weights()
+def _conditions(filters: CandidateFilters) -> tuple[list[str], dict[str, Any], str]:
+    """The WHERE conditions, their parameters and the genre-match expression for `filters`."""
     conditions = ["vote_count >= $min_votes"]
-    params: dict[str, Any] = {
-        "min_votes": filters.vote_floor,
-        **{f"w_{name}": weight for name, weight in weights.items()},
-        "limit": filters.limit,
-        "offset": filters.offset,
-    }
+    params: dict[str, Any] = {"min_votes": filters.vote_floor}
     if filters.media_type != "both":
         conditions.append(CONDITIONS["media_type"])
         params["media"] = filters.media_type
@@ -297,10 +314,28 @@ def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[st
         conditions.append(CONDITIONS["released"])
     if not filters.include_removed:
         conditions.append(CONDITIONS["not_removed"])
+    return conditions, params, genre_match
+
+
+def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[str, Any]]:
+    """The SQL text (our constants only) and the parameters for validated `filters`."""
+    conditions, params, genre_match = _conditions(filters)
+    weights = MODES[filters.mode].weights()
+    params.update(
+        {f"w_{name}": weight for name, weight in weights.items()},
+        limit=filters.limit,
+        offset=filters.offset,
+    )
     sql = QUERY_SQL.format(
         genre_match=genre_match, conditions="\n      AND ".join(conditions), exclusion=exclusion
     )
     return sql, params
+
+
+def build_count(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[str, Any]]:
+    """How many titles match `filters` in all (asked only when a page comes back short)."""
+    conditions, params, _ = _conditions(filters)
+    return COUNT_SQL.format(conditions=" AND ".join(conditions), exclusion=exclusion), params
 
 
 def genre_mask(genres: tuple[str, ...]) -> int:
@@ -390,6 +425,10 @@ class CandidateProvider:
                 )
             sql, params = build_query(filters, exclusion)
             chosen = cursor.sql(sql, params=params).pl()
+            total = None
+            if chosen.height < filters.limit:
+                sql, params = build_count(filters, exclusion)
+                total = cursor.sql(sql, params=params).fetchall()[0][0]
         finally:
             cursor.close()
         frame = (
@@ -405,7 +444,7 @@ class CandidateProvider:
             )
             .select(OUTPUT_COLUMNS)
         )
-        return Candidates(frame, filters.limit, filters)
+        return Candidates(frame, filters.limit, filters, total=total)
 
 
 def _explanation(weights: dict[str, float]) -> pl.Expr:
@@ -461,6 +500,13 @@ def get_candidates(
     provider = provider_for(settings)
     result = provider.get(filters)
     if not result.short_by:
+        return result
+    if result.past_the_end:
+        # TMDB could not help: the page starts after everything the list holds.
+        result.notes.append(
+            f"offset {result.filters.offset:,} is past the end of the list: the pool has "
+            f"{result.total:,} title(s) for these filters (use an offset below that)."
+        )
         return result
     if not fallback:
         result.notes.append("TMDB fallback was turned off.")

@@ -347,7 +347,7 @@ def refresh_votes_command(
     "--language",
     "languages",
     multiple=True,
-    help="Original language code (ISO 639-1, e.g. da); repeat for any of several.",
+    help="Original language: a code (da) or a name (Danish, Deutsch); repeat for any of several.",
 )
 @click.option(
     "--genre",
@@ -368,11 +368,16 @@ def refresh_votes_command(
     help="Also titles released after today or with no release date.",
 )
 @click.option(
+    "--include-removed",
+    is_flag=True,
+    help="Also titles TMDB answered 404 for (removed_from_tmdb_at is set).",
+)
+@click.option(
     "--exclude-file",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="Watched list: CSV with a TMDB id column and optional media type.",
 )
-@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--no-fallback", is_flag=True, help="Answer from the pool only.")
 @click.option(
@@ -392,6 +397,7 @@ def recommend_command(
     mode: str,
     include_adult: bool,
     include_unreleased: bool,
+    include_removed: bool,
     exclude_file: Path | None,
     limit: int,
     offset: int,
@@ -405,14 +411,23 @@ def recommend_command(
         provider_for,
         read_watched_file,
     )
+    from watchbuddy.languages import label, to_code
 
     ensure_pool(ctx)
     provider = provider_for(ctx.settings)
     known = provider.languages()
-    unknown = sorted({lang.lower() for lang in languages} - set(known))
-    if unknown:
+    codes = {lang: to_code(lang) for lang in languages}
+    missing = sorted(
+        {
+            f"{given} ({code})" if given != code else code
+            for given, code in codes.items()
+            if code not in known
+        }
+    )
+    if missing:
         raise ConfigError(
-            f"Unknown language code {', '.join(unknown)}; the pool has: {', '.join(known)}."
+            f"No title in the pool has the language {', '.join(missing)}; the pool has: "
+            f"{', '.join(label(code) for code in known)}."
         )
     exclude: frozenset[tuple[str, int]] = frozenset()
     if exclude_file is not None:
@@ -437,12 +452,13 @@ def recommend_command(
         mode=mode,
         include_adult=include_adult,
         include_unreleased=include_unreleased,
+        include_removed=include_removed,
         exclude=exclude,
         limit=limit,
         offset=offset,
     )
     result = get_candidates(filters, ctx.settings, fallback=not no_fallback)
-    if result.short_by:
+    if result.short_by and not result.past_the_end:
         click.echo(f"Found {result.frame.height} of the {result.requested} asked for.", err=True)
     for note in result.notes:
         click.echo(f"Note: {note}", err=True)
@@ -468,12 +484,12 @@ def recommend_command(
 @cli.command("compact")
 @pass_context
 def compact_command(ctx: Context) -> None:
-    """Rewrite the landed records into one deduplicated, sorted snapshot (readers unaffected)."""
+    """Rewrite the landed records into one sorted snapshot (readers unaffected)."""
     from watchbuddy.compact import compact
 
     report = compact(ctx.warehouse, ctx.settings.duckdb_memory_limit)
     if not report.changed:
-        click.echo("Nothing to compact: the titles are already one deduplicated snapshot.")
+        click.echo("Nothing to compact: the titles are already one snapshot, one record a title.")
         return
     click.echo(
         f"Compacted {report.files_before} file(s) with {report.rows_before:,} records into one "

@@ -8,9 +8,9 @@ file of titles plus its rejects and a one-row import report, all published in on
 commit. Every record read ends up accepted, counted as a duplicate, or in the rejects with
 its reason, so `rows_read = accepted + duplicates + rejected` for every file.
 
-Duplicates: within a file the last occurrence of a `(media_type, tmdb_id)` wins; across
-files the newest landed batch wins. Both rules are applied by the `pool` view, so `titles`
-keeps every landed record.
+Duplicates: `titles` keeps every landed record; the `pool` view merges the records of each
+`(media_type, tmdb_id)` field by field (a later row of the file, or a newer file, wins each
+field it knows), so the report counts a superseded row as a duplicate, not a loss.
 """
 
 from __future__ import annotations

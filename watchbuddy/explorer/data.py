@@ -88,9 +88,8 @@ def title_detail(root: str, version: int, media_type: str, tmdb_id: int) -> dict
     return rows[0] if rows else None
 
 
-# The Pool page's numbers come from one scan of the pool into a temporary table: the pool
-# view deduplicates and scores every title on each read, so seven aggregates over the view
-# would pay that seven times.
+# The Pool page's numbers come from one scan of the pool into a temporary table, so seven
+# aggregates read the pool's file once (or, where no file could be written, merge once).
 POOL_SNAPSHOT_SQL = f"""
 CREATE OR REPLACE TEMP TABLE pool_snapshot AS
 SELECT media_type, original_language, year, genres, obscurity_score, mainstream_score,

@@ -12,13 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from watchbuddy.candidates import MODES, CandidateFilters
+from watchbuddy.candidates import MODES, YEAR_RANGE, CandidateFilters
 from watchbuddy.genres import CANONICAL_NAMES, normalize_request
 
 DEFAULTS = CandidateFilters(limit=100)
 MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000
-YEAR_RANGE = (1870, 2100)
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off"}
 

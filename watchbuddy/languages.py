@@ -1,0 +1,62 @@
+"""Language names and codes: people say "Danish" or "Deutsch", TMDB stores `da` and `de`.
+
+TMDB's `original_language` is an ISO 639-1 code, with quirks of its own: `cn` for Cantonese,
+`tl` for Filipino/Tagalog, `xx` for "no language". A request may give a code (`da`, `DA`,
+`dan`, `pt-BR`) or a name in English or in the language itself ("Danish", "Farsi",
+"Deutsch", "日本語"); langcodes (with its language-data tables) knows those names and
+aliases, which no hand-written table here would keep up with.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import langcodes
+
+from watchbuddy.errors import ConfigError
+
+# langcodes' code -> the code TMDB uses for the same language
+TMDB_CODES = {"yue": "cn", "fil": "tl"}
+# TMDB's own codes that are not ISO 639
+TMDB_NAMES = {"cn": "Cantonese", "xx": "No language"}
+_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
+
+
+@cache
+def to_code(text: str) -> str:
+    """The TMDB language code for a code or a language name; ConfigError if neither."""
+    given = text.strip()
+    code = None
+    if _CODE.fullmatch(given):
+        try:
+            code = langcodes.Language.get(given.replace("_", "-")).language
+        except (ValueError, LookupError):
+            code = None
+    if not code:
+        try:
+            code = langcodes.find(given).language
+        except LookupError:
+            raise ConfigError(
+                f"Unknown language {given!r}: give a code such as da or a name such as Danish."
+            ) from None
+    code = (code or "").lower()
+    return TMDB_CODES.get(code, code)
+
+
+@cache
+def name(code: str) -> str:
+    """The English name of a TMDB language code ('da' -> 'Danish'); the code if unknown."""
+    if code in TMDB_NAMES:
+        return TMDB_NAMES[code]
+    try:
+        language = langcodes.Language.get(code)
+    except (ValueError, LookupError):
+        return code
+    return language.display_name() if language.is_valid() else code
+
+
+def label(code: str) -> str:
+    """'da (Danish)': how a code is shown in lists and errors."""
+    shown = name(code)
+    return code if shown == code else f"{code} ({shown})"

@@ -159,6 +159,25 @@ def sqlite_query(db: sqlite3.Connection, f: CandidateFilters) -> list:
     return db.execute(SQLITE_SQL.format(languages=languages), params).fetchall()
 
 
+def land(data: Path, warehouse: Path, *extra: str) -> None:
+    """`watchbuddy bootstrap` of `data` into `warehouse`, in a child process."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "watchbuddy",
+            "--data-dir",
+            str(data),
+            "--warehouse",
+            str(warehouse),
+            "bootstrap",
+            *extra,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def full_size_warehouse() -> Path:
     """The 1.5M-title demo warehouse the benchmarks share (landed on first use)."""
     warehouse = WORK / "warehouse"
@@ -178,19 +197,7 @@ def full_size_warehouse() -> Path:
                 ],
                 check=True,
             )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "watchbuddy",
-                "--data-dir",
-                str(data),
-                "--warehouse",
-                str(warehouse),
-                "bootstrap",
-            ],
-            check=True,
-        )
+        land(data, warehouse)
     return warehouse
 
 

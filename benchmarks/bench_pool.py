@@ -18,12 +18,10 @@ build the materialized file.
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from bench_candidates import full_size_warehouse
+from bench_candidates import full_size_warehouse, land
 from bench_landing import WORK, machine, write_section_named
 
 from watchbuddy import pool_cache
@@ -104,23 +102,8 @@ def twice_landed() -> Path:
     target = WORK / "warehouse-landed-twice"
     if (target / "manifest.json").exists():
         return target
-    data = WORK / "data-1465000"
     for _ in range(2):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "watchbuddy",
-                "--data-dir",
-                str(data),
-                "--warehouse",
-                str(target),
-                "bootstrap",
-                "--force",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        land(WORK / "data-1465000", target, "--force")
     return target
 
 

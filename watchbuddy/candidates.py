@@ -70,56 +70,16 @@ COMPONENTS = {
 # so it stays in [0, 1]. In the obscure modes quality outweighs obscurity: among titles
 # that few have seen, the well-attested rating decides (an 8.2 from 60 votes ranks above a
 # 10.0 from 6), while obscurity still keeps famous titles down the list.
-MODES: dict[str, Mode] = {
-    "mainstream": Mode(
-        min_votes=500,
-        mainstream=0.50,
-        obscurity=0.0,
-        quality=0.30,
-        freshness=0.05,
-        genre_match=0.15,
-    ),
-    "popular": Mode(
-        min_votes=100,
-        mainstream=0.30,
-        obscurity=0.0,
-        quality=0.20,
-        freshness=0.35,
-        genre_match=0.15,
-    ),
-    "balanced": Mode(
-        min_votes=50,
-        mainstream=0.15,
-        obscurity=0.15,
-        quality=0.45,
-        freshness=0.10,
-        genre_match=0.15,
-    ),
-    "obscure": Mode(
-        min_votes=20,
-        mainstream=0.0,
-        obscurity=0.30,
-        quality=0.45,
-        freshness=0.10,
-        genre_match=0.15,
-    ),
-    "very_obscure": Mode(
-        min_votes=10,
-        mainstream=0.0,
-        obscurity=0.40,
-        quality=0.45,
-        freshness=0.0,
-        genre_match=0.15,
-    ),
-    "deep_discovery": Mode(
-        min_votes=5,
-        mainstream=0.0,
-        obscurity=0.30,
-        quality=0.35,
-        freshness=0.20,
-        genre_match=0.15,
-    ),
+# mode: (vote floor, mainstream, obscurity, quality, freshness, genre match)
+_MODE_TABLE = {
+    "mainstream": (500, 0.50, 0.0, 0.30, 0.05, 0.15),
+    "popular": (100, 0.30, 0.0, 0.20, 0.35, 0.15),
+    "balanced": (50, 0.15, 0.15, 0.45, 0.10, 0.15),
+    "obscure": (20, 0.0, 0.30, 0.45, 0.10, 0.15),
+    "very_obscure": (10, 0.0, 0.40, 0.45, 0.0, 0.15),
+    "deep_discovery": (5, 0.0, 0.30, 0.35, 0.20, 0.15),
 }
+MODES: dict[str, Mode] = {name: Mode(*row) for name, row in _MODE_TABLE.items()}
 
 OUTPUT_COLUMNS = [
     "media_type",

@@ -377,3 +377,8 @@ def test_a_well_attested_rating_outranks_a_lucky_ten_in_every_mode(tmp_path, sce
                 for good, lucky in pairs:
                     if good in ranked and lucky in ranked:
                         assert ranked.index(good) < ranked.index(lucky), (mode, good, lucky)
+
+
+def test_a_list_from_demo_data_says_so(demo_provider):
+    result = demo_provider.get(CandidateFilters(limit=5))
+    assert "5 of these 5 titles are synthetic demo data" in result.notes[0]

@@ -200,7 +200,7 @@ CREATE OR REPLACE TABLE candidate_pool AS
 SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask,
        coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
        coalesce(popularity, 0) AS popularity, adult,
-       removed_from_tmdb_at IS NOT NULL AS removed,
+       removed_from_tmdb_at IS NOT NULL AS removed, coalesce(synthetic, false) AS synthetic,
        obscurity_score, mainstream_score, quality_score,
        freshness_score(release_date, current_date) AS freshness_score
 FROM read_parquet($path)
@@ -214,12 +214,12 @@ DISPLAY_COLUMNS = OUTPUT_COLUMNS[: OUTPUT_COLUMNS.index("freshness_score")]
 # parameterized): constant-folded "$x IS NULL OR ..." conditions still cost a check per row.
 QUERY_SQL = """
 WITH scored AS (
-    SELECT rowid AS rid, media_type, tmdb_id, vote_count, obscurity_score, mainstream_score,
-           quality_score, freshness_score, {genre_match} AS genre_match
+    SELECT rowid AS rid, media_type, tmdb_id, vote_count, synthetic, obscurity_score,
+           mainstream_score, quality_score, freshness_score, {genre_match} AS genre_match
     FROM candidate_pool
     WHERE {conditions}
 )
-SELECT rid, genre_match, freshness_score,
+SELECT rid, synthetic, genre_match, freshness_score,
     $w_mainstream * mainstream_score + $w_obscurity * obscurity_score
         + $w_quality * quality_score + $w_freshness * freshness_score
         + $w_genre_match * genre_match AS score
@@ -404,7 +404,14 @@ class CandidateProvider:
             )
             .select(OUTPUT_COLUMNS)
         )
-        return Candidates(frame, filters.limit, filters, total=total)
+        result = Candidates(frame, filters.limit, filters, total=total)
+        synthetic = int(chosen["synthetic"].sum())
+        if synthetic:
+            result.notes.append(
+                f"{synthetic} of these {frame.height} titles are synthetic demo data "
+                "(`watchbuddy demo-data`), not TMDB data."
+            )
+        return result
 
 
 def _explanation(weights: dict[str, float]) -> pl.Expr:

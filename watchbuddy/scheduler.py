@@ -136,8 +136,10 @@ def first_runs(
     """When each job first runs after a scheduler becomes active at `now`.
 
     A job that ran within its period waits for its next slot, so a restart does not repeat
-    it. A job that never ran, or whose last run is a period or more ago, is overdue and
-    catches up with one run: at once, or, when its schedule declares a stagger
+    it: for an `every` schedule one period after its last run (so a restart neither delays
+    it nor loses the stagger between jobs), for a cron schedule the next time the
+    expression names. A job that never ran, or whose last run is a period or more ago, is
+    overdue and catches up with one run: at once, or, when its schedule declares a stagger
     (`every 2h at +1h`), that long after `now`, so the stagger between jobs survives a first
     start (otherwise every overdue job would fire at the same instant). Cron jobs catch up
     at once. Catch-ups due together are a millisecond apart, in `triggers` order (ingest
@@ -146,8 +148,13 @@ def first_runs(
     plan: dict[str, dt.datetime | None] = {}
     for order, (name, trigger) in enumerate(triggers.items()):
         previous = last.get(name)
-        if previous is not None and (now - previous).total_seconds() < period_seconds(trigger):
-            plan[name] = trigger.get_next_fire_time(None, now)
+        period = period_seconds(trigger)
+        if previous is not None and (now - previous).total_seconds() < period:
+            plan[name] = (
+                previous + dt.timedelta(seconds=period)
+                if isinstance(trigger, EveryTrigger)
+                else trigger.get_next_fire_time(None, now)
+            )
             continue
         stagger = trigger.stagger if isinstance(trigger, EveryTrigger) else None
         plan[name] = now + (stagger or dt.timedelta()) + dt.timedelta(milliseconds=order)

@@ -278,7 +278,7 @@ def test_vote_refresh_patches_recent_titles_least_recently_refreshed_first(serve
     for title in recent:
         title.vote_count += 1000
     gone = recent[0]
-    del server.catalogue.titles["movie"][gone.id]  # deleted on TMDB since: a 404
+    server.catalogue.remove("movie", gone.id)  # deleted on TMDB since: a 404
 
     first = refresh_recent_votes(settings, "movie", limit=10)
     # A 404 is information (the title is recorded as removed), not an error.

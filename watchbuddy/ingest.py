@@ -1030,7 +1030,7 @@ def refresh_recent_votes(
         run.pages = 0
         run.titles_updated = len(rows)
         add: dict[str, list[str]] = {}
-        batch = writer.allocate_batch()
+        batch = writer.allocate_batch() if rows or answers.not_found else 0
         if rows:
             now = utcnow()
             table = pa.table(

@@ -520,13 +520,18 @@ def _checkpoint(warehouse: Warehouse, media_type: str) -> _Checkpoint:
     con = open_views(warehouse, materialize=False)
     try:
         row = con.sql(
-            "SELECT last_release_date, CAST(last_run_at AS DATE), changes_read_until "
+            "SELECT last_release_date, last_run_at, changes_read_until "
             "FROM checkpoints WHERE media_type = ?",
             params=[media_type],
         ).fetchall()
     finally:
         con.close()
-    return _Checkpoint(*row[0]) if row else _Checkpoint()
+    if not row:
+        return _Checkpoint()
+    last_release_date, last_run_at, changes_read_until = row[0]
+    # The UTC day (like every date here): DuckDB would cast in the machine's time zone.
+    last_run_day = last_run_at.astimezone(dt.UTC).date() if last_run_at else None
+    return _Checkpoint(last_release_date, last_run_day, changes_read_until)
 
 
 def _existing(warehouse: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:

@@ -12,7 +12,13 @@ import pytest
 
 from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
 from watchbuddy.settings import Secret, Settings
-from watchbuddy.tmdb import MissingCredential, TmdbAuthError, TmdbClient, TmdbUnavailable
+from watchbuddy.tmdb import (
+    MissingCredential,
+    TmdbAuthError,
+    TmdbClient,
+    TmdbMalformed,
+    TmdbUnavailable,
+)
 
 KEY = "very-secret-key-1234"
 
@@ -99,13 +105,22 @@ def test_timeouts_are_retried(tmdb, tmp_path) -> None:
     assert body["genres"] and stats.retries == 1
 
 
-def test_malformed_json_is_retried_once_then_skipped_and_counted(tmdb, tmp_path) -> None:
+def test_malformed_json_is_retried_once_then_raised_unlike_a_404(tmdb, tmp_path) -> None:
     tmdb.faults.update({"malformed": 1})
     body, stats = fetch(settings_for(tmdb, tmp_path), "/genre/movie/list")
-    assert body["genres"] and stats.malformed == 0
+    assert body["genres"] and stats.malformed == 0 and stats.retries == 1
     tmdb.faults.update({"malformed": 2})
-    body, stats = fetch(settings_for(tmdb, tmp_path), "/genre/movie/list")
-    assert body is None and stats.malformed == 1
+
+    async def go():
+        async with TmdbClient(settings_for(tmdb, tmp_path)) as client:
+            with pytest.raises(TmdbMalformed) as err:
+                await client.get("/genre/movie/list")
+            return err.value, client.stats
+
+    error, stats = asyncio.run(go())
+    # A lost request, not a missing resource: the caller must not mistake it for a 404.
+    assert error.path == "/genre/movie/list" and stats.malformed == 1 and stats.retries == 1
+    assert stats.not_found == 0
 
 
 def test_404_is_counted_and_skipped(tmdb, tmp_path) -> None:
@@ -135,7 +150,9 @@ def test_client_rate_limit_is_respected(tmdb, tmp_path) -> None:
 def test_the_key_never_appears_in_logs_or_errors(tmdb, tmp_path, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     tmdb.faults.update({"malformed": 2})
-    fetch(settings_for(tmdb, tmp_path), "/genre/movie/list")
+    with pytest.raises(TmdbMalformed) as malformed:
+        fetch(settings_for(tmdb, tmp_path), "/genre/movie/list")
+    assert KEY not in str(malformed.value)
     with pytest.raises(TmdbUnavailable) as err:
         fetch(
             Settings(tmdb_api_key=Secret(KEY), tmdb_base_url="http://127.0.0.1:9/3"),

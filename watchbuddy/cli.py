@@ -249,14 +249,15 @@ def ingest_command(
     ctx: Context, media: str, since: str | None, until: str | None, as_json: bool
 ) -> None:
     """Fetch titles released since the last checkpoint from TMDB and publish them."""
-    from watchbuddy.ingest import ingest_new_content
+    from watchbuddy.ingest import ingest_new_content, status_summary
 
     first, last = _date_option(since, "--since"), _date_option(until, "--until")
 
     def summary(result: Any) -> str:
         run = result.run
         return (
-            f"{run.media_type}: {run.titles_new:,} new and {run.titles_updated:,} updated titles "
+            f"{run.media_type}: {status_summary(run, result.problems)}"
+            f"{run.titles_new:,} new and {run.titles_updated:,} updated titles "
             f"released {result.window[0]} .. {result.window[1]} ({run.pages:,} pages, "
             f"{run.requests:,} requests, {run.retries:,} retries, {run.seconds:.1f}s); "
             f"checkpoint {result.checkpoint_before or 'none'} -> "
@@ -316,16 +317,17 @@ def refresh_votes_command(
     ctx: Context, media: str, days: int | None, limit: int | None, as_json: bool
 ) -> None:
     """Fetch current votes and popularity of recent titles, least recently refreshed first."""
-    from watchbuddy.ingest import refresh_recent_votes
+    from watchbuddy.ingest import refresh_recent_votes, status_summary
 
     ensure_pool(ctx)
 
     def summary(result: Any) -> str:
         run = result.run
+        removed = f", {result.removed:,} removed from TMDB" if result.removed else ""
         return (
-            f"{run.media_type}: refreshed votes of {result.refreshed:,} of "
-            f"{result.candidates:,} recent titles ({run.requests:,} requests, "
-            f"{run.retries:,} retries, {run.seconds:.1f}s)"
+            f"{run.media_type}: {status_summary(run, result.problems)}refreshed votes of "
+            f"{result.refreshed:,} of {result.candidates:,} recent titles{removed} "
+            f"({run.requests:,} requests, {run.retries:,} retries, {run.seconds:.1f}s)"
         )
 
     _run_jobs(

@@ -1,14 +1,19 @@
 """A fake TMDB v3 API on loopback, for tests, benchmarks and trying things by hand.
 
 It serves a generated catalogue through the endpoints WatchBuddy uses, with TMDB's real
-response and error shapes: `/discover/movie` and `/discover/tv` (date windows, ascending
-release-date order, 20 results a page, HTTP 400 status_code 22 past page 500),
+response and error shapes: `/discover/movie` and `/discover/tv` (date windows, vote-count
+ranges, ascending release-date order, 20 results a page, HTTP 400 status_code 22 past page
+500, and TMDB's capped totals: `total_pages` at most 500 and `total_results` at most 10,000
+by default, or the true `total_results` with `totals="true_results"`; real TMDB answers
+both ways),
 `/movie/{id}` and `/tv/{id}` (with `append_to_response=keywords,external_ids`),
 `/genre/movie/list`, `/genre/tv/list`, `/movie/changes` and `/tv/changes` (100 ids a page,
 HTTP 422 status_code 20 for windows over 14 days). Credentials are checked (HTTP 401
 status_code 7), a request-rate limit can be enforced (HTTP 429 status_code 25), and faults
 can be switched on while it runs: bursts of 429 with or without `Retry-After`, 500/502/503,
-slow responses, hangs past the client's timeout, malformed JSON, and a revoked key.
+slow responses, hangs past the client's timeout, malformed JSON (the next N answers, or the
+answers to requests matching `malformed_at`, such as one page of one window), and a revoked
+key. `catalogue.remove()` deletes a title, which then answers 404.
 
     python -m watchbuddy.fake_tmdb --port 8765 --movies 5000 --shows 1000 --api-key demo
 
@@ -19,11 +24,13 @@ Faults can also be set over HTTP: `POST /__faults` with a JSON object of `Faults
 from __future__ import annotations
 
 import argparse
+import bisect
 import datetime as dt
 import json
 import math
 import random
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -35,7 +42,9 @@ from urllib.parse import parse_qs, urlsplit
 from watchbuddy.schema import genre_table
 
 PAGE_SIZE = 20
-MAX_PAGE = 500
+MAX_PAGE = 500  # TMDB serves no page past it; the results cap is MAX_PAGE * PAGE_SIZE
+TOTALS = ("capped", "true_results")
+DISCOVER_CACHE_SIZE = 64
 CHANGES_PAGE_SIZE = 100
 MAX_CHANGES_DAYS = 14
 
@@ -120,11 +129,18 @@ class Title:
 
 
 class Catalogue:
-    """Titles by media type, generated from a seed; tests may add or change titles."""
+    """Titles by media type, generated from a seed; tests may add, change or remove titles.
+
+    Discover reads a date index (titles sorted by date, rebuilt after `add` or `remove`), so
+    a catalogue of tens of thousands of titles answers a page in microseconds. A test that
+    changes a title's date or vote count in place calls `touch()` so discover sees it.
+    """
 
     def __init__(self) -> None:
         self.titles: dict[str, dict[int, Title]] = {"movie": {}, "tv": {}}
         self.lock = threading.Lock()
+        self.version = 0  # bumped by every add, remove and touch
+        self._index: dict[str, tuple[tuple[int, int], list[Title], list[dt.date]]] = {}
 
     @classmethod
     def generate(
@@ -167,15 +183,44 @@ class Catalogue:
     def add(self, title: Title) -> None:
         with self.lock:
             self.titles[title.media_type][title.id] = title
+            self.version += 1
+
+    def add_many(self, titles: list[Title]) -> None:
+        """Add titles in one step (big catalogues for tests)."""
+        with self.lock:
+            for title in titles:
+                self.titles[title.media_type][title.id] = title
+            self.version += 1
+
+    def remove(self, media_type: str, tmdb_id: int) -> None:
+        """Delete a title from TMDB: its details answer 404 and discover no longer lists it."""
+        with self.lock:
+            del self.titles[media_type][tmdb_id]
+            self.version += 1
+
+    def touch(self) -> None:
+        """Say that titles were changed in place (discover re-reads them)."""
+        with self.lock:
+            self.version += 1
+
+    def _sorted(self, media_type: str) -> tuple[list[Title], list[dt.date]]:
+        """Titles of a media type by (date, id) and their dates, rebuilt when changed (the
+        length is part of the key too, for a test that deletes from `titles` directly)."""
+        key = (self.version, len(self.titles[media_type]))
+        cached = self._index.get(media_type)
+        if cached is None or cached[0] != key:
+            ordered = sorted(self.titles[media_type].values(), key=lambda t: (t.date, t.id))
+            cached = (key, ordered, [t.date for t in ordered])
+            self._index[media_type] = cached
+        return cached[1], cached[2]
 
     def window(self, media_type: str, gte: dt.date | None, lte: dt.date | None) -> list[Title]:
+        """Titles released from `gte` to `lte` (both included), by date then id."""
         with self.lock:
-            found = [
-                t
-                for t in self.titles[media_type].values()
-                if (gte is None or t.date >= gte) and (lte is None or t.date <= lte)
-            ]
-        return sorted(found, key=lambda t: (t.date, t.id))
+            ordered, dates = self._sorted(media_type)
+            first = 0 if gte is None else bisect.bisect_left(dates, gte)
+            last = len(dates) if lte is None else bisect.bisect_right(dates, lte)
+            return ordered[first:last]
 
     def changed_between(
         self, media_type: str, start: dt.date | None, end: dt.date | None
@@ -202,6 +247,11 @@ class Faults:
     burst_status: int = 429
     retry_after: float | None = None  # sent with burst 429s / 503s when set
     malformed: int = 0  # the next N answers are cut-off JSON
+    # Answers to requests that match this are cut-off JSON, `malformed_at_times` times:
+    # {"path": "/discover/movie", "page": "3"} matches the path (with or without the /3
+    # prefix) and every other key as a query parameter, compared as text.
+    malformed_at: dict[str, Any] | None = None
+    malformed_at_times: int = 0
     slow: int = 0  # the next N answers take `slow_seconds` extra
     slow_seconds: float = 0.0
     hang: int = 0  # the next N requests hang for `hang_seconds` (past the client timeout)
@@ -218,6 +268,20 @@ class Faults:
                 setattr(self, name, left - 1)
                 return True
             return False
+
+    def take_targeted(self, path: str, query: dict[str, str]) -> bool:
+        """Whether this request is one `malformed_at` targets (and count it down)."""
+        with self.lock:
+            spec = self.malformed_at
+            if not spec or self.malformed_at_times <= 0:
+                return False
+            wanted_path = str(spec.get("path", path))
+            if path not in (wanted_path, "/3" + wanted_path):
+                return False
+            if any(query.get(k) != str(v) for k, v in spec.items() if k != "path"):
+                return False
+            self.malformed_at_times -= 1
+            return True
 
     def update(self, values: dict[str, Any]) -> None:
         with self.lock:
@@ -240,8 +304,16 @@ class FakeTmdb:
         read_token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        totals: str = "capped",
     ) -> None:
+        if totals not in TOTALS:
+            raise ValueError(f"totals must be one of {TOTALS}, not {totals!r}")
         self.catalogue = catalogue
+        # How discover reports totals past the cap: "capped" (total_pages at most 500 and
+        # total_results at most 10,000) or "true_results" (total_pages capped, total_results
+        # true). Real TMDB does both.
+        self.totals = totals
+        self._discover_cache: dict[tuple, list[Title]] = {}
         self.api_key = api_key
         self.read_token = read_token
         self.faults = Faults()
@@ -295,6 +367,12 @@ def _date(value: str | None) -> dt.date | None:
 def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes; with Nagle's algorithm the second waits
+            # for the client's delayed ACK (~40 ms a request on keep-alive connections).
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return
@@ -369,7 +447,9 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
                     400,
                     {"status_code": 22, "status_message": ERROR_BODIES[22], "success": False},
                 )
-            if status == 200 and faults.take("malformed"):
+            if status == 200 and (
+                faults.take("malformed") or faults.take_targeted(url.path, query)
+            ):
                 text = json.dumps(body).encode()
                 self._send(200, None, raw=text[: max(len(text) // 2, 1)])
                 return
@@ -402,27 +482,49 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
             return 404, _error_body(34)
 
         def _discover(self, media_type: str, query: dict[str, str]) -> tuple[int, Any]:
-            field = "primary_release_date" if media_type == "movie" else "first_air_date"
             page = int(query.get("page", "1"))
             if page < 1 or page > MAX_PAGE:
                 return 400, _error_body(22)
-            found = server.catalogue.window(
+            found = self._discover_all(media_type, query)
+            start = (page - 1) * PAGE_SIZE
+            pages = max(math.ceil(len(found) / PAGE_SIZE), 1)
+            capped = server.totals == "capped"
+            return 200, {
+                "page": page,
+                "results": [t.summary() for t in found[start : start + PAGE_SIZE]],
+                "total_pages": min(pages, MAX_PAGE),
+                "total_results": min(len(found), MAX_PAGE * PAGE_SIZE) if capped else len(found),
+            }
+
+        def _discover_all(self, media_type: str, query: dict[str, str]) -> list[Title]:
+            """Every title matching a discover query, in its order; the pages of one query
+            share the list (cached per catalogue version)."""
+            field = "primary_release_date" if media_type == "movie" else "first_air_date"
+            catalogue = server.catalogue
+            key = (
+                catalogue.version,
+                len(catalogue.titles[media_type]),
+                media_type,
+                tuple(sorted((k, v) for k, v in query.items() if k not in ("page", "api_key"))),
+            )
+            found = server._discover_cache.get(key)
+            if found is not None:
+                return found
+            found = catalogue.window(
                 media_type, _date(query.get(f"{field}.gte")), _date(query.get(f"{field}.lte"))
             )
             found = [t for t in found if _matches(t, query)]
             sort_by = query.get("sort_by", f"{field}.asc")
-            key = sort_by.rsplit(".", 1)[0]
-            if key in ("popularity", "vote_average", "vote_count"):
-                found.sort(key=lambda t: (getattr(t, key), t.id))
+            order = sort_by.rsplit(".", 1)[0]
+            if order in ("popularity", "vote_average", "vote_count"):
+                found.sort(key=lambda t: (getattr(t, order), t.id))
             if sort_by.endswith(".desc"):
                 found.reverse()
-            start = (page - 1) * PAGE_SIZE
-            return 200, {
-                "page": page,
-                "results": [t.summary() for t in found[start : start + PAGE_SIZE]],
-                "total_pages": max(math.ceil(len(found) / PAGE_SIZE), 1),
-                "total_results": len(found),
-            }
+            with server._count_lock:
+                if len(server._discover_cache) >= DISCOVER_CACHE_SIZE:
+                    server._discover_cache.pop(next(iter(server._discover_cache)))
+                server._discover_cache[key] = found
+            return found
 
         def _changes(self, media_type: str, query: dict[str, str]) -> tuple[int, Any]:
             start, end = _date(query.get("start_date")), _date(query.get("end_date"))
@@ -442,7 +544,8 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
 
 
 def _matches(title: Title, query: dict[str, str]) -> bool:
-    """TMDB's discover filters: language, genres ('|' any, ',' all), vote floors."""
+    """TMDB's discover filters: language, genres ('|' any, ',' all), vote floors and
+    ceilings."""
     language = query.get("with_original_language")
     if language and title.original_language not in language.split("|"):
         return False
@@ -454,6 +557,8 @@ def _matches(title: Title, query: dict[str, str]) -> bool:
         elif not {int(g) for g in genres.split(",")} <= set(title.genre_ids):
             return False
     if float(query.get("vote_count.gte", 0)) > title.vote_count:
+        return False
+    if "vote_count.lte" in query and float(query["vote_count.lte"]) < title.vote_count:
         return False
     return float(query.get("vote_average.gte", 0)) <= title.vote_average
 
@@ -479,6 +584,12 @@ def main() -> None:
     parser.add_argument("--rate-limit", type=float, default=40.0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--totals",
+        choices=TOTALS,
+        default="capped",
+        help="discover totals past the cap: both capped (default) or true total_results",
+    )
     args = parser.parse_args()
     end = dt.date.today() + dt.timedelta(days=args.days_ahead)
     catalogue = Catalogue.generate(
@@ -489,7 +600,13 @@ def main() -> None:
         seed=args.seed,
         shared_ids=min(args.movies, args.shows) // 10,
     )
-    server = FakeTmdb(catalogue, api_key=args.api_key, read_token=args.read_token, port=args.port)
+    server = FakeTmdb(
+        catalogue,
+        api_key=args.api_key,
+        read_token=args.read_token,
+        port=args.port,
+        totals=args.totals,
+    )
     server.faults.rate_limit = args.rate_limit
     server.faults.latency = args.latency
     print(

@@ -28,7 +28,7 @@ from watchbuddy.ingest import (
 from watchbuddy.runs import Run, stage_run
 from watchbuddy.schema import genre_table
 from watchbuddy.settings import Settings
-from watchbuddy.tmdb import TmdbClient, TmdbError
+from watchbuddy.tmdb import TmdbClient, TmdbError, TmdbMalformed
 from watchbuddy.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ async def _fetch(
                     continue
                 pages = await asyncio.gather(
                     *(
-                        client.get(f"/discover/{media_type}", {**params, "page": page})
+                        _page(client, f"/discover/{media_type}", {**params, "page": page})
                         for page in range(1, PAGES_PER_QUERY + 1)
                     )
                 )
@@ -162,6 +162,15 @@ async def _fetch(
     _copy_stats(run, client)
     frame = pl.concat(frames) if frames else normalize([], "movie")
     return frame.unique(subset=["media_type", "tmdb_id"], keep="last", maintain_order=True), run
+
+
+async def _page(client: TmdbClient, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """One page, or None when TMDB answered malformed JSON twice: fallback is best effort,
+    so a lost page only means fewer titles (the client counts it, the run record says so)."""
+    try:
+        return await client.get(path, params)
+    except TmdbMalformed:
+        return None
 
 
 def _publish(settings: Settings, frame: pl.DataFrame, run: Run) -> None:
@@ -175,7 +184,7 @@ def _publish(settings: Settings, frame: pl.DataFrame, run: Run) -> None:
             run.started_at,
         )
         run.titles_new = frame.height
-        run.finish("ok")
+        run.finish("partial" if run.errors else "ok")
         writer.commit(
             add={
                 "titles": [writer.stage_table("titles", titles, f"fallback-{batch:06d}.parquet")],

@@ -1,18 +1,29 @@
 """Keeping the pool current from the TMDB API: new releases, and the votes of recent titles.
 
 New content (`ingest_new_content`): discover, sorted by release date ascending, over the
-window from the checkpoint minus one day (the boundary day is read again) to today. A
-window that reports more than 500 pages (TMDB serves no page past 500) is split in halves
-until each part fits. Pages are fetched concurrently within the client's rate limit. The
-results are normalized to the pool schema, deduplicated, merged with what the pool already
-knows of those titles (a discover result has no runtime, keywords or IMDb id), optionally
-enriched with details for newly seen titles, and published as one Parquet delta, with the
-run record and the new checkpoint, in one manifest commit. The checkpoint is the latest
-release date seen that is not after today, so future-dated titles never push it forward.
+window from the checkpoint minus one day (the boundary day is read again) to today. TMDB
+serves at most 500 pages (10,000 titles) of a query and caps the totals it reports at those
+values, so a query whose reported totals reach the cap is split: by date, and a single day
+by vote-count ranges, until every part is below the cap; a single vote count on a single
+day that still reaches it is read as far as TMDB serves and reported as truncated. Titles
+TMDB changed since the last run are read from `/changes`, day by day. Titles whose pool
+record has no `status` yet (discover does not give it, details do) get their details, new
+titles first. Everything is published as one Parquet delta, with the run record, the
+titles TMDB answered 404 for (`removals`) and the new checkpoint, in one manifest commit.
+
+The checkpoint is the latest release date seen that is not after today, so future-dated
+titles never push it forward, and it never passes a request that could not be read: a
+discover page lost to malformed JSON can hold only titles released on or after the last
+date of the page before it, so the checkpoint stays at or before that date and the next run
+reads the gap again (same for a title whose details were lost). `changes_read_until` moves
+only past days whose change pages were all read and whose changed titles were all fetched.
+A run that lost requests or met a truncated query publishes what it read and ends
+'partial', its messages saying what is missing; a 404 is information, not an error.
 
 Vote refresh (`refresh_recent_votes`): titles released in the last N days, least recently
-refreshed first, at most M per run; their current vote count, average and popularity are
-published as a patch that the `pool` view applies.
+refreshed first, at most M per run, leaving out titles TMDB no longer has and demo titles;
+their current vote count, average and popularity are published as a patch that the `pool`
+view applies.
 
 Either job holds the warehouse write lock for its whole run. A run that fails publishes a
 'failed' record and nothing else; a run that is killed leaves a 'running' record that the
@@ -36,21 +47,24 @@ from watchbuddy.runs import Run, abandon_dead_runs, stage_run, start_run
 from watchbuddy.schema import (
     CHECKPOINT_SCHEMA,
     MEDIA_TYPES,
+    REMOVAL_SCHEMA,
     TITLE_POLARS_SCHEMA,
     VOTE_SCHEMA,
     genre_table,
 )
 from watchbuddy.settings import Settings
-from watchbuddy.tmdb import TmdbClient, TmdbError
+from watchbuddy.tmdb import TmdbClient, TmdbError, TmdbMalformed
 from watchbuddy.views import open_views
 from watchbuddy.warehouse import Warehouse, WarehouseWriter, utcnow
 
-MAX_PAGE = 500
+MAX_PAGE = 500  # TMDB serves no page past it (HTTP 400) and caps total_pages at it
+PAGE_SIZE = 20  # titles a discover page; MAX_PAGE * PAGE_SIZE is all a query serves
 DATE_FIELD = {"movie": "primary_release_date", "tv": "first_air_date"}
+RESULT_DATE = {"movie": "release_date", "tv": "first_air_date"}
 WRITE_LOCK_WAIT_SECONDS = 120.0
-CHANGES_WINDOW_DAYS = 14  # the longest window /changes accepts (HTTP 422 beyond it)
 CHANGES_LOOKBACK_DAYS = 90  # after a longer pause, older changes are not chased
 CHANGES_PER_RUN = 2000  # changed titles re-read per run at most (one request each)
+MAX_LISTED = 8  # skipped requests or truncated queries named one by one in a run's messages
 
 T = TypeVar("T")
 
@@ -70,6 +84,14 @@ def today_utc() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+def status_summary(run: Run, problems: list[str]) -> str:
+    """'' for an ok run, else its status and what went wrong, for a summary line:
+    'partial: 2 pages could not be read; '."""
+    if run.status == "ok":
+        return ""
+    return f"{run.status}: {'; '.join(problems) or 'see the notes'}; "
+
+
 @dataclass
 class IngestResult:
     run: Run
@@ -78,6 +100,9 @@ class IngestResult:
     checkpoint_after: str | None
     titles: int = 0
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # why the run is not 'ok', briefly
+    removed: int = 0  # titles TMDB answered 404 for
+    changes_read_until: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,19 +110,73 @@ class IngestResult:
             "window": list(self.window),
             "checkpoint_before": self.checkpoint_before,
             "checkpoint_after": self.checkpoint_after,
+            "changes_read_until": self.changes_read_until,
             "titles": self.titles,
+            "removed": self.removed,
+            "problems": self.problems,
         }
 
 
-# ---------------------------------------------------------------- discover
+# ---------------------------------------------------------------- what a run could not read
 
 
 @dataclass
 class _Discovery:
+    """What a run read, and what it could not: the checkpoint is held at `hold` (a day the
+    unread requests may cover), and every lost request and truncated query is listed."""
+
     results: list[dict[str, Any]] = field(default_factory=list)
     pages_done: int = 0
     pages_known: int = 0
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # one message per request not read
+    pages_skipped: int = 0
+    details_skipped: int = 0
+    truncated: list[str] = field(default_factory=list)
+    hold: dt.date | None = None  # the checkpoint may not pass this day
+
+    def hold_at(self, day: dt.date) -> None:
+        self.hold = day if self.hold is None else min(self.hold, day)
+
+    def skip_page(self, message: str, hold: dt.date | None) -> None:
+        self.skipped.append(message)
+        self.pages_skipped += 1
+        if hold is not None:
+            self.hold_at(hold)
+
+
+# ---------------------------------------------------------------- discover
+
+VoteRange = tuple[int, int | None]  # vote_count.gte, vote_count.lte (None: no ceiling)
+
+
+def _split_votes(votes: VoteRange) -> tuple[VoteRange, VoteRange] | None:
+    """Two vote-count ranges that partition `votes`, or None for a single value.
+
+    Vote counts are integers, so [low, split] and [split + 1, high] cover the range exactly.
+    An open range is cut where its titles thin out: [0, 0] and [1, ...), then [n, 2n - 1]
+    and [2n, ...) (most titles have few votes); a closed range is halved."""
+    low, high = votes
+    if high is None:
+        split = max(low, 2 * low - 1)
+    elif low < high:
+        split = (low + high) // 2
+    else:
+        return None
+    return (low, split), (split + 1, high)
+
+
+def _query_label(media_type: str, gte: dt.date, lte: dt.date, votes: VoteRange | None) -> str:
+    label = f"{media_type} {gte}" if gte == lte else f"{media_type} {gte}..{lte}"
+    if votes is not None:
+        low, high = votes
+        if high is None:
+            label += f", vote count {low} or more"
+        elif low == high:
+            label += f", vote count {low}"
+        else:
+            label += f", vote count {low}..{high}"
+    return label
 
 
 async def _discover(
@@ -107,49 +186,102 @@ async def _discover(
     lte: dt.date,
     found: _Discovery,
     progress: Progress | None,
+    votes: VoteRange | None = None,
 ) -> None:
-    """Fetch every page of one window, splitting windows TMDB cannot page through."""
+    """Fetch every page of one query, splitting queries TMDB cannot page through.
+
+    TMDB serves 500 pages (10,000 titles) of a query at most and reports capped totals
+    (total_pages 500, total_results often 10,000), so a query whose totals *reach* the cap
+    may hold far more: it is split by date, and a single day by vote-count ranges, until
+    every part is below the cap. A single vote count on a single day at the cap cannot be
+    split further: TMDB's first 10,000 are read and the query is reported as truncated.
+
+    A page lost to malformed JSON is listed, and holds the checkpoint at the last release
+    date of the page before it (the window's start for page 1): sorted by date ascending,
+    the lost page cannot hold anything released earlier."""
     date_field = DATE_FIELD[media_type]
+    result_date = RESULT_DATE[media_type]
+    cap_results = MAX_PAGE * PAGE_SIZE
 
     def params(page: int) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "sort_by": f"{date_field}.asc",
             f"{date_field}.gte": gte.isoformat(),
             f"{date_field}.lte": lte.isoformat(),
             "include_adult": "false",
             "page": page,
         }
+        if votes is not None:
+            out["vote_count.gte"] = votes[0]
+            if votes[1] is not None:
+                out["vote_count.lte"] = votes[1]
+        return out
 
     path = f"/discover/{media_type}"
-    first = await client.get(path, params(1)) or {}
-    total_pages = int(first.get("total_pages") or 0)
-    if total_pages > MAX_PAGE and gte < lte:
-        middle = gte + (lte - gte) // 2
-        await asyncio.gather(
-            _discover(client, media_type, gte, middle, found, progress),
-            _discover(client, media_type, middle + dt.timedelta(days=1), lte, found, progress),
+    label = _query_label(media_type, gte, lte, votes)
+    lost = "could not be read (malformed JSON twice)"
+    try:
+        first = await client.get(path, params(1)) or {}
+    except TmdbMalformed:
+        found.skip_page(
+            f"{label}: page 1 {lost}; the checkpoint stays at or before {gte} so the next "
+            "run reads it again",
+            gte,
         )
         return
-    if total_pages > MAX_PAGE:
-        found.notes.append(
-            f"{media_type} {gte}: TMDB lists {first.get('total_results')} titles on this one "
-            f"day and serves only the first {MAX_PAGE * 20}; the rest were not fetched"
+    total_pages = int(first.get("total_pages") or 0)
+    total_results = int(first.get("total_results") or 0)
+    if total_pages >= MAX_PAGE or total_results >= cap_results:
+        if gte < lte:
+            middle = gte + (lte - gte) // 2
+            await asyncio.gather(
+                _discover(client, media_type, gte, middle, found, progress, votes),
+                _discover(
+                    client, media_type, middle + dt.timedelta(days=1), lte, found, progress, votes
+                ),
+            )
+            return
+        halves = _split_votes(votes or (0, None))
+        if halves is not None:
+            await asyncio.gather(
+                *(_discover(client, media_type, gte, lte, found, progress, h) for h in halves)
+            )
+            return
+        found.truncated.append(
+            f"{label}: TMDB lists {cap_results:,} or more titles for this one day and vote "
+            f"count and serves only the first {cap_results:,}; the rest were not fetched "
+            "(a CSV export that covers the day can fill them in)"
         )
     pages = min(total_pages, MAX_PAGE)
     found.pages_known += pages
-    found.results.extend(first.get("results") or [])
     found.pages_done += 1 if pages else 0
     if progress:
         progress(found.pages_done, found.pages_known)
 
-    async def page(number: int) -> None:
-        body = await client.get(path, params(number)) or {}
-        found.results.extend(body.get("results") or [])
+    async def page(number: int) -> dict[str, Any] | None:
+        try:
+            body = await client.get(path, params(number)) or {}
+        except TmdbMalformed:
+            return None
         found.pages_done += 1
         if progress:
             progress(found.pages_done, found.pages_known)
+        return body
 
-    await asyncio.gather(*(page(n) for n in range(2, pages + 1)))
+    bodies = [first, *await asyncio.gather(*(page(n) for n in range(2, pages + 1)))]
+    last_day = gte  # the latest release date on the pages read so far, in page order
+    for number, body in enumerate(bodies, start=1):
+        if body is None:
+            found.skip_page(
+                f"{label}: page {number} of {pages} {lost}; the checkpoint stays at or "
+                f"before {last_day} so the next run reads it again",
+                last_day,
+            )
+            continue
+        results = body.get("results") or []
+        found.results.extend(results)
+        days = [d for d in (_date_or_none(r.get(result_date)) for r in results) if d]
+        last_day = max([last_day, *days])
 
 
 def _date_or_none(value: Any) -> dt.date | None:
@@ -255,16 +387,51 @@ DETAILS_SCHEMA = {
 }
 
 
-async def _details_bodies(client: TmdbClient, media_type: str, ids: list[int]) -> list[dict]:
-    """`/{media_type}/{id}` with keywords (and, for shows, the IMDb id) for each id; ids TMDB
-    no longer knows (404) are left out."""
-    append = "keywords" if media_type == "movie" else "keywords,external_ids"
+@dataclass
+class _Details:
+    """Answers of `/{media_type}/{id}` for some ids: bodies, 404s and requests lost."""
 
-    async def one(tmdb_id: int) -> dict[str, Any] | None:
-        body = await client.get(f"/{media_type}/{tmdb_id}", {"append_to_response": append})
-        return body if isinstance(body, dict) and isinstance(body.get("id"), int) else None
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    not_found: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
 
-    return [b for b in await asyncio.gather(*(one(i) for i in ids)) if b]
+
+async def _details_bodies(
+    client: TmdbClient,
+    media_type: str,
+    ids: list[int],
+    append: bool = True,
+    progress: Progress | None = None,
+) -> _Details:
+    """`/{media_type}/{id}` for each id, with keywords (and, for shows, the IMDb id) unless
+    `append` is false. A 404 means TMDB no longer has the title (the caller records it as
+    removed); malformed JSON twice, or a body for another id, is a request lost."""
+    parts = "keywords" if media_type == "movie" else "keywords,external_ids"
+    params = {"append_to_response": parts} if append else None
+
+    done = 0
+
+    async def one(tmdb_id: int) -> tuple[str, Any]:
+        nonlocal done
+        try:
+            body = await client.get(f"/{media_type}/{tmdb_id}", params)
+        except TmdbMalformed:
+            body = False
+        done += 1
+        if progress:
+            progress(done, len(ids))
+        if body is False:
+            return "skipped", tmdb_id
+        if body is None:
+            return "not_found", tmdb_id
+        if body.get("id") != tmdb_id:
+            return "skipped", tmdb_id
+        return "body", body
+
+    out = _Details()
+    for kind, value in await asyncio.gather(*(one(i) for i in ids)):
+        {"body": out.bodies, "not_found": out.not_found, "skipped": out.skipped}[kind].append(value)
+    return out
 
 
 def _details_frame(bodies: list[dict[str, Any]], media_type: str) -> pl.DataFrame:
@@ -272,83 +439,158 @@ def _details_frame(bodies: list[dict[str, Any]], media_type: str) -> pl.DataFram
     return pl.DataFrame(rows, schema=DETAILS_SCHEMA)
 
 
-async def _changed_ids(
+async def _read_changes(
     client: TmdbClient, media_type: str, since: dt.date, until: dt.date, found: _Discovery
-) -> list[int]:
-    """Ids TMDB reports changed from `since` to `until`, oldest change first, in windows
-    of at most 14 days; a pause longer than CHANGES_LOOKBACK_DAYS is noted, not chased."""
-    earliest = until - dt.timedelta(days=CHANGES_LOOKBACK_DAYS)
-    if since < earliest:
-        found.notes.append(
-            f"the last run was before {earliest}; changes older than "
-            f"{CHANGES_LOOKBACK_DAYS} days were not read (run `ingest --since` to catch up)"
-        )
-        since = earliest
+) -> tuple[dict[int, dt.date], dt.date | None]:
+    """Ids TMDB reports changed from `since` to `until`, each with the first day it changed
+    on, and the first day whose change pages could not all be read (None: all were).
+
+    One query per day (TMDB accepts windows of up to 14 days), so that what was read is
+    known day by day and `changes_read_until` can move exactly as far as it is true."""
     path = f"/{media_type}/changes"
-    ids: dict[int, None] = {}
-    start = since
-    while start <= until:
-        end = min(start + dt.timedelta(days=CHANGES_WINDOW_DAYS - 1), until)
-        window = {"start_date": start.isoformat(), "end_date": end.isoformat()}
-        first = await client.get(path, {**window, "page": 1}) or {}
-        pages = min(int(first.get("total_pages") or 0), MAX_PAGE)
-        bodies = [
-            first,
-            *await asyncio.gather(
-                *(client.get(path, {**window, "page": n}) for n in range(2, pages + 1))
-            ),
+
+    async def one_day(day: dt.date) -> tuple[list[int], bool]:
+        window = {"start_date": day.isoformat(), "end_date": day.isoformat()}
+        lost = f"{media_type} changes of {day}: page {{}} could not be read (malformed JSON "
+        lost += "twice); the next run reads that day's changes again"
+        try:
+            first = await client.get(path, {**window, "page": 1}) or {}
+        except TmdbMalformed:
+            found.skip_page(lost.format(1), None)
+            return [], False
+        total_pages = int(first.get("total_pages") or 0)
+        pages = min(total_pages, MAX_PAGE)
+        if total_pages >= MAX_PAGE:
+            found.truncated.append(
+                f"{media_type} changes of {day}: TMDB lists {MAX_PAGE} or more pages of "
+                f"changed titles and serves only {MAX_PAGE}; the rest were not read"
+            )
+
+        async def page(number: int) -> dict[str, Any] | None:
+            try:
+                return await client.get(path, {**window, "page": number}) or {}
+            except TmdbMalformed:
+                found.skip_page(lost.format(number), None)
+                return None
+
+        bodies = [first, *await asyncio.gather(*(page(n) for n in range(2, pages + 1)))]
+        read = [b for b in bodies if b is not None]
+        found.pages_done += len(read)
+        ids = [
+            item["id"]
+            for body in read
+            for item in body.get("results") or []
+            if isinstance(item.get("id"), int) and item["id"] > 0
         ]
-        found.pages_done += len(bodies)
-        for body in bodies:
-            for item in (body or {}).get("results") or []:
-                if isinstance(item.get("id"), int) and item["id"] > 0:
-                    ids[item["id"]] = None
-        start = end + dt.timedelta(days=1)
-    return list(ids)
+        return ids, len(read) == len(bodies)
+
+    days = [since + dt.timedelta(days=n) for n in range((until - since).days + 1)]
+    changed: dict[int, dt.date] = {}
+    first_unread: dt.date | None = None
+    for day, (ids, complete) in zip(
+        days, await asyncio.gather(*(one_day(d) for d in days)), strict=True
+    ):
+        for tmdb_id in ids:
+            changed.setdefault(tmdb_id, day)
+        if not complete and first_unread is None:
+            first_unread = day
+    return changed, first_unread
 
 
 # ---------------------------------------------------------------- publish helpers
 
 
-def _checkpoint(warehouse: Warehouse, media_type: str) -> tuple[dt.date | None, dt.date | None]:
-    """The last release date ingested and the day of the run that ingested it."""
+@dataclass
+class _Checkpoint:
+    last_release_date: dt.date | None = None
+    last_run_day: dt.date | None = None
+    changes_read_until: dt.date | None = None
+
+    @property
+    def changes_from(self) -> dt.date | None:
+        """Where reading /changes resumes: the last day read completely (read again, since
+        its changes kept coming after the run), or, for records written before that column
+        existed, the day of the last run."""
+        return self.changes_read_until or self.last_run_day
+
+
+def _checkpoint(warehouse: Warehouse, media_type: str) -> _Checkpoint:
+    """The last release date ingested, the day of the run that did it, and how far the
+    changes were read."""
     con = open_views(warehouse, materialize=False)
     try:
         row = con.sql(
-            "SELECT last_release_date, CAST(last_run_at AS DATE) FROM checkpoints "
-            "WHERE media_type = ?",
+            "SELECT last_release_date, last_run_at, changes_read_until "
+            "FROM checkpoints WHERE media_type = ?",
             params=[media_type],
         ).fetchall()
     finally:
         con.close()
-    return (row[0][0], row[0][1]) if row else (None, None)
+    if not row:
+        return _Checkpoint()
+    last_release_date, last_run_at, changes_read_until = row[0]
+    # The UTC day (like every date here): DuckDB would cast in the machine's time zone.
+    last_run_day = last_run_at.astimezone(dt.UTC).date() if last_run_at else None
+    return _Checkpoint(last_release_date, last_run_day, changes_read_until)
 
 
 def _existing(warehouse: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:
-    """What the pool already holds for these keys (to merge fields discover lacks)."""
+    """The pool's titles among these keys, with their merged `status` (NULL: the pool has
+    no details of the title yet)."""
     con = open_views(warehouse, materialize=False)
     try:
         con.register("wanted", keys.to_arrow())
         return con.sql(
-            "SELECT p.media_type, p.tmdb_id, p.imdb_id, p.runtime, p.status, p.keywords "
+            "SELECT p.media_type, p.tmdb_id, p.status "
             "FROM pool AS p JOIN wanted USING (media_type, tmdb_id)"
         ).pl()
     finally:
         con.close()
 
 
-def _fetched_at(warehouse: Warehouse, media_type: str, ids: list[int]) -> dict[int, Any]:
-    """When the pool's record of each of these titles was fetched (absent: not in the pool)."""
+def _fetched_at(warehouse: Warehouse, media_type: str, ids: list[int]) -> dict[int, int | None]:
+    """For each of these titles the warehouse holds, when TMDB last served it to us (epoch
+    microseconds of the newest TMDB record; None: only CSV records). Absent: not held."""
     con = open_views(warehouse, materialize=False)
     try:
         con.register("wanted", pl.DataFrame({"tmdb_id": ids}, schema={"tmdb_id": pl.Int64}))
         rows = con.sql(
-            "SELECT tmdb_id, updated_at FROM pool JOIN wanted USING (tmdb_id) WHERE media_type = ?",
+            "SELECT tmdb_id, epoch_us(max(updated_at) FILTER (WHERE source = 'tmdb')) "
+            "FROM titles JOIN wanted USING (tmdb_id) WHERE media_type = ? GROUP BY tmdb_id",
             params=[media_type],
         ).fetchall()
     finally:
         con.close()
-    return {tmdb_id: fetched.replace(tzinfo=None) if fetched else None for tmdb_id, fetched in rows}
+    return dict(rows)
+
+
+def _day_end_us(day: dt.date) -> int:
+    """The first microsecond after `day` ends (UTC), as epoch microseconds."""
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    return int(end.timestamp()) * 1_000_000
+
+
+def _removal_rows(media_type: str, ids: list[int], at: dt.datetime) -> pa.Table:
+    return pa.table(
+        {
+            "media_type": [media_type] * len(ids),
+            "tmdb_id": ids,
+            "removed_at": [at] * len(ids),
+            "reason": [f"HTTP 404 from /{media_type}/{i}" for i in ids],
+        },
+        schema=REMOVAL_SCHEMA,
+    )
+
+
+def _stage_removals(
+    writer: WarehouseWriter, media_type: str, ids: list[int], batch: int, add: dict
+) -> None:
+    """Stage the titles TMDB answered 404 for, to be published in the run's commit."""
+    if ids:
+        name = f"removals-{batch:06d}-{media_type}.parquet"
+        add["removals"] = [
+            writer.stage_table("removals", _removal_rows(media_type, ids, utcnow()), name)
+        ]
 
 
 def api_title_rows(
@@ -400,15 +642,51 @@ def _run_recorded(
 
 
 def _copy_stats(run: Run, client: TmdbClient) -> None:
+    """The client's counts, for a job that does not track lost requests itself: each answer
+    that was malformed JSON twice is an error, named in the messages."""
     stats = client.stats
     run.requests = stats.requests
     run.retries = stats.retries
-    run.errors = len(stats.errors) + stats.not_found + stats.malformed
+    run.errors = stats.malformed
     run.messages.extend(stats.errors[:10])
-    if stats.not_found:
-        run.messages.append(f"{stats.not_found} title(s) no longer exist on TMDB (404), skipped")
-    if stats.malformed:
-        run.messages.append(f"{stats.malformed} response(s) were malformed JSON twice, skipped")
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def _finish(
+    run: Run, client: TmdbClient, found: _Discovery, removed: int, lost: str = "details"
+) -> list[str]:
+    """Close a run that published: the client's counts, every request it could not read
+    (`errors`, one message each up to MAX_LISTED), truncated queries and titles found gone,
+    and its status: 'partial' when anything is missing, else 'ok'. Returns the problems in
+    brief, for summary lines."""
+    run.requests = client.stats.requests
+    run.retries = client.stats.retries
+    run.errors = len(found.skipped)
+    for listed in (found.skipped, found.truncated):
+        run.messages.extend(listed[:MAX_LISTED])
+        if len(listed) > MAX_LISTED:
+            run.messages.append(f"... and {len(listed) - MAX_LISTED:,} more like these")
+    if removed:
+        run.messages.append(
+            f"{_plural(removed, 'title', 'titles')} removed from TMDB (HTTP 404): flagged in "
+            "the pool (removed_from_tmdb_at), not deleted"
+        )
+    problems = []
+    if found.pages_skipped:
+        problems.append(f"{_plural(found.pages_skipped, 'page', 'pages')} could not be read")
+    if found.details_skipped:
+        problems.append(
+            f"{lost} of {_plural(found.details_skipped, 'title', 'titles')} could not be read"
+        )
+    if found.truncated:
+        problems.append(
+            f"{_plural(len(found.truncated), 'query', 'queries')} truncated at TMDB's cap"
+        )
+    run.finish("partial" if problems else "ok")
+    return problems
 
 
 def _client(settings: Settings) -> TmdbClient:
@@ -422,6 +700,14 @@ def _client(settings: Settings) -> TmdbClient:
 
 
 # ---------------------------------------------------------------- new content
+
+
+@dataclass
+class _Fetched:
+    frame: pl.DataFrame  # normalized rows, details joined where fetched
+    found: _Discovery
+    removed: list[int] = field(default_factory=list)  # ids TMDB answered 404 for
+    changes_read_until: dt.date | None = None  # None: the changes were not read
 
 
 def ingest_new_content(
@@ -440,7 +726,8 @@ def ingest_new_content(
     client = _client(settings)  # fails fast without a credential, before taking the lock
     with warehouse.writer(f"ingest {media_type}", wait_seconds=WRITE_LOCK_WAIT_SECONDS) as writer:
         abandon_dead_runs(writer)
-        checkpoint, last_run_day = _checkpoint(warehouse, media_type)
+        before = _checkpoint(warehouse, media_type)
+        checkpoint = before.last_release_date
         start = since or (
             checkpoint - dt.timedelta(days=1) if checkpoint else settings.ingest_start
         )
@@ -449,9 +736,7 @@ def ingest_new_content(
         # (discover by release date never sees a title added later with an old date).
         # Not on a first run (discover reads everything) nor for an explicit window.
         changes_since = (
-            last_run_day - dt.timedelta(days=1)
-            if last_run_day and since is None and until is None
-            else None
+            before.changes_from if before.changes_from and since is None and until is None else None
         )
         if end < start:
             raise ConfigError(f"The window is empty: --until {end} is before the start {start}.")
@@ -463,7 +748,7 @@ def ingest_new_content(
             checkpoint.isoformat() if checkpoint else None,
             None,
         )
-        frame, notes = _run_recorded(
+        fetched = _run_recorded(
             writer,
             run,
             client,
@@ -471,13 +756,20 @@ def ingest_new_content(
                 client, settings, warehouse, media_type, (start, end), changes_since, progress, run
             ),
         )
-        result.notes = notes
-        run.messages.extend(notes)
-        _copy_stats(run, client)
+        frame, found = fetched.frame, fetched.found
+        result.notes = list(found.notes)
+        run.messages.extend(found.notes)
+        # The latest release date seen, not after today, not past a request that could not
+        # be read (found.hold), and never behind the checkpoint it started from.
         seen_dates = [d for d in frame["release_date"].drop_nulls().to_list() if d <= today]
-        new_checkpoint = max([*seen_dates, *([checkpoint] if checkpoint else [])], default=None)
+        new_checkpoint = max(seen_dates, default=None)
+        if new_checkpoint is not None and found.hold is not None:
+            new_checkpoint = min(new_checkpoint, found.hold)
+        if checkpoint is not None:
+            new_checkpoint = max(new_checkpoint or checkpoint, checkpoint)
+        # Changes not read by this run (first run, explicit window) start where they were.
+        changes_read_until = fetched.changes_read_until or before.changes_from or today
         batch = writer.allocate_batch()
-        now = utcnow()
         add: dict[str, list[str]] = {}
         if frame.height:
             titles = api_title_rows(
@@ -492,15 +784,17 @@ def ingest_new_content(
                 writer.stage_table("titles", titles, f"delta-{batch:06d}-{media_type}.parquet")
             ]
         result.titles = frame.height
+        _stage_removals(writer, media_type, fetched.removed, batch, add)
+        result.removed = len(fetched.removed)
         if new_checkpoint is not None:
             checkpoint_row = pa.table(
                 {
                     "media_type": [media_type],
                     "last_release_date": [new_checkpoint],
-                    "last_run_at": [now],
+                    "last_run_at": [utcnow()],
                     "run_id": [run.run_id],
                     "titles_seen": [frame.height],
-                    "changes_read_until": [None],
+                    "changes_read_until": [changes_read_until],
                 },
                 schema=CHECKPOINT_SCHEMA,
             )
@@ -510,10 +804,11 @@ def ingest_new_content(
                 )
             ]
             result.checkpoint_after = new_checkpoint.isoformat()
-        run.finish("ok")
+            result.changes_read_until = changes_read_until.isoformat()
+        result.problems = _finish(run, client, found, len(fetched.removed))
         add["runs"] = [stage_run(writer, [run])]
-        # Data, checkpoint and run record are published together: a crash before this
-        # line publishes none of them, so the checkpoint never runs ahead of the data.
+        # Data, removals, checkpoint and run record are published together: a crash before
+        # this line publishes none of them, so the checkpoint never runs ahead of the data.
         writer.commit(add=add)
         return result
 
@@ -527,87 +822,134 @@ async def _fetch_new(
     changes_since: dt.date | None,
     progress: Progress | None,
     run: Run,
-) -> tuple[pl.DataFrame, list[str]]:
+) -> _Fetched:
     async with client:
         found = _Discovery()
         await _discover(client, media_type, *window, found, progress)
+        out = _Fetched(normalize([], media_type), found)
         changed_bodies: list[dict[str, Any]] = []
         if changes_since is not None:
-            discovered = {item.get("id") for item in found.results}
-            changed = [
-                i
-                for i in await _changed_ids(client, media_type, changes_since, window[1], found)
-                if i not in discovered
-            ]
-            if len(changed) > CHANGES_PER_RUN:
-                # Titles the pool lacks first, then the least recently fetched, so that
-                # runs that cannot read every change still make progress through them.
-                fetched = _fetched_at(warehouse, media_type, changed)
-                changed.sort(key=lambda i: (i in fetched, fetched.get(i) or dt.datetime.min))
-                found.notes.append(
-                    f"{len(changed)} titles changed on TMDB since {changes_since}; "
-                    f"{CHANGES_PER_RUN} were re-read (new to the pool first, then the least "
-                    "recently fetched), the rest wait for the next run"
-                )
-                changed = changed[:CHANGES_PER_RUN]
-            changed_bodies = await _details_bodies(client, media_type, changed)
-            if changed_bodies:
-                found.notes.append(
-                    f"{len(changed_bodies)} titles outside the release window were re-read "
-                    f"because TMDB changed them since {changes_since}"
-                )
+            changed_bodies = await _fetch_changed(
+                client, warehouse, media_type, changes_since, window[1], out
+            )
         run.pages = found.pages_done
         # A details body is a discover result with genres spelled out: give it genre_ids.
         as_results = [
             {**body, "genre_ids": [g.get("id") for g in body.get("genres") or []]}
             for body in changed_bodies
         ]
+        with_details = {b["id"] for b in changed_bodies}
         frame = normalize(found.results + as_results, media_type).with_columns(
-            _via_changes=pl.col("tmdb_id").is_in([b["id"] for b in changed_bodies])
+            _via_changes=pl.col("tmdb_id").is_in(list(with_details))
         )
         known = _existing(warehouse, frame.select("media_type", "tmdb_id"))
         known_ids = set(known["tmdb_id"].to_list())
         new_ids = [i for i in frame["tmdb_id"].to_list() if i not in known_ids]
         run.titles_new = len(new_ids)
         run.titles_updated = frame.height - len(new_ids)
-        notes = list(found.notes)
-        details = _details_frame(
-            changed_bodies, media_type
-        )  # changed titles came with their details
-        if settings.details_per_run and new_ids:
-            chosen = [
-                i for i in new_ids[: settings.details_per_run] if i not in set(details["tmdb_id"])
-            ]
-            details = pl.concat(
-                [
-                    details,
-                    _details_frame(await _details_bodies(client, media_type, chosen), media_type),
-                ]
-            )
-            if len(new_ids) > len(chosen):
-                notes.append(
-                    f"details fetched for {len(chosen)} of {len(new_ids)} new titles "
-                    "(WATCHBUDDY_DETAILS_PER_RUN)"
+        # Details give what discover lacks (status, runtime, keywords, IMDb id). Wanted for
+        # every title of this run whose pool record has no status yet, new titles first: one
+        # whose details were lost stays without status, and the checkpoint held at its
+        # release date brings it into the next run, which fetches it again.
+        no_status = set(known.filter(pl.col("status").is_null())["tmdb_id"].to_list())
+        wanted = [i for i in new_ids if i not in with_details] + [
+            i for i in frame["tmdb_id"].to_list() if i in no_status and i not in with_details
+        ]
+        details = _Details()
+        if settings.details_per_run and wanted:
+            chosen = wanted[: settings.details_per_run]
+            details = await _details_bodies(client, media_type, chosen)
+            if len(wanted) > len(chosen):
+                found.notes.append(
+                    f"details fetched for {len(chosen):,} of {len(wanted):,} titles that lack "
+                    "them (WATCHBUDDY_DETAILS_PER_RUN); the rest get them when a run sees "
+                    "them again"
                 )
-    # Fields discover does not return: from the details just fetched, else from the pool.
-    merged = (
-        frame.join(details, on="tmdb_id", how="left")
-        .join(
-            known.drop("media_type").rename(
-                {c: f"old_{c}" for c in ("imdb_id", "runtime", "status", "keywords")}
-            ),
-            on="tmdb_id",
-            how="left",
+        released = dict(
+            zip(frame["tmdb_id"].to_list(), frame["release_date"].to_list(), strict=True)
         )
-        .with_columns(
-            imdb_id=pl.coalesce("imdb_id", "old_imdb_id"),
-            runtime=pl.coalesce("runtime", "old_runtime"),
-            status=pl.coalesce("status", "old_status"),
-            keywords=pl.coalesce("keywords", "old_keywords"),
-        )
-        .drop("old_imdb_id", "old_runtime", "old_status", "old_keywords")
+        for tmdb_id in details.skipped:
+            day = released.get(tmdb_id)
+            found.skipped.append(
+                f"details of {media_type} {tmdb_id} could not be read (malformed JSON twice); "
+                + (
+                    f"the checkpoint stays at or before {day} so the next run fetches them"
+                    if day
+                    else "they are fetched when a run sees the title again"
+                )
+            )
+            found.details_skipped += 1
+            if day is not None:
+                found.hold_at(day)
+        out.removed.extend(details.not_found)
+    # Fields discover does not return come from the details just fetched; where there are
+    # none, they stay NULL and the pool keeps what older records of the title say.
+    out.frame = frame.join(
+        _details_frame(changed_bodies + details.bodies, media_type), on="tmdb_id", how="left"
     )
-    return merged, notes
+    return out
+
+
+async def _fetch_changed(
+    client: TmdbClient,
+    warehouse: Warehouse,
+    media_type: str,
+    since: dt.date,
+    until: dt.date,
+    out: _Fetched,
+) -> list[dict[str, Any]]:
+    """Details of the titles TMDB changed from `since` to `until` that discover did not
+    return; sets `out.changes_read_until` to the day before the first day not fully handled
+    (a change page lost, a changed title's details lost or left for the next run), or to
+    `until` when every day was, and never before `since`."""
+    found = out.found
+    earliest = until - dt.timedelta(days=CHANGES_LOOKBACK_DAYS)
+    start = since
+    if start < earliest:
+        found.notes.append(
+            f"the changes were last read on {since}; changes older than "
+            f"{CHANGES_LOOKBACK_DAYS} days were not read (run `ingest --since` to catch up)"
+        )
+        start = earliest
+    changed_on, first_unread = await _read_changes(client, media_type, start, until, found)
+    discovered = {item.get("id") for item in found.results}
+    fetched = _fetched_at(warehouse, media_type, list(changed_on))
+    # A title TMDB served us after the day it changed ended is already current.
+    changed = [
+        i
+        for i in changed_on
+        if i not in discovered and (fetched.get(i) or 0) < _day_end_us(changed_on[i])
+    ]
+    deferred: list[int] = []
+    if len(changed) > CHANGES_PER_RUN:
+        # Titles the pool lacks first, then the least recently fetched, so that runs that
+        # cannot read every change still make progress through them.
+        changed.sort(key=lambda i: (i in fetched, fetched.get(i) or 0))
+        changed, deferred = changed[:CHANGES_PER_RUN], changed[CHANGES_PER_RUN:]
+        found.notes.append(
+            f"{len(changed) + len(deferred):,} titles changed on TMDB since {start}; "
+            f"{CHANGES_PER_RUN:,} were re-read (new to the pool first, then the least "
+            "recently fetched), the rest wait for the next run"
+        )
+    details = await _details_bodies(client, media_type, changed)
+    for tmdb_id in details.skipped:
+        found.skipped.append(
+            f"details of {media_type} {tmdb_id} (changed on TMDB on {changed_on[tmdb_id]}) "
+            "could not be read (malformed JSON twice); the next run reads them again"
+        )
+        found.details_skipped += 1
+    out.removed.extend(details.not_found)
+    if details.bodies:
+        found.notes.append(
+            f"{len(details.bodies):,} titles outside the release window were re-read "
+            f"because TMDB changed them since {start}"
+        )
+    unfinished = [changed_on[i] for i in deferred + details.skipped]
+    if first_unread is not None:
+        unfinished.append(first_unread)
+    read_until = min(unfinished) - dt.timedelta(days=1) if unfinished else until
+    out.changes_read_until = max(read_until, since)
+    return details.bodies
 
 
 # ---------------------------------------------------------------- vote refresh
@@ -618,9 +960,17 @@ class RefreshResult:
     run: Run
     candidates: int
     refreshed: int
+    removed: int = 0  # titles TMDB answered 404 for
+    problems: list[str] = field(default_factory=list)  # why the run is not 'ok', briefly
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.run.to_dict(), "candidates": self.candidates, "refreshed": self.refreshed}
+        return {
+            **self.run.to_dict(),
+            "candidates": self.candidates,
+            "refreshed": self.refreshed,
+            "removed": self.removed,
+            "problems": self.problems,
+        }
 
 
 def refresh_recent_votes(
@@ -631,7 +981,11 @@ def refresh_recent_votes(
     today: dt.date | None = None,
     progress: Progress | None = None,
 ) -> RefreshResult:
-    """Fetch current votes and popularity of recent titles; publish them as a patch."""
+    """Fetch current votes and popularity of recent titles; publish them as a patch.
+
+    Titles TMDB answered 404 for are recorded in `removals` (so the pool flags them and no
+    later refresh asks again), and demo titles are left out: their ids belong to other,
+    real titles on TMDB."""
     if media_type not in MEDIA_TYPES:
         raise ConfigError(f"Unknown media type {media_type!r}; use movie or tv.")
     days = settings.refresh_days if days is None else days
@@ -651,6 +1005,7 @@ def refresh_recent_votes(
                     """
                 SELECT tmdb_id FROM pool
                 WHERE media_type = $media AND release_date BETWEEN $first AND $today
+                  AND removed_from_tmdb_at IS NULL AND NOT coalesce(synthetic, false)
                 ORDER BY coalesce(votes_refreshed_at, updated_at) NULLS FIRST, tmdb_id
                 LIMIT $limit
                 """,
@@ -666,11 +1021,21 @@ def refresh_recent_votes(
             con.close()
         run = Run(job="refresh-votes", media_type=media_type)
         start_run(writer, run)
-        rows = _run_recorded(writer, run, client, _fetch_votes(client, media_type, ids, progress))
-        _copy_stats(run, client)
+        answers = _run_recorded(
+            writer, run, client, _fetch_votes(client, media_type, ids, progress)
+        )
+        found = _Discovery()
+        for tmdb_id in answers.skipped:
+            found.skipped.append(
+                f"votes of {media_type} {tmdb_id} could not be read (malformed JSON twice); "
+                "the title stays first in line for the next refresh"
+            )
+            found.details_skipped += 1
+        rows = answers.bodies
         run.pages = 0
         run.titles_updated = len(rows)
         add: dict[str, list[str]] = {}
+        batch = writer.allocate_batch() if rows or answers.not_found else 0
         if rows:
             now = utcnow()
             table = pa.table(
@@ -684,31 +1049,18 @@ def refresh_recent_votes(
                 },
                 schema=VOTE_SCHEMA,
             )
-            batch = writer.allocate_batch()
             add["votes"] = [
                 writer.stage_table("votes", table, f"votes-{batch:06d}-{media_type}.parquet")
             ]
-        run.finish("ok")
+        _stage_removals(writer, media_type, answers.not_found, batch, add)
+        problems = _finish(run, client, found, len(answers.not_found), lost="votes")
         add["runs"] = [stage_run(writer, [run])]
         writer.commit(add=add)
-        return RefreshResult(run, len(ids), len(rows))
+        return RefreshResult(run, len(ids), len(rows), len(answers.not_found), problems)
 
 
 async def _fetch_votes(
     client: TmdbClient, media_type: str, ids: list[int], progress: Progress | None
-) -> list[dict[str, Any]]:
-    done = 0
-
-    async def one(tmdb_id: int) -> dict[str, Any] | None:
-        nonlocal done
-        body = await client.get(f"/{media_type}/{tmdb_id}")
-        done += 1
-        if progress:
-            progress(done, len(ids))
-        if body and body.get("id") == tmdb_id:
-            return body
-        return None
-
+) -> _Details:
     async with client:
-        found = await asyncio.gather(*(one(i) for i in ids))
-    return [b for b in found if b]
+        return await _details_bodies(client, media_type, ids, append=False, progress=progress)

@@ -3,8 +3,10 @@
 One `TmdbClient` per run. Requests pass a client-side token bucket (default 35/s, under
 TMDB's ~40/s) and a concurrency bound; 429, 5xx, timeouts and connection errors are retried
 with exponential backoff and full jitter, honouring `Retry-After`. A 401 stops the run at
-once (retrying a bad key only earns a ban). A 404 for one title is counted and skipped;
-malformed JSON is retried once, then counted and skipped.
+once (retrying a bad key only earns a ban). A 404 is an answer, not an error: `get` returns
+None and counts it, and the caller records the title as removed from TMDB. Malformed JSON is
+retried once; a second one raises `TmdbMalformed`, so the caller knows that this one request
+was lost (unlike a 404, its resource may well exist) and can keep its checkpoint before it.
 
 The credential is sent as `api_key` (v3 key) or `Authorization: Bearer` (v4 token) and
 never appears in a log line, an exception message or a stored error: every message is
@@ -53,6 +55,18 @@ class TmdbUnavailable(TmdbError):
 
 class MissingCredential(TmdbError):
     exit_code = 2
+
+
+class TmdbMalformed(TmdbError):
+    """TMDB answered one request with malformed JSON twice: that request is lost, the run goes
+    on. Callers catch it per request and record the gap (a `TmdbError`, so one that is not
+    caught still ends the run as failed rather than passing silently)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"TMDB answered {path} with malformed JSON twice; run the job again later."
+        )
+        self.path = path
 
 
 @dataclass
@@ -228,8 +242,11 @@ class TmdbClient:
             self.stats.errors.append(message)
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict | None:
-        """GET a JSON object; None when TMDB says the resource does not exist (404) or keeps
-        answering with malformed JSON. Raises TmdbAuthError or TmdbUnavailable."""
+        """GET a JSON object; None only when TMDB says the resource does not exist (404).
+
+        Raises TmdbMalformed when the answer is malformed JSON twice (this request is lost;
+        the caller decides what that costs), TmdbAuthError on 401 and TmdbUnavailable when
+        TMDB keeps failing."""
         query = {**(params or {}), **self._params}
         malformed_seen = False
         last_problem = "no answer"
@@ -241,7 +258,7 @@ class TmdbClient:
                     f"Stopped: the process is shutting down ({path} not fetched); nothing was "
                     "published and the checkpoint is unchanged."
                 )
-            if failures or throttled:
+            if failures or throttled or malformed_seen:
                 self.stats.retries += 1
             async with self.slots:
                 await self.limiter.acquire()
@@ -291,7 +308,7 @@ class TmdbClient:
                 if malformed_seen:
                     self.stats.malformed += 1
                     self._note(f"{path}: malformed JSON twice, skipped")
-                    return None
+                    raise TmdbMalformed(path) from None
                 malformed_seen = True
                 last_problem = "malformed JSON"
                 continue

@@ -212,7 +212,7 @@ def run_job(name: str, settings: Settings) -> str:
 
 def _run_job_locked(spec: JobSpec, settings: Settings) -> str:
     from watchbuddy.compact import compact
-    from watchbuddy.ingest import ingest_new_content, refresh_recent_votes
+    from watchbuddy.ingest import ingest_new_content, refresh_recent_votes, status_summary
     from watchbuddy.runs import Run, stage_run
 
     name = spec.name
@@ -229,10 +229,16 @@ def _run_job_locked(spec: JobSpec, settings: Settings) -> str:
         return f"{name}: skipped (no TMDB credential)"
     if name.startswith("ingest"):
         result = ingest_new_content(settings, media)
-        return f"{name}: {result.run.titles_new} new, {result.run.titles_updated} updated"
+        return (
+            f"{name}: {status_summary(result.run, result.problems)}"
+            f"{result.run.titles_new} new, {result.run.titles_updated} updated"
+        )
     if name.startswith("refresh-votes"):
         refreshed = refresh_recent_votes(settings, media)
-        return f"{name}: {refreshed.refreshed} refreshed"
+        return (
+            f"{name}: {status_summary(refreshed.run, refreshed.problems)}"
+            f"{refreshed.refreshed} refreshed, {refreshed.removed} removed from TMDB"
+        )
     warehouse = Warehouse(settings.warehouse)
     run = Run(job="compact", media_type="all")
     files = len(warehouse.read_manifest().files("titles"))

@@ -146,7 +146,11 @@ def render() -> None:
         st.write("No job has run yet.")
     else:
         failed = runs.filter(pl.col("status").is_in(["failed", "incomplete"])).height
-        st.caption(f"Newest first; {failed} of the last {runs.height} runs failed or broke off.")
+        partial = runs.filter(pl.col("status") == "partial").height
+        st.caption(
+            f"Newest first; {failed} of the last {runs.height} runs failed or broke off, "
+            f"{partial} published only part of what they asked TMDB for (see their messages)."
+        )
         st.dataframe(runs, hide_index=True)
     st.subheader("Checkpoints")
     checkpoints: pl.DataFrame = history["checkpoints"]

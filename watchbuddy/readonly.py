@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from watchbuddy.errors import QueryRefused, WatchBuddyError
-from watchbuddy.views import open_views
+from watchbuddy.views import open_views, pool_file
 from watchbuddy.warehouse import Warehouse
 
 ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
@@ -19,8 +19,14 @@ ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 def sealed_connection(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
     con = open_views(warehouse)
-    root = str(warehouse.root).replace("'", "''")
-    con.execute(f"SET allowed_directories = ['{root}/']")
+    # The warehouse, and the folder of the materialized pool when it lives outside it (a
+    # read-only warehouse keeps it in the user's temp dir).
+    folders = {f"{warehouse.root}/"}
+    pool = pool_file(con)
+    if pool is not None:
+        folders.add(f"{pool.parent}/")
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in sorted(folders))
+    con.execute(f"SET allowed_directories = [{listed}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con

@@ -382,3 +382,11 @@ def test_a_well_attested_rating_outranks_a_lucky_ten_in_every_mode(tmp_path, sce
 def test_a_list_from_demo_data_says_so(demo_provider):
     result = demo_provider.get(CandidateFilters(limit=5))
     assert "5 of these 5 titles are synthetic demo data" in result.notes[0]
+
+
+def test_a_list_the_vote_floor_empties_says_so(settings):
+    provider = small_pool(settings)
+    result = provider.get(CandidateFilters(mode="mainstream", languages=("Danish",)))
+    assert result.frame.is_empty()
+    assert "1 title(s) match, but none has the mainstream mode's 500 votes" in result.notes[0]
+    assert provider.get(CandidateFilters(mode="mainstream", languages=("da",), min_votes=0)).dicts()

@@ -165,3 +165,31 @@ def test_make_run_on_an_empty_data_dir_lands_demo_data_and_stats_says_so(tmp_pat
         run_cli("--warehouse", str(tmp_path / "wh"), "stats", "--json", cwd=tmp_path).stdout
     )
     assert as_json["synthetic_titles"] == as_json["titles"] > 0
+
+
+def test_messages_say_what_is_true_and_what_to_do(tmp_path: Path, project: Path) -> None:
+    env = {"WATCHBUDDY_DATA_DIR": str(tmp_path / "nothing"), "TMDB_API_KEY": ""}
+    empty = run_cli("--warehouse", str(tmp_path / "empty"), "recommend", cwd=tmp_path, env=env)
+    assert empty.returncode == 1 and "The pool is empty: put TMDB CSV dumps in" in empty.stderr
+    (tmp_path / "afile").write_text("")
+    bad_out = run_cli("demo-data", "--rows", "100", "--out", str(tmp_path / "afile"), cwd=tmp_path)
+    assert bad_out.returncode == 2 and bad_out.stderr.count("\n") == 1
+    assert "give a folder with --out" in bad_out.stderr
+    run_cli("bootstrap", cwd=project)
+    lists = run_cli("sql", "SELECT genres FROM pool LIMIT 1", "--format", "csv", cwd=project)
+    assert lists.returncode == 0 and lists.stdout.startswith("genres\n")
+    install = run_cli("sql", "INSTALL httpfs", cwd=project)
+    assert install.returncode == 2 and "Refused INSTALL" in install.stderr
+    past = run_cli("recommend", "--offset", "999999", "--no-fallback", cwd=project)
+    assert "past the end of the list" in past.stderr and "credential" not in past.stderr
+    for args, message in (
+        (("--year-min", "3000"), "outside the years titles can have (1870-2100)"),
+        (("--limit", "0"), "--limit"),
+        (("--language", "Klingon"), "No title in the pool has the language Klingon (tlh)"),
+    ):
+        done = run_cli("recommend", *args, cwd=project)
+        assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
+        assert done.stderr.count("\n") == 1
+    named = run_cli("recommend", "--language", "Danish", "--format", "json", cwd=project)
+    assert named.returncode == 0, named.stderr
+    assert {r["original_language"] for r in json.loads(named.stdout)} <= {"da"}

@@ -41,6 +41,7 @@ record = st.fixed_dictionaries(
     {
         "key": st.sampled_from(KEYS),
         "synthetic": st.booleans(),
+        "source": st.sampled_from(["csv", "tmdb"]),
         "hours": st.integers(0, 3),  # updated_at: few values, so ties fall to batch and row
         **{
             name: values if name == "title" else st.one_of(st.none(), values)
@@ -94,9 +95,10 @@ def reference_pool(
             row[field] = known[-1][field] if known else None
         titles = [r for r in mine if r["title_record"]]
         row["synthetic"] = all(r["synthetic"] for r in titles)
-        last_seen = max(r["hours"] for r in mine)
+        # when TMDB last served it: an API record or a vote refresh, never a CSV
+        seen = [r["hours"] for r in mine if not r["title_record"] or r["source"] == "tmdb"]
         removed = [x["hours"] for x in removals if x["key"] == key]
-        row["removed"] = bool(removed) and max(removed) > last_seen
+        row["removed"] = bool(removed) and (not seen or max(removed) > max(seen))
         pool[key] = row
     return pool
 
@@ -109,7 +111,7 @@ def _title_table(rows: list[dict], batch: int) -> pa.Table:
         values.update(
             media_type=row["key"][0],
             tmdb_id=row["key"][1],
-            source="csv",
+            source=row["source"],
             source_name=f"batch{batch}.csv",
             batch=batch,
             source_row=row_number,
@@ -271,3 +273,20 @@ def test_synthetic_rows_never_replace_a_real_record_whatever_the_order(
         "SELECT title, original_language, vote_count, synthetic FROM pool"
     ).fetchall() == [("Inception", "en", 34495, False)]
     assert con.sql("SELECT count(*) FILTER (WHERE synthetic) FROM titles").fetchall() == [(1,)]
+
+
+def test_compact_drop_demo_takes_the_demo_titles_out_of_a_real_pool(settings: Settings) -> None:
+    (settings.data_dir / "a_movies.csv").write_text(REAL_INCEPTION)
+    (settings.data_dir / "synthetic_TMDB_movie_dataset_v11.csv").write_text(
+        FAKE_INCEPTION + "99,Made Up,fr,3\n"
+    )
+    bootstrap(settings)
+    warehouse = Warehouse(settings.warehouse)
+    con = watchbuddy.connect(warehouse.root)
+    assert con.sql("SELECT count(*) FILTER (WHERE synthetic) FROM pool").fetchall() == [(1,)]
+    assert compact(warehouse).changed  # drops the demo record a real one replaces
+    assert compact(warehouse).changed is False  # and nothing more: no needless rewrite
+    report = compact(warehouse, drop_demo=True)
+    assert report.changed and report.titles == 1
+    con = watchbuddy.connect(warehouse.root)
+    assert con.sql("SELECT title, synthetic FROM pool").fetchall() == [("Inception", False)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -106,7 +106,8 @@ OUTPUT_COLUMNS = [
 
 @dataclass(frozen=True)
 class CandidateFilters:
-    """What the engine (or a user) asks for. Validated on construction via `validated()`."""
+    """What the engine (or a user) asks for; `validated()` (called by every query) checks it
+    and normalizes genres and languages."""
 
     media_type: MediaChoice = "both"
     languages: tuple[str, ...] = ()
@@ -385,10 +386,14 @@ class CandidateProvider:
                 )
             sql, params = build_query(filters, exclusion)
             chosen = cursor.sql(sql, params=params).pl()
-            total = None
+            total = below_floor = None
             if chosen.height < filters.limit:
                 sql, params = build_count(filters, exclusion)
                 total = cursor.sql(sql, params=params).fetchall()[0][0]
+                if not total and filters.min_votes is None and filters.vote_floor:
+                    # Say when the mode's vote floor, not the filters, emptied the list.
+                    sql, params = build_count(replace(filters, min_votes=0), exclusion)
+                    below_floor = cursor.sql(sql, params=params).fetchall()[0][0]
         finally:
             cursor.close()
         frame = (
@@ -405,6 +410,11 @@ class CandidateProvider:
             .select(OUTPUT_COLUMNS)
         )
         result = Candidates(frame, filters.limit, filters, total=total)
+        if below_floor:
+            result.notes.append(
+                f"{below_floor:,} title(s) match, but none has the {filters.mode} mode's "
+                f"{filters.vote_floor} votes; lower the floor with min_votes (--min-votes 0)."
+            )
         synthetic = int(chosen["synthetic"].sum())
         if synthetic:
             result.notes.append(
@@ -415,7 +425,7 @@ class CandidateProvider:
 
 
 def _explanation(weights: dict[str, float]) -> pl.Expr:
-    """'0.70 x obscurity 0.81 + 0.15 x freshness 0.20 + ...' for each row."""
+    """'0.40 x obscurity 0.969 + 0.45 x quality 0.723 + ...' for each row."""
     parts = []
     for name, column in COMPONENTS.items():
         if weights[name]:

@@ -137,7 +137,7 @@ def bootstrap_command(ctx: Context, force: bool, as_json: bool) -> None:
             click.echo("[]")
         click.echo(
             f"No *.csv or *.csv.gz files in {settings.data_dir}: put the TMDB dumps there, "
-            "or run `watchbuddy demo-data --out data` for a synthetic set.",
+            "or run `watchbuddy demo-data` for a synthetic set.",
             err=True,
         )
         return
@@ -209,6 +209,9 @@ def sql_command(ctx: Context, query: str, fmt: str) -> None:
     ensure_pool(ctx)
     frame = run_query(ctx.warehouse, query)
     if fmt == "csv":
+        # CSV has no lists: genres and keywords become 'Drama|Thriller', as in `recommend`.
+        lists = [n for n, t in frame.schema.items() if isinstance(t, pl.List)]
+        frame = frame.with_columns(pl.col(n).cast(pl.List(pl.String)).list.join("|") for n in lists)
         click.echo(frame.write_csv(), nl=False)
     elif fmt == "json":
         click.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
@@ -416,6 +419,13 @@ def recommend_command(
     from watchbuddy.languages import label, to_code
 
     ensure_pool(ctx)
+    if ctx.warehouse.read_manifest().is_empty and (
+        no_fallback or not ctx.settings.has_tmdb_credential
+    ):
+        raise EmptyPool(
+            f"The pool is empty: put TMDB CSV dumps in {ctx.settings.data_dir} and run "
+            "`watchbuddy bootstrap` (or `watchbuddy demo-data` for a synthetic set)."
+        )
     provider = provider_for(ctx.settings)
     known = provider.languages()
     codes = {lang: to_code(lang) for lang in languages}
@@ -426,7 +436,7 @@ def recommend_command(
             if code not in known
         }
     )
-    if missing:
+    if missing and known:  # an empty pool asks TMDB (the check above let it through)
         raise ConfigError(
             f"No title in the pool has the language {', '.join(missing)}; the pool has: "
             f"{', '.join(label(code) for code in known)}."
@@ -484,20 +494,38 @@ def recommend_command(
 
 
 @cli.command("compact")
+@click.option(
+    "--drop-demo",
+    is_flag=True,
+    help="Also drop every synthetic demo record: the demo titles leave the pool.",
+)
 @pass_context
-def compact_command(ctx: Context) -> None:
+def compact_command(ctx: Context, drop_demo: bool) -> None:
     """Rewrite the landed records into one sorted snapshot (readers unaffected)."""
     from watchbuddy.compact import compact
 
-    report = compact(ctx.warehouse, ctx.settings.duckdb_memory_limit)
-    if not report.changed:
-        click.echo("Nothing to compact: the titles are already one snapshot, one record a title.")
+    if ctx.warehouse.read_manifest().is_empty:
+        click.echo("Nothing to compact: the warehouse holds no titles yet.")
         return
+    report = compact(ctx.warehouse, ctx.settings.duckdb_memory_limit, drop_demo=drop_demo)
+    if not report.changed:
+        click.echo(
+            "Nothing to compact: the titles are one snapshot already, and no record in it can "
+            "be dropped."
+        )
+        return
+    demo = "every demo record" if drop_demo else "demo records of titles a real record knows"
     click.echo(
         f"Compacted {report.files_before} file(s) with {report.rows_before:,} records into one "
         f"snapshot of {report.rows_after:,} records for {report.titles:,} titles in "
-        f"{report.seconds:.1f}s (records every field of which a newer record knows were dropped)."
+        f"{report.seconds:.1f}s (dropped: records every field of which a newer record knows, "
+        f"and {demo})."
     )
+    if drop_demo:
+        click.echo(
+            f"Delete {ctx.settings.data_dir}/synthetic_*.csv too, or `bootstrap --force` lands "
+            "the demo titles again."
+        )
 
 
 @cli.command("schedule")
@@ -623,7 +651,12 @@ def demo_data_command(
             return
         click.echo(f"{target} holds no CSV: generating the synthetic demo dataset ({rows:,} rows).")
     started = time.perf_counter()
-    files = generate(rows, target, seed=seed)
+    try:
+        files = generate(rows, target, seed=seed)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot write the demo data to {target} ({exc.strerror}); give a folder with --out."
+        ) from None
     click.echo(
         f"Wrote {files.movie_rows:,} synthetic movies to {files.movies} and {files.tv_rows:,} "
         f"synthetic shows to {files.tv} (plus {files.malformed_rows} deliberately malformed "

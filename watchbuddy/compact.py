@@ -25,31 +25,35 @@ from watchbuddy.warehouse import Warehouse
 # newest title record and the newest record knowing each field. Vote refreshes stay in
 # their own table and take part in choosing the winners.
 SNAPSHOT_SQL = """
-COPY (
-    WITH winners AS (
-        SELECT media_type, tmdb_id, [
-            max(record_order) FILTER (WHERE refreshed_at IS NULL),
-            {field_winners}
-        ] AS orders
-        FROM pool_records
-        GROUP BY media_type, tmdb_id
-    )
-    SELECT {title_columns}
-    FROM pool_records JOIN winners USING (media_type, tmdb_id)
-    WHERE refreshed_at IS NULL AND list_contains(orders, record_order)
-    ORDER BY media_type, original_language, release_date
-) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)
+WITH winners AS (
+    SELECT media_type, tmdb_id, [
+        max(record_order) FILTER (WHERE refreshed_at IS NULL),
+        {field_winners}
+    ] AS orders
+    FROM pool_records
+    GROUP BY media_type, tmdb_id
+)
+SELECT {title_columns}
+FROM pool_records JOIN winners USING (media_type, tmdb_id)
+WHERE refreshed_at IS NULL AND list_contains(orders, record_order) {drop_demo}
 """
+WRITE_SQL = """
+COPY ({snapshot} ORDER BY media_type, original_language, release_date)
+TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)
+"""
+# How many records a snapshot keeps, asked before writing one (nothing to drop: no rewrite).
+KEPT_SQL = "SELECT count(*) FROM ({snapshot})"
 
 
-def snapshot_sql(path: str) -> str:
-    winners = ",\n            ".join(
+def snapshot_sql(drop_demo: bool = False) -> str:
+    """The records a snapshot keeps (with `drop_demo`, no synthetic ones)."""
+    winners = ",\n        ".join(
         f"max(record_order) FILTER (WHERE {known_condition(f)})" for f in MERGED_FIELDS
     )
     return SNAPSHOT_SQL.format(
         field_winners=winners,
         title_columns=", ".join(TITLE_SCHEMA.names),
-        path=path.replace("'", "''"),
+        drop_demo="AND NOT synthetic" if drop_demo else "",
     )
 
 
@@ -63,7 +67,11 @@ class CompactReport:
     titles: int = 0
 
 
-def compact(warehouse: Warehouse, memory_limit: str = "1GB") -> CompactReport:
+def compact(
+    warehouse: Warehouse, memory_limit: str = "1GB", drop_demo: bool = False
+) -> CompactReport:
+    """Rewrite the titles into one snapshot when that drops a record (or, with `drop_demo`,
+    also every synthetic demo record: the demo titles leave the pool)."""
     started = time.perf_counter()
     with warehouse.writer("compact", wait_seconds=30.0) as writer:
         manifest = warehouse.read_manifest()
@@ -77,17 +85,16 @@ def compact(warehouse: Warehouse, memory_limit: str = "1GB") -> CompactReport:
         try:
             define_views(con, warehouse, manifest, materialize=False)
             rows_before = con.sql("SELECT count(*) FROM titles").fetchall()[0][0]
-            if len(files) == 1:
-                distinct = con.sql(
-                    "SELECT count(*) FROM (SELECT DISTINCT media_type, tmdb_id FROM titles)"
-                ).fetchall()[0][0]
-                if distinct == rows_before:
-                    return CompactReport(
-                        1, rows_before, rows_before, round(time.perf_counter() - started, 3), False
-                    )
+            snapshot = snapshot_sql(drop_demo)
+            kept = con.sql(KEPT_SQL.format(snapshot=snapshot)).fetchall()[0][0]
+            if len(files) == 1 and kept == rows_before:
+                return CompactReport(
+                    1, rows_before, rows_before, round(time.perf_counter() - started, 3), False
+                )
             tmp = writer.tmp_file()
             # The path is ours (a uuid under the warehouse), not user input.
-            con.execute(snapshot_sql(str(tmp)))
+            path = str(tmp).replace("'", "''")
+            con.execute(WRITE_SQL.format(snapshot=snapshot, path=path))
             rows_after, titles = con.sql(
                 "SELECT count(*), count(DISTINCT (media_type, tmdb_id)) FROM read_parquet(?)",
                 params=[str(tmp)],

@@ -110,7 +110,7 @@ def fill_from_tmdb(
         client = _client(settings)
         frame, run = asyncio.run(_fetch(client, filters, media_types, today))
     except TmdbError as exc:
-        result.notes.append(f"TMDB fallback skipped: {exc}")
+        result.notes.append(f"TMDB fallback skipped: {exc.reason.rstrip('.')}.")
         return result
     frame = (
         frame.filter(

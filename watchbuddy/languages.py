@@ -17,9 +17,11 @@ import langcodes
 from watchbuddy.errors import ConfigError
 
 # langcodes' code -> the code TMDB uses for the same language
-TMDB_CODES = {"yue": "cn", "fil": "tl"}
-# TMDB's own codes that are not ISO 639
-TMDB_NAMES = {"cn": "Cantonese", "xx": "No language"}
+TMDB_CODES = {"yue": "cn", "fil": "tl", "cmn": "zh", "hbs": "sh"}
+# TMDB's codes that are not ISO 639-1, or that langcodes would rewrite (sh: Serbo-Croatian)
+TMDB_NAMES = {"cn": "Cantonese", "xx": "No language", "sh": "Serbo-Croatian"}
+_NAMED = {name.lower(): code for code, name in TMDB_NAMES.items()}
+_TWO_LETTERS = re.compile(r"[A-Za-z]{2}")
 _CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
 
 
@@ -27,7 +29,15 @@ _CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
 def to_code(text: str) -> str:
     """The TMDB language code for a code or a language name; ConfigError if neither."""
     given = text.strip()
+    if _TWO_LETTERS.fullmatch(given):
+        return given.lower()  # already TMDB's kind of code; langcodes would rewrite sh to sr
+    if given.lower() in _NAMED:
+        return _NAMED[given.lower()]
     code = None
+    if len(given) < 3:
+        raise ConfigError(
+            f"Unknown language {given!r}: give a code such as da or a name such as Danish."
+        )
     if _CODE.fullmatch(given):
         try:
             code = langcodes.Language.get(given.replace("_", "-")).language

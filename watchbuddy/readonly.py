@@ -46,9 +46,11 @@ def run_query(warehouse: Warehouse, query: str) -> pl.DataFrame:
             )
         kind = statements[0].type
         if kind not in ALLOWED:
+            # Named by its first word as written (DuckDB files INSTALL under LOAD, say).
+            verb = query.split(None, 1)[0].upper() if query.strip() else kind.name
             raise QueryRefused(
-                f"Refused a {kind.name} statement: `watchbuddy sql` only reads (SELECT, "
-                "WITH ... SELECT, DESCRIBE, SHOW, EXPLAIN)."
+                f"Refused {verb}: `watchbuddy sql` only reads (SELECT, WITH ... SELECT, "
+                "DESCRIBE, SHOW, EXPLAIN)."
             )
         try:
             return con.sql(query).pl()

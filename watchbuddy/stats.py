@@ -31,7 +31,8 @@ def _rows(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
 
 
 # What a user must be told before trusting the pool: how much of it is made up (demo data)
-# and how much TMDB no longer has. The CLI's `stats` and every explorer page show these.
+# and how much TMDB no longer has. `stats` and the Pool page show both; every explorer page
+# warns about demo data.
 POOL_FLAGS_SQL = """
 SELECT count(*) AS titles,
        count(*) FILTER (WHERE synthetic) AS synthetic_titles,
@@ -52,8 +53,9 @@ def synthetic_warning(flags: dict[str, int]) -> str | None:
     share = "All" if synthetic == flags["titles"] else f"{synthetic:,} of {flags['titles']:,}"
     return (
         f"{share} titles in the pool are synthetic demo data made up by `watchbuddy "
-        "demo-data`, not TMDB data; put the real TMDB CSV dumps in the data dir and run "
-        "`watchbuddy bootstrap` (real records always replace demo ones)."
+        "demo-data`, not TMDB data: land the real TMDB CSV dumps (`watchbuddy bootstrap`; a "
+        "real record always replaces a demo one), then `watchbuddy compact --drop-demo` "
+        "removes the demo titles left over."
     )
 
 

@@ -44,6 +44,11 @@ DEFAULT_CONCURRENCY = 8
 class TmdbError(WatchBuddyError):
     """TMDB could not be used for this run (down, refusing, or misconfigured)."""
 
+    @property
+    def reason(self) -> str:
+        """What went wrong, without what a job makes of it (the fallback words it its way)."""
+        return str(self)
+
 
 class TmdbAuthError(TmdbError):
     """TMDB refused the credential (HTTP 401)."""
@@ -51,6 +56,16 @@ class TmdbAuthError(TmdbError):
 
 class TmdbUnavailable(TmdbError):
     """TMDB kept failing after every retry."""
+
+    JOB_OUTCOME = "; nothing was published and the checkpoint is unchanged"
+
+    def __init__(self, reason: str, advice: str = ", try again later.") -> None:
+        super().__init__(reason + self.JOB_OUTCOME + advice)
+        self._reason = reason
+
+    @property
+    def reason(self) -> str:
+        return self._reason
 
 
 class MissingCredential(TmdbError):
@@ -255,8 +270,7 @@ class TmdbClient:
         while failures < self.max_attempts and throttled < MAX_THROTTLED:
             if _STOPPING.is_set():
                 raise TmdbUnavailable(
-                    f"Stopped: the process is shutting down ({path} not fetched); nothing was "
-                    "published and the checkpoint is unchanged."
+                    f"Stopped: the process is shutting down ({path} not fetched)", advice="."
                 )
             if failures or throttled or malformed_seen:
                 self.stats.retries += 1
@@ -313,9 +327,7 @@ class TmdbClient:
                 last_problem = "malformed JSON"
                 continue
         raise TmdbUnavailable(
-            f"TMDB is unavailable ({path}: {last_problem} after "
-            f"{failures + throttled} attempts); nothing was published and the checkpoint "
-            "is unchanged, try again later."
+            f"TMDB is unavailable ({path}: {last_problem} after {failures + throttled} attempts)"
         )
 
     def _delay(self, attempt: int) -> float:

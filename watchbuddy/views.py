@@ -190,8 +190,9 @@ def open_views(warehouse: Warehouse, materialize: bool = True) -> duckdb.DuckDBP
 def refresh(con: duckdb.DuckDBPyConnection) -> bool:
     """Re-point the views at the newest published files if the warehouse changed.
 
-    Cheap (one small file read) so long-lived processes call it before each query; returns
-    whether anything changed.
+    Cheap when nothing changed (one small file read), so long-lived processes call it before
+    each query; after a commit it may first build the new version's pool file (seconds at
+    1.5M titles, once per version across processes). Returns whether anything changed.
     """
     root = con.sql(f"SELECT getvariable('{WAREHOUSE_VARIABLE}')").fetchall()[0][0]
     seen = con.sql(f"SELECT getvariable('{VERSION_VARIABLE}')").fetchall()[0][0]

@@ -3,7 +3,7 @@
 --
 -- The merge rule (README, "The pool"): for each title and each field, the value of the
 -- newest record that knows that field; newest by `updated_at` (when the data was fetched
--- from TMDB), then `batch` (landing order), then `source_row` (order within the file). NULL,
+-- from TMDB; for a CSV, the file's modification time), then `batch` (landing order), then `source_row` (order within the file). NULL,
 -- and an empty genre or keyword list, mean "not known": a file without a language column
 -- never erases the language an older, richer file gave. A vote refresh (table `votes`) is
 -- a record that knows only vote_count, vote_average and popularity. Synthetic demo records
@@ -57,7 +57,7 @@ WITH shared AS (
 single AS (
     SELECT media_type, tmdb_id, {field_list}, source, source_name, updated_at, landed_at,
            batch, synthetic, CAST(NULL AS TIMESTAMPTZ) AS votes_refreshed_at,
-           updated_at AS last_seen_at
+           CASE WHEN source = 'tmdb' THEN updated_at END AS last_seen_at
     FROM pool_records ANTI JOIN shared USING (media_type, tmdb_id)
     WHERE refreshed_at IS NULL
 ),
@@ -77,7 +77,9 @@ merged AS (
         -- arg_max_null: NULL when the votes came from a title record, not a refresh.
         arg_max_null(refreshed_at, record_order) FILTER (WHERE vote_count IS NOT NULL)
             AS votes_refreshed_at,
-        max(updated_at) AS last_seen_at
+        -- when TMDB last served the title (a CSV copied in today says nothing about that)
+        max(updated_at) FILTER (WHERE refreshed_at IS NOT NULL OR source = 'tmdb')
+            AS last_seen_at
     FROM pool_records SEMI JOIN shared USING (media_type, tmdb_id)
     GROUP BY media_type, tmdb_id
     HAVING count(*) FILTER (WHERE refreshed_at IS NULL) > 0
@@ -116,9 +118,10 @@ SELECT
     landed_at,
     batch,
     synthetic,
-    -- Flagged when TMDB answered 404 after the newest record or refresh of the title; a
-    -- record fetched later (TMDB serving the title again) clears it.
-    CASE WHEN r.removed_at > t.last_seen_at THEN r.removed_at END AS removed_from_tmdb_at,
+    -- Flagged when TMDB answered 404 after it last served the title (a record or a vote
+    -- refresh from the API); TMDB serving it again later clears it, a CSV does not.
+    CASE WHEN t.last_seen_at IS NULL OR r.removed_at > t.last_seen_at THEN r.removed_at END
+        AS removed_from_tmdb_at,
     obscurity_score(vote_count, popularity) AS obscurity_score,
     mainstream_score(vote_count, popularity) AS mainstream_score,
     quality_score(vote_average, vote_count) AS quality_score,

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_landing import WORK, machine, write_section_named
+from bench_landing import WORK, bootstrap_command, machine, write_section_named
 
 from watchbuddy.candidates import (
     MODES,
@@ -162,19 +162,7 @@ def sqlite_query(db: sqlite3.Connection, f: CandidateFilters) -> list:
 def land(data: Path, warehouse: Path, *extra: str) -> None:
     """`watchbuddy bootstrap` of `data` into `warehouse`, in a child process."""
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "watchbuddy",
-            "--data-dir",
-            str(data),
-            "--warehouse",
-            str(warehouse),
-            "bootstrap",
-            *extra,
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
+        bootstrap_command(data, warehouse, *extra), check=True, stdout=subprocess.DEVNULL
     )
 
 

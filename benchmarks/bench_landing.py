@@ -70,6 +70,21 @@ COUNT = textwrap.dedent("""
 """)
 
 
+def bootstrap_command(data: Path, warehouse: Path, *extra: str) -> list[str]:
+    """`watchbuddy bootstrap` of `data` into `warehouse`, as a child process's argv."""
+    return [
+        sys.executable,
+        "-m",
+        "watchbuddy",
+        "--data-dir",
+        str(data),
+        "--warehouse",
+        str(warehouse),
+        "bootstrap",
+        *extra,
+    ]
+
+
 def measure(*command: str, env: dict[str, str] | None = None) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", MEASURE, *command],
@@ -144,18 +159,7 @@ def main() -> None:
     warehouse = WORK / "warehouse"
     for round_no in range(args.rounds):
         shutil.rmtree(warehouse, ignore_errors=True)
-        ours.append(
-            measure(
-                sys.executable,
-                "-m",
-                "watchbuddy",
-                "--data-dir",
-                str(data),
-                "--warehouse",
-                str(warehouse),
-                "bootstrap",
-            )
-        )
+        ours.append(measure(*bootstrap_command(data, warehouse)))
         floor_dir = WORK / "floor"
         shutil.rmtree(floor_dir, ignore_errors=True)
         floor_dir.mkdir(parents=True)

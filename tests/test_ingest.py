@@ -301,14 +301,20 @@ def test_vote_refresh_patches_recent_titles_least_recently_refreshed_first(serve
     assert any("404" in m for m in first.run.messages + second.run.messages)
 
 
-def test_cli_ingest_and_refresh_json(server, tmp_path):
-    env = {
+def cli_env(server: FakeTmdb, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment a `watchbuddy` child process needs to ingest from `server`."""
+    return {
         "WATCHBUDDY_WAREHOUSE": str(tmp_path / "wh"),
         "TMDB_API_KEY": KEY,
         "WATCHBUDDY_TMDB_BASE_URL": server.base_url,
         "WATCHBUDDY_TMDB_RPS": "500",
         "WATCHBUDDY_INGEST_START": (TODAY - dt.timedelta(days=365)).isoformat(),
+        **extra,
     }
+
+
+def test_cli_ingest_and_refresh_json(server, tmp_path):
+    env = cli_env(server, tmp_path)
     done = run_cli("ingest", "all", "--json", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     runs = json.loads(done.stdout)

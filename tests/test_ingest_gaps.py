@@ -18,6 +18,7 @@ from tests.test_ingest import (
     KEY,
     TODAY,
     checkpoint,
+    cli_env,
     expected_keys,
     make_catalogue,
     pool_keys,
@@ -95,14 +96,13 @@ def test_a_day_and_vote_count_over_the_cap_is_reported_as_truncated_never_silent
         + _titles(range(7_100_000, 7_100_050), TODAY - dt.timedelta(days=30), [1] * 50)
     )
     with FakeTmdb(catalogue, api_key=KEY) as server:
-        env = {
-            "WATCHBUDDY_WAREHOUSE": str(tmp_path / "wh"),
-            "TMDB_API_KEY": KEY,
-            "WATCHBUDDY_TMDB_BASE_URL": server.base_url,
-            "WATCHBUDDY_TMDB_RPS": "2000",
-            "WATCHBUDDY_DETAILS_PER_RUN": "0",
-            "WATCHBUDDY_INGEST_START": (TODAY - dt.timedelta(days=60)).isoformat(),
-        }
+        env = cli_env(
+            server,
+            tmp_path,
+            WATCHBUDDY_TMDB_RPS="2000",
+            WATCHBUDDY_DETAILS_PER_RUN="0",
+            WATCHBUDDY_INGEST_START=(TODAY - dt.timedelta(days=60)).isoformat(),
+        )
         done = run_cli("ingest", "movie", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -297,13 +297,7 @@ def test_titles_gone_from_tmdb_are_recorded_flagged_and_not_asked_again(server, 
 
 
 def test_a_lost_refresh_makes_the_run_partial_and_the_cli_says_so(server, tmp_path):
-    env = {
-        "WATCHBUDDY_WAREHOUSE": str(tmp_path / "wh"),
-        "TMDB_API_KEY": KEY,
-        "WATCHBUDDY_TMDB_BASE_URL": server.base_url,
-        "WATCHBUDDY_TMDB_RPS": "500",
-        "WATCHBUDDY_INGEST_START": (TODAY - dt.timedelta(days=365)).isoformat(),
-    }
+    env = cli_env(server, tmp_path)
     assert run_cli("ingest", "movie", cwd=tmp_path, env=env).returncode == 0
     recent = server.catalogue.window("movie", TODAY - dt.timedelta(days=90), TODAY)
     server.catalogue.remove("movie", recent[0].id)

@@ -159,7 +159,7 @@ def bootstrap_command(ctx: Context, force: bool, as_json: bool) -> None:
 @pass_context
 def stats_command(ctx: Context, as_json: bool) -> None:
     """Counts by media type and source, imports, data age, checkpoints and last runs."""
-    from watchbuddy.stats import pool_stats, synthetic_warning
+    from watchbuddy.stats import pool_stats
     from watchbuddy.views import open_views
 
     ensure_pool(ctx)
@@ -179,11 +179,8 @@ def stats_command(ctx: Context, as_json: bool) -> None:
         f"Removed from TMDB (answered 404; left out of candidate lists): "
         f"{stats['removed_titles']:,}"
     )
-    warning = synthetic_warning(
-        {"titles": stats["titles"], "synthetic_titles": stats["synthetic_titles"]}
-    )
-    if warning:
-        click.echo(f"Warning: {warning}")
+    if stats["synthetic_warning"]:
+        click.echo(f"Warning: {stats['synthetic_warning']}")
     click.echo("\nBy source:\n" + _table(stats["by_source"]))
     click.echo("\nImports:\n" + _table(stats["imports"]))
     click.echo("\nCheckpoints:\n" + _table(stats["checkpoints"]))

@@ -46,7 +46,7 @@ COPY (
     ORDER BY coalesce(vote_count, 0) DESC, media_type, tmdb_id
 ) TO {path} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)
 """
-# Columns of the file that are not pool columns.
+# Columns of the file that are not pool columns (the candidate table reads them).
 EXTRA_COLUMNS = ("genre_mask",)
 
 

@@ -305,7 +305,7 @@ VOTE_SCHEMA = pa.schema(
 )
 
 # Titles TMDB answered 404 for: flagged in the pool (`removed_from_tmdb_at`), never deleted.
-# A newer record of the title (TMDB serving it again) clears the flag.
+# A newer record or vote refresh from TMDB (serving the title again) clears the flag.
 REMOVAL_SCHEMA = pa.schema(
     [
         ("media_type", pa.string()),

@@ -128,6 +128,7 @@ def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str
         "stale_titles": stale,
         "stale_share": round(stale / total, 4) if total else 0.0,
         "synthetic_titles": flags["synthetic_titles"],
+        "synthetic_warning": synthetic_warning(flags),
         "removed_titles": flags["removed_titles"],
         "checkpoints": checkpoints,
         "last_runs": runs,

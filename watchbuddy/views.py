@@ -96,18 +96,20 @@ def pool_sql() -> str:
     )
 
 
-def _materialized_pool_view(con: duckdb.DuckDBPyConnection, path: str) -> str:
-    """`pool` over the materialized file, columns in the view's order, freshness for today."""
-    columns = con.sql("SELECT * FROM pool_computed LIMIT 0").columns
-    selected = ", ".join(
-        "freshness_score(release_date, current_date) AS freshness_score"
-        if c == "freshness_score"
-        else c
-        for c in columns
-    )
+def _materialized_pool_view(path: str) -> str:
+    """`pool` over the materialized file: the file holds `pool_computed`'s columns without
+    freshness (the last one, computed here for today), plus its own extra columns."""
+    extra = ", ".join(pool_cache.EXTRA_COLUMNS)
     return (
-        f"CREATE OR REPLACE VIEW pool AS SELECT {selected} FROM read_parquet({quote_literal(path)})"
+        f"CREATE OR REPLACE VIEW pool AS SELECT * EXCLUDE ({extra}), "
+        "freshness_score(release_date, current_date) AS freshness_score "
+        f"FROM read_parquet({quote_literal(path)})"
     )
+
+
+def _cache_key() -> str:
+    """The SQL a materialized pool is computed by (part of its file name)."""
+    return pool_sql() + sql_file("scores.sql")
 
 
 def define_views(
@@ -128,8 +130,7 @@ def define_views(
             f"CREATE OR REPLACE VIEW {view} AS {table_source_sql(warehouse, manifest, table)}"
         )
     con.execute(sql_file("scores.sql"))
-    definition = pool_sql()
-    con.execute(definition)
+    con.execute(pool_sql())
     con.execute("CREATE OR REPLACE VIEW pool AS SELECT * FROM pool_computed")
     con.execute(sql_file("state.sql"))
     con.execute(f"SET VARIABLE {VERSION_VARIABLE} = {int(manifest.version)}")
@@ -137,11 +138,10 @@ def define_views(
     con.execute(f"SET VARIABLE {POOL_FILE_VARIABLE} = NULL")
     if materialize and not manifest.is_empty:
         try:
-            definition += sql_file("scores.sql")
-            path = str(pool_cache.materialize(con, warehouse, manifest, definition))
+            path = str(pool_cache.materialize(con, warehouse, manifest, _cache_key()))
         except (OSError, duckdb.IOException, duckdb.PermissionException):
             return manifest  # no copy can be written here: `pool` stays the computed view
-        con.execute(_materialized_pool_view(con, path))
+        con.execute(_materialized_pool_view(path))
         con.execute(f"SET VARIABLE {POOL_FILE_VARIABLE} = ?", [path])
     return manifest
 
@@ -154,8 +154,7 @@ def materialized_pool(warehouse: Warehouse, manifest: Manifest | None = None) ->
         path = pool_file(con)
         if path is None and manifest.is_empty:
             # An empty warehouse: an empty file with the pool's columns.
-            definition = pool_sql() + sql_file("scores.sql")
-            path = pool_cache.materialize(con, warehouse, manifest, definition)
+            path = pool_cache.materialize(con, warehouse, manifest, _cache_key())
     finally:
         con.close()
     if path is None:

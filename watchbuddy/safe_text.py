@@ -1,0 +1,42 @@
+"""Untrusted text made safe to show: titles, overviews, file names and CSV cells come from
+strangers, and a terminal obeys escape sequences (clear screen, set the window title, move
+the cursor) while Markdown fetches images and draws links.
+
+Data keeps its bytes: `--format json`/`csv` and the warehouse hold the text as it came
+(JSON escapes control characters itself). Only human-readable output goes through here.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls (ESC, BEL, BS, CR, ...), DEL and the C1 controls (CSI is U+009B), plus the
+# Unicode format characters that reorder or hide text (bidi overrides, zero-width joiners
+# are harmless but U+202E "right-to-left override" makes `exe.txt` read `txt.exe`).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
+_LINE_BREAKS = re.compile("[\n\t\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object, *, one_line: bool = False) -> str:
+    """The text with every control character shown as a visible escape (`\\x1b`).
+
+    Newlines and tabs stay unless `one_line` (table cells, progress lines), where they
+    become spaces.
+    """
+    value = str(text)
+    if one_line:
+        value = _LINE_BREAKS.sub(" ", value)
+    return _CONTROL.sub(_escape, value)
+
+
+def plain_markdown(text: object) -> str:
+    """Text that Markdown renders literally: every Markdown punctuation escaped, so a
+    title like `![t](http://host/p.png)` stays those characters and fetches nothing."""
+    value = printable(text)
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])", r"\\\1", value)

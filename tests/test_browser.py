@@ -1,10 +1,13 @@
 """The explorer in a real browser: Debian's chromium, headless, driven by Playwright
 against `watchbuddy app` on a free port. Sets a filter, sees matching rows, and opens the
-address bar's link in a fresh browser context, which must restore the same view."""
+address bar's link in a fresh browser context, which must restore the same view; shows
+hostile titles and links as text; and listens on this machine only."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -22,6 +25,32 @@ from watchbuddy.settings import Settings
 
 pytestmark = pytest.mark.slow
 
+# One title in Greenlandic (no demo title is), written by an attacker: Markdown links and
+# images, an autolink, raw HTML and terminal escapes, in the title and the overview.
+EVIL = "evil.example"
+HOSTILE_TITLE = f"\x1b]0;pwned\x07![t](http://{EVIL}/title.png) [Session expired](https://{EVIL}/t)"
+HOSTILE_OVERVIEW = (
+    f"Log in again: [here](https://{EVIL}/login) ![pixel](http://{EVIL}/pixel.png) "
+    f"<https://{EVIL}/auto> https://{EVIL}/bare www.{EVIL} <img src='http://{EVIL}/h.png'>"
+    " :red[alarm] $x^2$"
+)
+HOSTILE_CSV = (
+    "id,title,original_language,release_date,vote_count,vote_average,popularity,overview\n"
+    + ",".join(
+        [
+            "987654321",
+            '"' + HOSTILE_TITLE.replace('"', '""') + '"',
+            "kl",
+            "2001-01-01",
+            "5000",
+            "7.5",
+            "50",
+            '"' + HOSTILE_OVERVIEW.replace('"', '""') + '"',
+        ]
+    )
+    + "\n"
+)
+
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path):
@@ -32,6 +61,10 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path):
     settings = Settings(data_dir=root / "data", warehouse=root / "warehouse")
     settings.data_dir.mkdir()
     bootstrap(settings.with_overrides(data_dir=demo_dir))
+    hostile = root / "hostile"
+    hostile.mkdir()
+    (hostile / "hostile_movies.csv").write_text(HOSTILE_CSV, encoding="utf-8")
+    bootstrap(settings.with_overrides(data_dir=hostile))
     with serve_app(settings.warehouse, settings.data_dir) as (url, _process, _up):
         yield url
 
@@ -68,3 +101,57 @@ def test_a_filter_shows_matching_rows_and_its_link_restores_them(app_url: str) -
             assert wait_for_rows(other, lambda restored: restored == rows)
         finally:
             browser.close()
+
+
+def test_untrusted_text_is_shown_as_text_and_fetches_nothing(app_url: str) -> None:
+    """A link's parameters and a title's text are written by strangers: they show as the
+    characters they are, with no link to follow and no image fetched."""
+    from playwright.sync_api import expect, sync_playwright
+
+    link_genre = f"[Session expired](https://{EVIL}/login)"
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(f"{app_url}/?lang=kl&genre={quote(link_genre)}")
+            page.wait_for_selector(GRID, timeout=60_000)
+            expect(page.get_by_text(f"Ignored genre '{link_genre}'", exact=False)).to_be_visible()
+            expect(page.get_by_text("Log in again: [here]", exact=False)).to_be_visible()
+            expect(page.get_by_text("Session expired](https", exact=False).first).to_be_visible()
+            assert page.locator(f"a[href*='{EVIL}']").count() == 0
+            assert page.locator(f"img[src*='{EVIL}']").count() == 0
+            expect(page.get_by_text(":red[alarm] $x^2$", exact=False)).to_be_visible()
+            assert [url for url in requested if EVIL in (urlsplit(url).hostname or "")] == []
+        finally:
+            browser.close()
+
+
+def _addresses_of_this_machine() -> list[str]:
+    """This machine's own addresses other than loopback (where another machine would
+    connect), found without any network traffic."""
+    found = set()
+    for family, _, _, _, sockaddr in socket.getaddrinfo(socket.gethostname(), None):
+        if family in (socket.AF_INET, socket.AF_INET6):
+            found.add(sockaddr[0])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:  # a UDP "connect" sends nothing; it picks the interface a route would use
+            probe.connect(("192.0.2.1", 9))
+            found.add(probe.getsockname()[0])
+        except OSError:
+            pass
+    return sorted(a for a in found if not a.startswith("127.") and a not in ("::1", "0.0.0.0"))
+
+
+def test_the_explorer_listens_on_this_machine_only(app_url: str) -> None:
+    port = urlsplit(app_url).port
+    addresses = _addresses_of_this_machine()
+    if not addresses:
+        pytest.skip("this machine has no address besides loopback to try")
+    for address in addresses:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            with pytest.raises(OSError):
+                sock.connect((address, port))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import os
 import sys
@@ -662,11 +663,16 @@ def demo_data_command(
 
 
 @cli.command("app")
-@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option(
+    "--address",
+    help="Address to listen on (default: WATCHBUDDY_APP_ADDRESS, 127.0.0.1 = this machine only).",
+)
 @click.option("--headless/--no-headless", default=True, show_default=True)
 @pass_context
-def app_command(ctx: Context, port: int, headless: bool) -> None:
+def app_command(ctx: Context, port: int, address: str | None, headless: bool) -> None:
     """Start the Streamlit explorer."""
+    address = address or ctx.settings.app_address
     ensure_pool(ctx)
     warehouse = ctx.settings.warehouse.resolve()
     # The app reads its settings from the environment, in this process and any child.
@@ -686,15 +692,23 @@ def app_command(ctx: Context, port: int, headless: bool) -> None:
 
     disable_nagle_on_streamlit_server()
 
-    click.echo(
-        f"Starting the explorer on http://localhost:{port} (warehouse {warehouse})", err=True
-    )
+    host = f"[{address}]" if ":" in address else address
+    click.echo(f"Starting the explorer on http://{host}:{port} (warehouse {warehouse})", err=True)
+    if not _is_loopback(address):
+        click.echo(
+            f"Warning: listening on {address} makes the explorer reachable from other "
+            "machines, with no login, uploads and *Run now*; put it behind a reverse proxy "
+            "with authentication.",
+            err=True,
+        )
     streamlit_main(
         [
             "run",
             str(Path(__file__).with_name("streamlit_app.py")),
             "--server.port",
             str(port),
+            "--server.address",
+            address,
             "--server.headless",
             str(headless).lower(),
             "--browser.gatherUsageStats",
@@ -704,6 +718,15 @@ def app_command(ctx: Context, port: int, headless: bool) -> None:
         ],
         prog_name="streamlit",
     )
+
+
+def _is_loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def main() -> None:

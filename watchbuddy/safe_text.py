@@ -17,6 +17,13 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u20
 _LINE_BREAKS = re.compile("[\n\t\u2028\u2029]")
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
+# Where an autolink would start: after a scheme's colon, after `www`, after the `@` of an
+# address (matched on the escaped text, hence the optional backslashes).
+_AUTOLINK = re.compile(r"(?i)(?::(?=(?:\\)?/)|www(?=(?:\\)?\.)|@)")
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
 def _escape(match: re.Match[str]) -> str:
     char = match.group(0)
     code = ord(char)
@@ -36,7 +43,13 @@ def printable(text: object, *, one_line: bool = False) -> str:
 
 
 def plain_markdown(text: object) -> str:
-    """Text that Markdown renders literally: every Markdown punctuation escaped, so a
-    title like `![t](http://host/p.png)` stays those characters and fetches nothing."""
-    value = printable(text)
-    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])", r"\\\1", value)
+    """Text that Markdown renders literally: a title like `![t](http://host/p.png)` stays
+    those characters and fetches nothing.
+
+    Markdown punctuation is backslash-escaped (links, images, HTML, `:red[...]`, `$...$`).
+    GitHub-flavoured autolinks are found in the text *after* escapes are resolved, so a
+    bare `https://host`, `www.host` or `a@host` is broken with an invisible zero-width
+    space instead: it reads the same and links nowhere.
+    """
+    value = _MARKDOWN_PUNCTUATION.sub(r"\\\1", printable(text))
+    return _AUTOLINK.sub(lambda m: m.group(0) + _ZERO_WIDTH_SPACE, value)

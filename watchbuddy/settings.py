@@ -195,6 +195,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Land the data dir automatically when a read command or the app finds the pool empty.",
     ),
     SettingSpec(
+        "app_address",
+        "WATCHBUDDY_APP_ADDRESS",
+        str,
+        "127.0.0.1",
+        "Address the explorer listens on. The default serves this machine only; `0.0.0.0` "
+        "exposes it to the network with no login (see Operations).",
+    ),
+    SettingSpec(
         "duckdb_memory_limit",
         "WATCHBUDDY_DUCKDB_MEMORY_LIMIT",
         str,
@@ -227,6 +235,7 @@ class Settings:
     schedule_compact: str = "30 4 * * *"
     scheduler_in_app: bool = True
     auto_bootstrap: bool = True
+    app_address: str = "127.0.0.1"
     duckdb_memory_limit: str = "1GB"
     config_file: Path | None = field(default=None, compare=False)
 

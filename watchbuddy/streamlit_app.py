@@ -15,6 +15,7 @@ import streamlit as st
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer.serving import disable_nagle_on_open_sockets
 from watchbuddy.land import bootstrap, find_inputs
+from watchbuddy.safe_text import plain_markdown
 from watchbuddy.scheduler import Scheduler
 from watchbuddy.settings import Settings, load_settings
 from watchbuddy.warehouse import Warehouse
@@ -42,7 +43,8 @@ def _auto_bootstrap(settings: Settings, warehouse: Warehouse) -> None:
         reports = bootstrap(
             settings,
             on_report=lambda r: st.write(
-                f"{r.file}: {r.status}, {r.accepted:,} accepted, {r.rejected:,} rejected"
+                f"{plain_markdown(r.file)}: {r.status}, {r.accepted:,} accepted, "
+                f"{r.rejected:,} rejected"
             ),
         )
         status.update(
@@ -78,7 +80,7 @@ def main() -> None:
             _scheduler(str(warehouse.root))
         _auto_bootstrap(settings, warehouse)
     except WatchBuddyError as exc:
-        st.error(str(exc))
+        st.error(plain_markdown(exc))
         st.stop()
     pages = [
         st.Page(PAGES_DIR / file, title=title, url_path=url, icon=icon, default=i == 0)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer import data
+from watchbuddy.safe_text import plain_markdown
 from watchbuddy.settings import Settings, load_settings
 from watchbuddy.stats import synthetic_warning
 from watchbuddy.warehouse import Manifest, Warehouse
@@ -39,7 +40,7 @@ def page_context() -> PageContext:
         warehouse = Warehouse(settings.warehouse)
         context = PageContext(settings, warehouse, warehouse.read_manifest())
     except WatchBuddyError as exc:
-        st.error(str(exc))
+        st.error(plain_markdown(exc))
         st.stop()
         raise  # st.stop() raises; this keeps type checkers honest
     if not context.manifest.is_empty:

@@ -28,6 +28,7 @@ from watchbuddy.explorer.query_params import (
     params_from_filters,
 )
 from watchbuddy.genres import CANONICAL_NAMES
+from watchbuddy.safe_text import plain_markdown, printable
 
 STATE = "explore_filters"
 NOTES = "explore_url_notes"
@@ -277,7 +278,7 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
         "Title",
         list(rows),
         key="detail_pick",
-        format_func=lambda k: f"{rows[k]['title']} ({rows[k]['year'] or '?'}, {k})",
+        format_func=lambda k: printable(f"{rows[k]['title']} ({rows[k]['year'] or '?'}, {k})"),
         help="Or click a row in the table.",
     )
     row = rows[pick]
@@ -285,17 +286,20 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
     poster, text = st.columns([1, 4])
     if row["poster"]:
         poster.image(row["poster"].replace("/w92", "/w185"), width=150)
-    text.markdown(f"### {row['title']} ({row['year'] or 'year unknown'})")
+    # Every value from the data is shown as literal text (`plain_markdown`): a title or
+    # overview is written by strangers and must not draw links or fetch images.
+    text.markdown(f"### {plain_markdown(row['title'])} ({row['year'] or 'year unknown'})")
     if detail.get("original_title") and detail["original_title"] != row["title"]:
-        text.caption(f"Original title: {detail['original_title']}")
+        text.caption(f"Original title: {plain_markdown(detail['original_title'])}")
+    genres = plain_markdown(", ".join(row["genres"])) or "no genres"
     text.write(
         f"{MEDIA_LABELS[row['media_type']].rstrip('s')} · language "
-        f"`{row['original_language'] or 'unknown'}` · {', '.join(row['genres']) or 'no genres'}"
+        f"{plain_markdown(row['original_language'] or 'unknown')} · {genres}"
         f" · rating {_number(row['vote_average'], '.1f')} from {_number(row['vote_count'], ',')}"
         f" votes · popularity {_number(row['popularity'], '.1f')}"
     )
     if detail.get("overview"):
-        text.write(detail["overview"])
+        text.markdown(plain_markdown(detail["overview"]))
     weights = MODES[filters.mode].weights()
     parts = pl.DataFrame(
         [
@@ -323,7 +327,8 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
         },
     )
     st.caption(
-        f"[TMDB page]({row['tmdb_url']}) · source {detail.get('source_name') or '?'} · "
+        f"[TMDB page]({row['tmdb_url']}) · source "
+        f"{plain_markdown(detail.get('source_name') or '?')} · "
         f"fetched {detail.get('updated_at') or '?'} · votes refreshed "
         f"{detail.get('votes_refreshed_at') or 'never'}"
     )
@@ -341,12 +346,12 @@ def render() -> None:
     linked, notes = st.session_state.get(NOTES, (None, []))
     if linked == st.session_state[STATE]:  # until the filters are changed
         for note in notes:
-            st.warning(f"From the link: {note}")
+            st.warning(f"From the link: {plain_markdown(note)}")
     started = time.perf_counter()
     try:
         result = data.candidates(context.root, context.version, data.today(), filters)
     except WatchBuddyError as exc:
-        st.error(str(exc))
+        st.error(plain_markdown(exc))
         st.stop()
     wall_ms = (time.perf_counter() - started) * 1000
     frame = result.frame
@@ -383,7 +388,8 @@ def render() -> None:
         )
     elif frame.height < filters.limit:
         st.caption(
-            f"Only {frame.height:,} titles match (you asked for {filters.limit:,}). The "
+            f"Only {frame.height:,} {'title matches' if frame.height == 1 else 'titles match'} "
+            f"(you asked for {filters.limit:,}). The "
             "recommender's TMDB fallback fills such gaps; the explorer shows the pool only."
         )
     _display(frame)

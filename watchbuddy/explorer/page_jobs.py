@@ -20,6 +20,7 @@ import streamlit as st
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import PageContext, footer, page_context
+from watchbuddy.safe_text import plain_markdown
 from watchbuddy.scheduler import JOB_NAMES, jobs_status, run_job, running_jobs
 from watchbuddy.settings import Settings
 from watchbuddy.warehouse import utcnow
@@ -119,9 +120,9 @@ def _live_status(context: PageContext, was_running: bool) -> None:
         if run.finished is None:
             st.write(f"⏳ {run.job}: started from the app at {run.started:%H:%M:%S} UTC…")
         elif run.failed:
-            st.error(f"{run.job} (started from the app): {run.outcome}")
+            st.error(f"{run.job} (started from the app): {plain_markdown(run.outcome)}")
         else:
-            st.success(f"{run.job} (started from the app) finished: {run.outcome}")
+            st.success(f"{run.job} (started from the app) finished: {plain_markdown(run.outcome)}")
 
 
 def render() -> None:

@@ -19,6 +19,7 @@ from watchbuddy import __version__
 from watchbuddy.candidates import MODES
 from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
 from watchbuddy.land import ImportReport, bootstrap, find_inputs
+from watchbuddy.safe_text import guard_terminal, printable, unguard_terminal
 from watchbuddy.settings import Settings, load_settings
 from watchbuddy.warehouse import Warehouse
 
@@ -53,10 +54,12 @@ class ProgressLine:
         else:
             filled = int(fraction * 30)
             bar = f"[{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}  {rows:,} rows"
-        end = "\n" if fraction == 1.0 else ""
-        click.echo(f"\r{name[:40]:40} {bar}", err=True, nl=False)
-        if end:
-            click.echo("", err=True)
+        # The one deliberate control character: `\r` redraws the line, so this writes
+        # around the terminal guard, with the file name made printable by hand.
+        stream = getattr(sys.stderr, "unguarded", sys.stderr)
+        label = printable(name, one_line=True)[:40]
+        stream.write(f"\r{label:40} {bar}" + ("\n" if fraction == 1.0 else ""))
+        stream.flush()
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -121,6 +124,7 @@ def ensure_pool(ctx: Context) -> None:
 @click.pass_context
 def cli(click_ctx: click.Context, data_dir: Path | None, warehouse: Path | None) -> None:
     """WatchBuddy candidate pool: every TMDB title, scored, on your machine."""
+    guard_terminal()
     settings = load_settings().with_overrides(data_dir=data_dir, warehouse=warehouse)
     click_ctx.obj = Context(settings)
 
@@ -476,7 +480,9 @@ def recommend_command(
     if fmt == "json":
         click.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
     elif fmt == "csv":
-        click.echo(frame.with_columns(pl.col("genres").list.join("|")).write_csv(), nl=False)
+        # Escaped before click sees it (click drops ANSI sequences when piped).
+        text = frame.with_columns(pl.col("genres").list.join("|")).write_csv()
+        click.echo(printable(text), nl=False)
     else:
         shown = frame.select(
             "title",
@@ -691,6 +697,7 @@ def app_command(ctx: Context, port: int, address: str | None, headless: bool) ->
     from watchbuddy.explorer.serving import disable_nagle_on_streamlit_server
 
     disable_nagle_on_streamlit_server()
+    unguard_terminal()  # Streamlit colours its own lines; it prints no data
 
     host = f"[{address}]" if ":" in address else address
     click.echo(f"Starting the explorer on http://{host}:{port} (warehouse {warehouse})", err=True)
@@ -730,6 +737,7 @@ def _is_loopback(address: str) -> bool:
 
 
 def main() -> None:
+    guard_terminal()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

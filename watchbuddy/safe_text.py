@@ -8,7 +8,9 @@ Data keeps its bytes: `--format json`/`csv` and the warehouse hold the text as i
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 
 # C0 controls (ESC, BEL, BS, CR, ...), DEL and the C1 controls (CSI is U+009B), plus the
 # Unicode format characters that reorder or hide text (bidi overrides, zero-width joiners
@@ -26,12 +28,13 @@ _ZERO_WIDTH_SPACE = "\u200b"
 
 def _escape(match: re.Match[str]) -> str:
     char = match.group(0)
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    # `\u001b` rather than `\x1b`: the same escape is valid inside a JSON string, so
+    # guarded JSON output stays JSON (json.dumps leaves DEL raw).
+    return f"\\u{ord(char):04x}"
 
 
 def printable(text: object, *, one_line: bool = False) -> str:
-    """The text with every control character shown as a visible escape (`\\x1b`).
+    """The text with every control character shown as a visible escape (`\\u001b`).
 
     Newlines and tabs stay unless `one_line` (table cells, progress lines), where they
     become spaces.
@@ -53,3 +56,59 @@ def plain_markdown(text: object) -> str:
     """
     value = _MARKDOWN_PUNCTUATION.sub(r"\\\1", printable(text))
     return _AUTOLINK.sub(lambda m: m.group(0) + _ZERO_WIDTH_SPACE, value)
+
+
+class GuardedStream(io.TextIOBase):
+    """A terminal stream that shows control characters instead of obeying them.
+
+    Every line the command line prints goes through one of these, so a title, file name
+    or error that carries `ESC ]0;...BEL` cannot retitle, clear or rewrite the user's
+    terminal, whichever command printed it. It has no `buffer`, so nothing (click
+    included) can write around it; the progress bar's own `\\r` uses `unguarded`.
+    """
+
+    def __init__(self, stream: io.TextIOBase) -> None:
+        super().__init__()
+        self.unguarded = stream
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):  # how click tells a text stream from a binary one
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.unguarded.write(printable(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.unguarded.flush()
+
+    def isatty(self) -> bool:
+        return self.unguarded.isatty()
+
+    def fileno(self) -> int:
+        return self.unguarded.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.unguarded, "encoding", "utf-8")
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.unguarded, "errors", None)
+
+
+def guard_terminal() -> None:
+    """Route stdout and stderr through `GuardedStream` (once; idempotent)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, GuardedStream):
+            setattr(sys, name, GuardedStream(stream))
+
+
+def unguard_terminal() -> None:
+    """Hand the real streams back (to a program that colours its own output)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if isinstance(stream, GuardedStream):
+            setattr(sys, name, stream.unguarded)

@@ -93,7 +93,10 @@ def _print_reports(reports: list[ImportReport]) -> None:
     for r in reports:
         if r.status in ("skipped", "failed"):
             click.echo(f"{r.file}: {r.status}: {r.message}")
-        elif r.rejects_by_reason:
+            continue
+        for warning in r.warnings:
+            click.echo(f"{r.file}: {warning}")
+        if r.rejects_by_reason:
             reasons = ", ".join(f"{k} ({v})" for k, v in r.rejects_by_reason.items())
             click.echo(f"{r.file}: rejected rows by reason: {reasons}")
 

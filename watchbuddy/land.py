@@ -16,11 +16,16 @@ field it knows), so the report counts a superseded row as a duplicate, not a los
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
+import os
+import stat
 import time
 import traceback
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,6 +35,8 @@ import polars as pl
 import pyarrow as pa
 
 from watchbuddy.errors import LandingError
+from watchbuddy.redact import redact
+from watchbuddy.safe_text import printable
 from watchbuddy.schema import (
     IMPORT_SCHEMA,
     REJECT_SCHEMA,
@@ -40,16 +47,20 @@ from watchbuddy.schema import (
     plan_columns,
 )
 from watchbuddy.settings import Settings
-from watchbuddy.sniff import Dialect, first_line, sniff, transcode_to_utf8
+from watchbuddy.sniff import Dialect, sniff, transcode_to_utf8
 from watchbuddy.validate import landing_query, load_cell_macros, raw_with_file_names
 from watchbuddy.views import new_connection, open_views
 from watchbuddy.warehouse import PARQUET_OPTIONS, Warehouse, WarehouseWriter, utcnow
 
 BATCH_ROWS = 131_072
 PART_ROWS = 350_000
-INPUT_PATTERNS = ("*.csv", "*.csv.gz", "*.CSV", "*.CSV.GZ")
+INPUT_SUFFIXES = (".csv", ".csv.gz")  # in any case
 WRITE_LOCK_WAIT_SECONDS = 30.0
 MAX_REASON_VALUE = 60
+MAX_ERROR_TEXT = 300
+# Where an open descriptor can be opened again by path (Linux): DuckDB and the sniffer then
+# read the very file that was checked, even if its name is swapped for a link meanwhile.
+_FD_DIR = Path("/proc/self/fd")
 
 # (file name, rows done, fraction done or None) -> None
 Progress = Callable[[str, int, float | None], None]
@@ -62,7 +73,8 @@ class ImportReport:
     file: str
     content_hash: str
     bytes: int
-    status: str  # 'landed', 'skipped' (not a title table), 'unchanged', 'failed'
+    # 'landed', 'skipped' (not a title table, or not a file we read), 'unchanged', 'failed'
+    status: str
     message: str = ""
     media_types: str = ""
     rows_read: int = 0
@@ -72,6 +84,8 @@ class ImportReport:
     seconds: float = 0.0
     batch: int | None = None
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    # What the user should know about a landed file (duplicate columns); also in `message`.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def adds_up(self) -> bool:
@@ -82,10 +96,92 @@ class ImportReport:
 
 
 def find_inputs(data_dir: Path) -> list[Path]:
+    """Every entry of the data dir named like a CSV, in name order, as it is named there
+    (links unresolved): whether one may be read is `open_input`'s call, and each one that
+    may not is reported by its name."""
     if not data_dir.is_dir():
         return []
-    found = {p.resolve() for pattern in INPUT_PATTERNS for p in data_dir.glob(pattern)}
-    return sorted((p for p in found if p.is_file()), key=lambda p: p.name)
+    found = [
+        data_dir / entry.name
+        for entry in os.scandir(data_dir)
+        if entry.name.lower().endswith(INPUT_SUFFIXES)
+    ]
+    return sorted(found, key=lambda p: p.name)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A data-dir entry checked to be a regular file inside the data dir, held open."""
+
+    name: str  # as named in the data dir: reports, rejects and `source_name` use it
+    source: Path  # what to read: the open descriptor (/proc/self/fd/N) where there is one
+    compressed: bool
+    size: int
+    mtime: float  # the `updated_at` of the file's records
+
+
+class NotRead(Exception):
+    """A data-dir entry that is not read; `status` is 'skipped' or 'failed'."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@contextmanager
+def open_input(path: Path, data_dir: Path) -> Iterator[InputFile]:
+    """Open `path` for landing, or raise NotRead saying why it is not read.
+
+    Only regular files inside the data dir are read: a symbolic link is followed only when
+    it resolves to a regular file inside the data dir (a link to `../watchbuddy.toml` or
+    `/etc/shadow` would otherwise be read and its lines shown), and FIFOs, sockets, devices
+    and directories are never opened for reading (a FIFO would block bootstrap forever).
+    The file is opened without following links and compared with what was checked, and
+    every later read goes through that descriptor, so a name swapped meanwhile is not read.
+    """
+    try:
+        info = os.lstat(path)
+        target = path
+        if stat.S_ISLNK(info.st_mode):
+            resolved = Path(os.path.realpath(path))
+            if not resolved.is_relative_to(Path(os.path.realpath(data_dir))):
+                raise NotRead("skipped", "a symbolic link to outside the data dir: not followed")
+            try:
+                info = os.stat(resolved)
+            except OSError:
+                raise NotRead("skipped", "a symbolic link that leads nowhere") from None
+            target = resolved
+    except FileNotFoundError:
+        raise NotRead("skipped", "gone before it could be read") from None
+    except OSError as exc:
+        raise NotRead("failed", f"cannot read the file: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise NotRead("skipped", "a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise NotRead("skipped", "not a regular file (a FIFO, socket or device): not read")
+    flags = os.O_RDONLY
+    for extra in ("O_NONBLOCK", "O_CLOEXEC", "O_NOFOLLOW"):  # POSIX only
+        flags |= getattr(os, extra, 0)
+    try:
+        fd = os.open(target, flags)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOENT):
+            raise NotRead("skipped", "replaced while it was being checked: not read") from None
+        raise NotRead("failed", f"cannot read the file: {exc.strerror}") from None
+    try:
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
+            raise NotRead("skipped", "replaced while it was being checked: not read")
+        yield InputFile(
+            name=path.name,
+            source=_FD_DIR / str(fd) if _FD_DIR.is_dir() else target,
+            compressed=path.name.lower().endswith(".gz"),
+            size=opened.st_size,
+            mtime=opened.st_mtime,
+        )
+    finally:
+        os.close(fd)
 
 
 def content_hash(path: Path) -> str:
@@ -143,63 +239,89 @@ def _land_one(
 ) -> ImportReport:
     started = time.perf_counter()
     try:
-        digest = content_hash(path)
-        size = path.stat().st_size
-    except OSError as exc:
-        return ImportReport(path.name, "", 0, "failed", f"cannot read the file: {exc.strerror}")
-    if digest in known:
-        return ImportReport(
-            path.name, digest, size, "unchanged", "already landed with the same content"
-        )
-    try:
-        report = land_file(path, digest, writer, settings, progress)
-    except LandingError as exc:
-        report = ImportReport(path.name, digest, size, "failed", str(exc))
-    except Exception as exc:  # a bug must not stop the other files; keep the evidence
-        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        report = ImportReport(path.name, digest, size, "failed", f"internal error: {detail}")
+        with open_input(path, settings.data_dir) as source:
+            report = _land_checked(source, known, writer, settings, progress)
+    except NotRead as exc:
+        # Not published: nothing was read, so no content hash knows it next time.
+        report = ImportReport(path.name, "", 0, exc.status, exc.reason)
+    report.message = redact(report.message, settings)
+    report.warnings = [redact(w, settings) for w in report.warnings]
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
+def _land_checked(
+    source: InputFile,
+    known: set[str],
+    writer: WarehouseWriter,
+    settings: Settings,
+    progress: Progress | None,
+) -> ImportReport:
+    name, size = source.name, source.size
+    try:
+        digest = content_hash(source.source)
+    except OSError as exc:
+        return ImportReport(name, "", 0, "failed", f"cannot read the file: {exc.strerror}")
+    if digest in known:
+        return ImportReport(name, digest, size, "unchanged", "already landed with the same content")
+    try:
+        return land_file(source, digest, writer, settings, progress)
+    except LandingError as exc:
+        return ImportReport(name, digest, size, "failed", str(exc))
+    except Exception as exc:  # a bug must not stop the other files; keep the evidence
+        detail = _error_text(traceback.format_exception_only(type(exc), exc)[-1], source)
+        return ImportReport(name, digest, size, "failed", f"internal error: {detail}")
+
+
 def land_file(
-    path: Path,
+    source: InputFile,
     digest: str,
     writer: WarehouseWriter,
     settings: Settings,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Land one file as a new batch and publish it; returns its import report."""
+    """Land one checked file as a new batch and publish it; returns its import report.
+
+    Until its header is recognised as a title table's, no message quotes anything of the
+    file: it may be any file at all, and messages are printed and published.
+    """
     started = time.perf_counter()
-    size = path.stat().st_size
-    dialect = sniff(path)
-    if dialect is None:
-        reason = (
-            f"not a title table: no line among the first ten names a TMDB id column "
-            f"(first line: {first_line(path)!r})"
-        )
-        return _publish_skip(path, digest, size, reason, writer, started)
+    name, size = source.name, source.size
     try:
-        plan = plan_columns(dialect.header, path.name)
+        dialect = sniff(source.source, source.compressed)
+        if dialect is None:
+            reason = "not a title table: no line among the first ten names a TMDB id column"
+            return _publish_skip(name, digest, size, reason, writer, started)
+        plan = plan_columns(dialect.header, name)
     except NotATitleTable as exc:
-        return _publish_skip(path, digest, size, f"not a title table: {exc}", writer, started)
+        return _publish_skip(name, digest, size, f"not a title table: {exc}", writer, started)
+    except (OSError, EOFError, zlib.error) as exc:
+        # Named, not quoted: gzip's message quotes the file's first bytes.
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        what = "gzip file" if source.compressed else "file"
+        raise LandingError(f"{name} is not a readable {what} ({why})") from None
+    except Exception as exc:  # a bug; its message might quote a file not yet recognised
+        raise LandingError(
+            f"internal error while looking for the header of {name} ({type(exc).__name__})"
+        ) from None
 
     batch = writer.allocate_batch()
     repaired_lines = 0
-    scan = _scan(path, dialect, plan, batch, writer, settings, progress, path.name)
+    scan = _scan(source, dialect, plan, batch, writer, settings, progress)
     if scan.encoding_errors:
         # Not UTF-8 (a spreadsheet re-save): transcode and read the repaired copy instead.
         for part in scan.parts:
             part.unlink(missing_ok=True)
-        source = writer.tmp_file(".csv")
-        repaired_lines = transcode_to_utf8(path, source)
-        scan = _scan(source, dialect, plan, batch, writer, settings, progress, path.name)
-        source.unlink(missing_ok=True)
+        repaired = writer.tmp_file(".csv")
+        repaired_lines = transcode_to_utf8(source.source, repaired, source.compressed)
+        copy = InputFile(name, repaired, False, repaired.stat().st_size, source.mtime)
+        scan = _scan(copy, dialect, plan, batch, writer, settings, progress)
+        repaired.unlink(missing_ok=True)
 
     landed_at = utcnow()
-    rejects = scan.rejects(path.name, batch, landed_at)
+    rejects = scan.rejects(name, batch, landed_at)
     report = ImportReport(
-        file=path.name,
+        file=name,
         content_hash=digest,
         bytes=size,
         status="landed",
@@ -210,8 +332,9 @@ def land_file(
         rejected=rejects.num_rows,
         batch=batch,
         rejects_by_reason=_reasons(rejects),
+        warnings=list(plan.notes),
     )
-    notes = [f"media type from {plan.media_type_origin}"]
+    notes = [f"media type from {plan.media_type_origin}", *plan.notes]
     if repaired_lines:
         notes.append(f"{repaired_lines} lines were not UTF-8 and were read as Windows-1252")
     if dialect.skip_lines:
@@ -238,9 +361,9 @@ def land_file(
 
 
 def _publish_skip(
-    path: Path, digest: str, size: int, reason: str, writer: WarehouseWriter, started: float
+    name: str, digest: str, size: int, reason: str, writer: WarehouseWriter, started: float
 ) -> ImportReport:
-    report = ImportReport(path.name, digest, size, "skipped", reason)
+    report = ImportReport(name, digest, size, "skipped", reason)
     report.batch = writer.allocate_batch()
     report.seconds = round(time.perf_counter() - started, 3)
     table = _import_row(report, utcnow())
@@ -324,14 +447,13 @@ class _Scan:
 
 
 def _scan(
-    source: Path,
+    source: InputFile,
     dialect: Dialect,
     plan: ColumnPlan,
     batch: int,
     writer: WarehouseWriter,
     settings: Settings,
     progress: Progress | None,
-    display_name: str,
 ) -> _Scan:
     """Stream `source` through DuckDB's CSV reader and Polars validation into Parquet parts."""
     skip = dialect.skip_lines + 1
@@ -340,12 +462,13 @@ def _scan(
     columns = {f"c{i}": "VARCHAR" for i in range(len(dialect.header))}
     con = new_connection(memory_limit=settings.duckdb_memory_limit)
     load_cell_macros(con)
-    query = landing_query(plan, dialect.header, decimal_comma=dialect.delimiter == ";")
-    updated_at = dt.datetime.fromtimestamp(source.stat().st_mtime, dt.UTC)
+    query = landing_query(plan, decimal_comma=dialect.delimiter == ";")
+    display_name = source.name
+    updated_at = dt.datetime.fromtimestamp(source.mtime, dt.UTC)
     landed_at = utcnow()
     bytes_per_row = dialect.sample_bytes / max(dialect.sample_rows, 1)
-    expected_rows: float | None = max(source.stat().st_size / bytes_per_row, 1.0)
-    if source.name.lower().endswith(".gz"):
+    expected_rows: float | None = max(source.size / bytes_per_row, 1.0)
+    if source.compressed:
         expected_rows = None
     keys: list[pl.DataFrame] = []
     pending: list[pl.DataFrame] = []
@@ -380,10 +503,11 @@ def _scan(
         reader = con.sql(
             query,
             params={
-                "path": str(source),
+                "path": str(source.source),
                 "columns": columns,
                 "skip": skip,
                 "delim": dialect.delimiter,
+                "compression": "gzip" if source.compressed else "none",
             },
         ).to_arrow_reader(BATCH_ROWS)
         for frame in _frames(reader, BATCH_ROWS):
@@ -434,7 +558,7 @@ def _scan(
             f"({settings.duckdb_memory_limit}); raise WATCHBUDDY_DUCKDB_MEMORY_LIMIT"
         ) from None
     except duckdb.IOException as exc:
-        raise LandingError(f"cannot read {display_name}: {_first_line(exc)}") from None
+        raise LandingError(f"cannot read {display_name}: {_error_text(exc, source)}") from None
     except (duckdb.Error, OSError) as exc:
         # Errors raised while streaming surface through Arrow as OSError.
         if "Out of Memory" in str(exc):
@@ -442,7 +566,9 @@ def _scan(
                 f"landing {display_name} needed more than the DuckDB memory limit "
                 f"({settings.duckdb_memory_limit}); raise WATCHBUDDY_DUCKDB_MEMORY_LIMIT"
             ) from None
-        raise LandingError(f"{display_name} is not a readable CSV: {_first_line(exc)}") from None
+        raise LandingError(
+            f"{display_name} is not a readable CSV: {_error_text(exc, source)}"
+        ) from None
     finally:
         write_pool.shutdown(wait=True)
         con.close()
@@ -480,8 +606,13 @@ def _to_frame(batches: list[pa.RecordBatch]) -> pl.DataFrame:
     return frame
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:300]
+def _error_text(error: object, source: InputFile) -> str:
+    """The first line of an error, fit for a report: the file's name for the path it was
+    read by, bounded, and control characters escaped (DuckDB may quote the offending line,
+    but only of a file already recognised as a title table)."""
+    lines = str(error).strip().splitlines() or [""]
+    text = lines[0].replace(str(source.source), source.name)
+    return printable(text[:MAX_ERROR_TEXT], one_line=True)
 
 
 def _structural_reason(kind: str, message: str) -> str:
@@ -492,4 +623,5 @@ def _structural_reason(kind: str, message: str) -> str:
         "INVALID ENCODING": "broken record: bytes that are not UTF-8",
         "LINE SIZE OVER MAXIMUM": "broken record: line longer than 4 MB",
     }
-    return reasons.get(kind, f"broken record: {message.strip().splitlines()[0]}")
+    first = (message.strip().splitlines() or [""])[0]
+    return reasons.get(kind, f"broken record: {printable(first[:MAX_ERROR_TEXT], one_line=True)}")

@@ -16,6 +16,8 @@ from importlib import resources
 import polars as pl
 import pyarrow as pa
 
+from watchbuddy.safe_text import printable
+
 MEDIA_TYPES = ("movie", "tv")
 MEDIA_TYPE_ALIASES = {
     "movie": "movie",
@@ -191,20 +193,43 @@ class ColumnPlan:
     media_type: str | None  # 'movie' / 'tv' for the whole file, None when a column says
     media_type_origin: str  # 'column', 'columns' or 'file name'
     genre_ids: bool  # the genre column holds TMDB genre ids, not names
+    # canonical field -> index of its column: a name may appear twice, so names cannot say
+    positions: dict[str, int]
+    # What the import report says about columns that were not used (duplicates, aliases).
+    notes: tuple[str, ...] = ()
+
+
+MAX_COLUMN_NOTES = 5
+MAX_SHOWN_HEADER = 40
+
+
+def shown_header(name: str) -> str:
+    """A header name fit for a message: quoted, bounded, control characters escaped. Only
+    names from a file already recognised as a title table are ever shown."""
+    short = name if len(name) <= MAX_SHOWN_HEADER else name[:MAX_SHOWN_HEADER] + "..."
+    return '"' + printable(short, one_line=True) + '"'
 
 
 def plan_columns(header: list[str], file_name: str) -> ColumnPlan:
-    """Map a file's header to canonical fields, or raise NotATitleTable saying why."""
-    columns: dict[str, str] = {}
-    for raw in header:
-        field = _ALIAS_LOOKUP.get(normalize_header(raw))
-        # The first matching column wins; `title` beats `name` only by coming first.
-        if field and field not in columns:
-            columns[field] = raw
+    """Map a file's header to canonical fields, or raise NotATitleTable saying why.
+
+    When several columns feed one field (the same name twice, or two aliases such as `id`
+    and `tmdb_id`), the first wins, except that `title` beats `name` wherever it stands;
+    the plan's notes say which column was used. Messages never quote the header of a file
+    that is not a title table: it may be any file, secrets included.
+    """
+    candidates: dict[str, list[int]] = {}
+    for index, raw in enumerate(header):
+        name = _ALIAS_LOOKUP.get(normalize_header(raw))
+        if name:
+            candidates.setdefault(name, []).append(index)
     normalized = {normalize_header(h) for h in header}
-    # `name` is the title of a show; when both `title` and `name` exist, prefer `title`.
-    if "title" in normalized and "name" in normalized:
-        columns["title"] = next(h for h in header if normalize_header(h) == "title")
+    positions: dict[str, int] = {}
+    for name, indexes in candidates.items():
+        # `name` is the title of a show; when both `title` and `name` exist, prefer `title`.
+        preferred = [i for i in indexes if normalize_header(header[i]) == "title"]
+        positions[name] = (preferred or indexes)[0]
+    columns = {name: header[i] for name, i in positions.items()}
     is_link_table = bool({"movie_id", "imdb_id"} & normalized)
     if "tmdb_id" not in columns or ("title" not in columns and "original_title" not in columns):
         if is_link_table:
@@ -214,13 +239,15 @@ def plan_columns(header: list[str], file_name: str) -> ColumnPlan:
         raise NotATitleTable("no title column (expected title, name or original_title)")
     # `id,name` alone is TMDB's genre (or network, company) list layout, not titles.
     title_header = normalize_header(columns.get("title", ""))
-    if title_header == "name" and not any(field in columns for field in TITLE_EVIDENCE):
+    if title_header == "name" and not any(f in columns for f in TITLE_EVIDENCE):
         raise NotATitleTable(
-            f"only {', '.join(header)}: a lookup table (such as a genre list), not titles"
+            "an id and a name but no title data (release date, overview, votes, language): "
+            "a lookup table (such as a genre list), not titles"
         )
+    notes = _column_notes(header, candidates, positions)
     genre_ids = "genres" in columns and normalize_header(columns["genres"]) in {"genre_ids"}
     if "media_type" in columns:
-        return ColumnPlan(columns, None, "column", genre_ids)
+        return ColumnPlan(columns, None, "column", genre_ids, positions, notes)
     media_type = _media_type_from_columns(normalized) or media_type_from_file_name(file_name)
     if media_type is None:
         raise NotATitleTable(
@@ -228,7 +255,38 @@ def plan_columns(header: list[str], file_name: str) -> ColumnPlan:
             "in the file name"
         )
     origin = "columns" if _media_type_from_columns(normalized) else "file name"
-    return ColumnPlan(columns, media_type, origin, genre_ids)
+    return ColumnPlan(columns, media_type, origin, genre_ids, positions, notes)
+
+
+def _column_notes(
+    header: list[str], candidates: dict[str, list[int]], positions: dict[str, int]
+) -> tuple[str, ...]:
+    notes: list[str] = []
+    crowded = [(name, indexes) for name, indexes in candidates.items() if len(indexes) > 1]
+    for name, indexes in crowded[:MAX_COLUMN_NOTES]:
+        used = positions[name]
+        written = {header[i].strip() for i in indexes}
+        if len(written) == 1:
+            numbers = _and([str(i + 1) for i in indexes])
+            which = "the first" if used == indexes[0] else f"column {used + 1}"
+            notes.append(
+                f"duplicate column {shown_header(header[used])} (columns {numbers}): "
+                f"{which} was used"
+            )
+        else:
+            names = _and([shown_header(header[i]) for i in indexes])
+            quantifier = "both" if len(indexes) == 2 else "all"
+            notes.append(
+                f"columns {names} {quantifier} map to {name}: "
+                f"{shown_header(header[used])} (column {used + 1}) was used"
+            )
+    if len(crowded) > MAX_COLUMN_NOTES:
+        notes.append(f"{len(crowded) - MAX_COLUMN_NOTES} more fields have several columns")
+    return tuple(notes)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _media_type_from_columns(normalized: set[str]) -> str | None:

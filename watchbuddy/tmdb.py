@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from watchbuddy.errors import WatchBuddyError
+from watchbuddy.redact import redact, scrub
 from watchbuddy.settings import Settings
 
 log = logging.getLogger("watchbuddy.tmdb")
@@ -156,14 +157,6 @@ class RateLimiter:
         self.updated = max(self.updated, self.not_before)
 
 
-def redact(text: str, settings: Settings) -> str:
-    """Remove the credentials from any text that might be shown or stored."""
-    for secret in (settings.tmdb_api_key, settings.tmdb_read_access_token):
-        if secret:
-            text = text.replace(secret.reveal(), "***")
-    return text
-
-
 class _RedactingFilter(logging.Filter):
     """httpx logs every request URL at INFO, and a v3 key travels in the URL: scrub it."""
 
@@ -173,10 +166,7 @@ class _RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
+            record.msg, record.args = scrub(record.getMessage(), self.secrets), None
         return True
 
 
@@ -311,7 +301,8 @@ class TmdbClient:
                 await _sleep(wait if wait is not None else self._delay(failures))
                 continue
             if status >= 400:
-                detail = redact(_status_message(response), self.settings)
+                # Scrubbed before it is cut short, so no prefix of a credential survives.
+                detail = redact(_status_message(response), self.settings)[:200]
                 raise TmdbError(f"TMDB rejected {path} with HTTP {status}: {detail}")
             try:
                 body = response.json()
@@ -339,6 +330,6 @@ class TmdbClient:
 
 def _status_message(response: httpx.Response) -> str:
     try:
-        return str(response.json().get("status_message", ""))[:200]
+        return str(response.json().get("status_message", ""))[:4096]
     except (ValueError, AttributeError, json.JSONDecodeError):
-        return response.text[:200]
+        return response.text[:4096]

@@ -43,17 +43,18 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def landing_query(plan: ColumnPlan, header: list[str], decimal_comma: bool) -> str:
+def landing_query(plan: ColumnPlan, decimal_comma: bool) -> str:
     """SELECT over `read_csv($path, ...)` yielding canonical columns plus `_reason`, `_raw`.
 
-    Parameters left for the caller: $path, $columns, $skip, $delim.
+    Parameters left for the caller: $path, $columns, $skip, $delim, $compression (the
+    path may be an open descriptor's, which has no extension to tell gzip by).
     """
-    position = {name: i for i, name in enumerate(header)}
     comma = "true" if decimal_comma else "false"
 
     def raw(field: str) -> str:
-        if field in plan.columns:
-            return f"c{position[plan.columns[field]]}"
+        # By position, not name: a header may name two columns alike (see plan_columns).
+        if field in plan.positions:
+            return f"c{plan.positions[field]}"
         return "CAST(NULL AS VARCHAR)"
 
     # Numbers and dates are parsed straight from the text (the fast casts ignore spaces);
@@ -130,7 +131,7 @@ WITH raw AS (
     SELECT {selected}
     FROM read_csv($path, auto_detect = false, columns = $columns, header = false,
                   skip = $skip, delim = $delim, quote = '"', escape = '"', strict_mode = true,
-                  store_rejects = true, max_line_size = 4194304)
+                  store_rejects = true, max_line_size = 4194304, compression = $compression)
 ), cleaned AS (
     SELECT *,
         {cleaned}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -105,6 +106,18 @@ def test_watched_list_files_trakt_and_plain(tmp_path, settings):
         bad = tmp_path / "bad.csv"
         bad.write_text("Name,Year\nX,2000\n")
         read_watched_file(bad)
+
+
+def test_a_watched_list_takes_decimal_ids_only_and_never_blocks(tmp_path):
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_text("tmdb_id\n12\n27205.0\n1e3\n0x10\ninf\n1e400\nnan\n-5\n99999999999\n")
+    watched = read_watched_file(hostile)
+    assert {tmdb_id for _, tmdb_id in watched.keys} == {12, 27205}
+    assert len(watched.unknown) == 7
+    fifo = tmp_path / "watched.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        read_watched_file(fifo)
 
 
 def test_a_new_query_after_a_delta_reflects_it(settings):

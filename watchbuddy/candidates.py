@@ -16,6 +16,7 @@ README). Ties are broken by vote count, then media type, then id, so pages are s
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -524,10 +525,15 @@ _ID_COLUMNS = ("tmdb_id", "tmdb", "tmdbid", "themoviedb_id", "tmdb_movie_id", "i
 _TYPE_COLUMNS = ("media_type", "type", "mediatype", "media")
 
 
+_WATCHED_ID = re.compile(r"([0-9]{1,10})(?:\.0*)?")
+
+
 def read_watched_file(path: Path) -> WatchedList:
     """A watched list: CSV with a TMDB id column and optionally a media type (Trakt-style
     `type` of movie/show/episode). Without a media type a row excludes both the movie and
     the show with that id. Rows that name no usable title are reported, not fatal."""
+    if not path.is_file():  # a FIFO or device would block or never end
+        raise ConfigError(f"The watched list {path} is not a regular file; give a CSV export.")
     try:
         frame = pl.read_csv(
             path, infer_schema=False, truncate_ragged_lines=True, encoding="utf8-lossy"
@@ -546,12 +552,11 @@ def read_watched_file(path: Path) -> WatchedList:
     unknown: list[str] = []
     for line, row in enumerate(frame.iter_rows(named=True), start=2):
         raw_id = (row[id_column] or "").strip()
-        try:
-            tmdb_id = int(float(raw_id))
-            if tmdb_id <= 0:
-                raise ValueError
-        except ValueError:
-            unknown.append(f"line {line}: no TMDB id ({raw_id!r})")
+        # Decimal digits only (a spreadsheet may add ".0"); not 1e3, 0x10, inf or nan.
+        match = _WATCHED_ID.fullmatch(raw_id)
+        tmdb_id = int(match.group(1)) if match else 0
+        if tmdb_id <= 0:
+            unknown.append(f"line {line}: no TMDB id ({raw_id[:40]!r})")
             continue
         if type_column is None or not (row[type_column] or "").strip():
             keys.update({("movie", tmdb_id), ("tv", tmdb_id)})

@@ -341,8 +341,12 @@ def _scan(
     con = new_connection(memory_limit=settings.duckdb_memory_limit)
     load_cell_macros(con)
     query = landing_query(plan, dialect.header, decimal_comma=dialect.delimiter == ";")
-    updated_at = dt.datetime.fromtimestamp(source.stat().st_mtime, dt.UTC)
     landed_at = utcnow()
+    # A record's age is its file's modification time, but never later than its landing:
+    # a clock set wrong (or a file touched to the year 2400) would make its records win
+    # every merge for good. A time before 1970 is taken as 1970.
+    modified = min(max(source.stat().st_mtime, 0.0), landed_at.timestamp())
+    updated_at = dt.datetime.fromtimestamp(modified, dt.UTC)
     bytes_per_row = dialect.sample_bytes / max(dialect.sample_rows, 1)
     expected_rows: float | None = max(source.stat().st_size / bytes_per_row, 1.0)
     if source.name.lower().endswith(".gz"):

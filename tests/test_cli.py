@@ -183,7 +183,7 @@ def test_messages_say_what_is_true_and_what_to_do(tmp_path: Path, project: Path)
     past = run_cli("recommend", "--offset", "999999", "--no-fallback", cwd=project)
     assert "past the end of the list" in past.stderr and "credential" not in past.stderr
     for args, message in (
-        (("--year-min", "3000"), "outside the years titles can have (1870-2100)"),
+        (("--year-min", "3000"), "outside the years titles can have (1870-2199)"),
         (("--limit", "0"), "--limit"),
         (("--language", "Klingon"), "No title in the pool has the language Klingon (tlh)"),
     ):

@@ -214,12 +214,12 @@ def test_bad_rows_are_rejected_with_file_line_reason_and_raw_text(settings: Sett
     assert report.adds_up
     got = [(r["line"], r["reason"]) for r in rejects(settings)]
     assert got == [
-        (3, "id 'abc' is not a positive integer"),
+        (3, "id 'abc' is not a whole number from 1 to 2147483647"),
         (4, "missing id"),
-        (5, "id '-4' is not a positive integer"),
+        (5, "id '-4' is not a whole number from 1 to 2147483647"),
         (6, "missing title"),
-        (7, "release date '2001-13-45' is not a date"),
-        (8, "vote count 'lots' is not a whole number >= 0"),
+        (7, "release date '2001-13-45' is not a date from 1870-01-01 to 2199-12-31"),
+        (8, "vote count 'lots' is not a whole number from 0 to 2147483647"),
         (9, "vote average '11' is not a number from 0 to 10"),
         (10, "broken record: more fields than the header"),
         (12, "broken record: unterminated quote (file cut off?)"),

@@ -28,14 +28,14 @@ import polars as pl
 from watchbuddy.errors import ConfigError
 from watchbuddy.genres import CANONICAL_NAMES, normalize_request
 from watchbuddy.languages import to_code
-from watchbuddy.schema import MEDIA_TYPE_ALIASES, normalize_header
+from watchbuddy.schema import MEDIA_TYPE_ALIASES, RELEASE_DATE_RANGE, normalize_header
 from watchbuddy.settings import Settings
 from watchbuddy.views import materialized_pool, new_connection, sql_file
 from watchbuddy.warehouse import Warehouse
 
 MediaChoice = Literal["movie", "tv", "both"]
-# Release years a filter may ask for: the first films to the far future of announcements.
-YEAR_RANGE = (1870, 2100)
+# Release years a filter may ask for: the years of the release dates that land.
+YEAR_RANGE = (RELEASE_DATE_RANGE[0].year, RELEASE_DATE_RANGE[1].year)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -47,9 +48,12 @@ from watchbuddy.runs import Run, abandon_dead_runs, stage_run, start_run
 from watchbuddy.schema import (
     CHECKPOINT_SCHEMA,
     MEDIA_TYPES,
+    REJECT_SCHEMA,
     REMOVAL_SCHEMA,
     TITLE_POLARS_SCHEMA,
+    VALUE_RULES,
     VOTE_SCHEMA,
+    RejectedValue,
     genre_table,
 )
 from watchbuddy.settings import Settings
@@ -134,6 +138,11 @@ class _Discovery:
     details_skipped: int = 0
     truncated: list[str] = field(default_factory=list)
     hold: dt.date | None = None  # the checkpoint may not pass this day
+    # Records TMDB sent with a value outside its rule: (endpoint, record, reason)
+    rejected: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+
+    def reject(self, endpoint: str, records: list[tuple[dict[str, Any], str]]) -> None:
+        self.rejected.extend((endpoint, record, reason) for record, reason in records)
 
     def hold_at(self, day: dt.date) -> None:
         self.hold = day if self.hold is None else min(self.hold, day)
@@ -285,43 +294,59 @@ async def _discover(
 
 
 def _date_or_none(value: Any) -> dt.date | None:
-    if not value:
-        return None
     try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
+        return VALUE_RULES["release_date"].accept(value)
+    except RejectedValue:
         return None
 
 
-def normalize(results: list[dict[str, Any]], media_type: str) -> pl.DataFrame:
-    """Discover results -> canonical title rows (last occurrence of each id wins)."""
+def _accepted(item: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
+    """`fields` (canonical name -> JSON key) of a TMDB record, each by its rule
+    (`schema.VALUE_RULES`, the one the CSV landing applies); raises RejectedValue."""
+    return {name: VALUE_RULES[name].accept(item.get(key)) for name, key in fields.items()}
+
+
+def normalize(
+    results: list[dict[str, Any]],
+    media_type: str,
+    rejected: list[tuple[dict[str, Any], str]] | None = None,
+) -> pl.DataFrame:
+    """Discover results -> canonical title rows (last occurrence of each id wins). A result
+    without an id or a title, or with a value its field's rule refuses, is left out (and
+    added to `rejected` with the reason, when given)."""
     names = genre_table()[media_type]
+    is_movie = media_type == "movie"
+    fields = {
+        "tmdb_id": "id",
+        "release_date": "release_date" if is_movie else "first_air_date",
+        "popularity": "popularity",
+        "vote_average": "vote_average",
+        "vote_count": "vote_count",
+    }
     rows = []
     for item in results:
-        tmdb_id = item.get("id")
-        if not isinstance(tmdb_id, int) or tmdb_id <= 0:
-            continue
-        is_movie = media_type == "movie"
         title = item.get("title" if is_movie else "name") or item.get(
             "original_title" if is_movie else "original_name"
         )
-        if not title:
+        try:
+            values = _accepted(item, fields)
+            if values["tmdb_id"] is None:
+                raise RejectedValue("missing id")
+            if not title:
+                raise RejectedValue("missing title")
+        except RejectedValue as exc:
+            if rejected is not None:
+                rejected.append((item, str(exc)))
             continue
         rows.append(
             {
                 "media_type": media_type,
-                "tmdb_id": tmdb_id,
+                **values,
                 "title": title,
                 "original_title": item.get("original_title" if is_movie else "original_name"),
                 "original_language": (item.get("original_language") or None),
                 "overview": item.get("overview") or None,
-                "release_date": _date_or_none(
-                    item.get("release_date" if is_movie else "first_air_date")
-                ),
                 "genres": [names[g] for g in item.get("genre_ids") or [] if g in names],
-                "popularity": _float(item.get("popularity")),
-                "vote_average": _float(item.get("vote_average")),
-                "vote_count": _int(item.get("vote_count")),
                 "adult": bool(item.get("adult", False)),
                 "poster_path": item.get("poster_path") or None,
             }
@@ -349,17 +374,59 @@ _NORMALIZED_FIELDS = (
     "adult",
     "poster_path",
 )
+VOTE_FIELDS = {
+    "vote_average": "vote_average",
+    "vote_count": "vote_count",
+    "popularity": "popularity",
+}
 
 
-def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+def _reject_rows(
+    rejected: list[tuple[str, dict[str, Any], str]], batch: int, at: dt.datetime
+) -> pa.Table:
+    """TMDB records refused by a value rule, as rejects: the endpoint, the reason and the
+    record as TMDB sent it (no line: it is not a file)."""
+    return pa.table(
+        {
+            "batch": [batch] * len(rejected),
+            "file": [f"TMDB {endpoint}" for endpoint, _, _ in rejected],
+            "line": [None] * len(rejected),
+            "reason": [reason for _, _, reason in rejected],
+            "raw": [json.dumps(record, ensure_ascii=False) for _, record, _ in rejected],
+            "landed_at": [at] * len(rejected),
+        },
+        schema=REJECT_SCHEMA,
+    )
 
 
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) else None
+def _stage_rejects(
+    writer: WarehouseWriter,
+    found: _Discovery,
+    media_type: str,
+    batch: int,
+    add: dict[str, list[str]],
+) -> None:
+    if not found.rejected:
+        return
+    rows = _reject_rows(found.rejected, batch, utcnow())
+    name = f"rejects-{batch:06d}-{media_type}.parquet"
+    add["rejects"] = [writer.stage_table("rejects", rows, name)]
+
+
+def _note_rejected(found: _Discovery) -> None:
+    """One message for the records a value rule refused (they are in `rejects`)."""
+    if not found.rejected:
+        return
+    examples = "; ".join(f"{endpoint}: {reason}" for endpoint, _, reason in found.rejected[:3])
+    more = f"; and {len(found.rejected) - 3:,} more" if len(found.rejected) > 3 else ""
+    found.notes.append(
+        f"{_plural(len(found.rejected), 'record', 'records')} from TMDB not landed, a value "
+        f"outside its range (listed in rejects): {examples}{more}"
+    )
 
 
 def _details_fields(body: dict[str, Any], media_type: str) -> dict[str, Any]:
+    """The fields discover lacks; raises RejectedValue for a runtime its rule refuses."""
     keywords_block = body.get("keywords") or {}
     keywords = keywords_block.get("keywords" if media_type == "movie" else "results") or []
     if media_type == "movie":
@@ -367,11 +434,13 @@ def _details_fields(body: dict[str, Any], media_type: str) -> dict[str, Any]:
         imdb_id = body.get("imdb_id")
     else:
         runs = body.get("episode_run_time") or []
-        runtime = runs[0] if runs else None
+        runtime = runs[0] if isinstance(runs, list) and runs else None
         imdb_id = (body.get("external_ids") or {}).get("imdb_id")
+    minutes = VALUE_RULES["runtime"].accept(runtime)
     return {
         "tmdb_id": body.get("id"),
-        "runtime": runtime if isinstance(runtime, int) and runtime > 0 else None,
+        # 0 means unknown, as in the CSVs
+        "runtime": round(minutes) if minutes else None,
         "status": body.get("status") or None,
         "imdb_id": imdb_id or None,
         "keywords": [k["name"] for k in keywords if isinstance(k, dict) and k.get("name")],
@@ -434,8 +503,17 @@ async def _details_bodies(
     return out
 
 
-def _details_frame(bodies: list[dict[str, Any]], media_type: str) -> pl.DataFrame:
-    rows = [_details_fields(body, media_type) for body in bodies]
+def _details_frame(
+    bodies: list[dict[str, Any]], media_type: str, found: _Discovery
+) -> pl.DataFrame:
+    """Details rows; a body with a value its rule refuses lands none of its details (the
+    title's discover record still lands) and is added to `found.rejected`."""
+    rows = []
+    for body in bodies:
+        try:
+            rows.append(_details_fields(body, media_type))
+        except RejectedValue as exc:
+            found.reject(f"/{media_type}/{body.get('id')}", [(body, str(exc))])
     return pl.DataFrame(rows, schema=DETAILS_SCHEMA)
 
 
@@ -785,6 +863,7 @@ def ingest_new_content(
             ]
         result.titles = frame.height
         _stage_removals(writer, media_type, fetched.removed, batch, add)
+        _stage_rejects(writer, found, media_type, batch, add)
         result.removed = len(fetched.removed)
         if new_checkpoint is not None:
             checkpoint_row = pa.table(
@@ -839,9 +918,18 @@ async def _fetch_new(
             for body in changed_bodies
         ]
         with_details = {b["id"] for b in changed_bodies}
-        frame = normalize(found.results + as_results, media_type).with_columns(
+        rejected: list[tuple[dict[str, Any], str]] = []
+        frame = normalize(found.results + as_results, media_type, rejected).with_columns(
             _via_changes=pl.col("tmdb_id").is_in(list(with_details))
         )
+        from_details = {id(body) for body in as_results}
+        for item, reason in rejected:
+            endpoint = (
+                f"/{media_type}/{item.get('id')}"
+                if id(item) in from_details
+                else f"/discover/{media_type}"
+            )
+            found.reject(endpoint, [(item, reason)])
         known = _existing(warehouse, frame.select("media_type", "tmdb_id"))
         known_ids = set(known["tmdb_id"].to_list())
         new_ids = [i for i in frame["tmdb_id"].to_list() if i not in known_ids]
@@ -884,9 +972,10 @@ async def _fetch_new(
         out.removed.extend(details.not_found)
     # Fields discover does not return come from the details just fetched; where there are
     # none, they stay NULL and the pool keeps what older records of the title say.
-    out.frame = frame.join(
-        _details_frame(changed_bodies + details.bodies, media_type), on="tmdb_id", how="left"
-    )
+    kept = set(frame["tmdb_id"].to_list())
+    bodies = [b for b in changed_bodies + details.bodies if b.get("id") in kept]
+    out.frame = frame.join(_details_frame(bodies, media_type, found), on="tmdb_id", how="left")
+    _note_rejected(found)
     return out
 
 
@@ -1031,27 +1120,28 @@ def refresh_recent_votes(
                 "the title stays first in line for the next refresh"
             )
             found.details_skipped += 1
-        rows = answers.bodies
+        rows = []
+        for body in answers.bodies:
+            try:
+                rows.append({"tmdb_id": body["id"], **_accepted(body, VOTE_FIELDS)})
+            except RejectedValue as exc:
+                found.reject(f"/{media_type}/{body.get('id')}", [(body, str(exc))])
+        _note_rejected(found)
+        run.messages.extend(found.notes)
         run.pages = 0
         run.titles_updated = len(rows)
         add: dict[str, list[str]] = {}
-        batch = writer.allocate_batch() if rows or answers.not_found else 0
+        batch = writer.allocate_batch() if rows or answers.not_found or found.rejected else 0
         if rows:
             now = utcnow()
-            table = pa.table(
-                {
-                    "media_type": [media_type] * len(rows),
-                    "tmdb_id": [r["id"] for r in rows],
-                    "vote_average": [_float(r.get("vote_average")) for r in rows],
-                    "vote_count": [_int(r.get("vote_count")) for r in rows],
-                    "popularity": [_float(r.get("popularity")) for r in rows],
-                    "refreshed_at": [now] * len(rows),
-                },
+            table = pa.Table.from_pylist(
+                [{"media_type": media_type, **row, "refreshed_at": now} for row in rows],
                 schema=VOTE_SCHEMA,
             )
             add["votes"] = [
                 writer.stage_table("votes", table, f"votes-{batch:06d}-{media_type}.parquet")
             ]
+        _stage_rejects(writer, found, media_type, batch, add)
         _stage_removals(writer, media_type, answers.not_found, batch, add)
         problems = _finish(run, client, found, len(answers.not_found), lost="votes")
         add["runs"] = [stage_run(writer, [run])]

@@ -464,8 +464,12 @@ def _scan(
     load_cell_macros(con)
     query = landing_query(plan, decimal_comma=dialect.delimiter == ";")
     display_name = source.name
-    updated_at = dt.datetime.fromtimestamp(source.mtime, dt.UTC)
     landed_at = utcnow()
+    # A record's age is its file's modification time, but never later than its landing:
+    # a clock set wrong (or a file touched to the year 2400) would make its records win
+    # every merge for good. A time before 1970 is taken as 1970.
+    modified = min(max(source.mtime, 0.0), landed_at.timestamp())
+    updated_at = dt.datetime.fromtimestamp(modified, dt.UTC)
     bytes_per_row = dialect.sample_bytes / max(dialect.sample_rows, 1)
     expected_rows: float | None = max(source.size / bytes_per_row, 1.0)
     if source.compressed:

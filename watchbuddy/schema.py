@@ -7,11 +7,14 @@ Parquet file has exactly `TITLE_SCHEMA`, whatever CSV layout it came from.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -113,6 +116,115 @@ IMPORT_SCHEMA = pa.schema(
         ("landed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
+
+# ---------------------------------------------------------------- accepted values
+# One rule for every value of a title or a vote refresh, whichever way it comes: a value is
+# unknown (NULL), or of its form and within its range. CSV cells are read by the SQL macros
+# of sql/cells.sql and checked in the landing query (validate.py), TMDB's JSON by
+# `ValueRule.accept` (ingest.py); a record with a value that breaks the rule is rejected
+# with the rule's reason. The raw views apply it too (`ValueRule.sql_holds`), reading such
+# a value as unknown, so a warehouse written before the rule cannot crash a reader (Polars
+# panics on DuckDB's 'infinity' dates) or push a score off its 0-1 scale.
+
+# TMDB's ids and counts are 32-bit, and so is the runtime column.
+MAX_WHOLE_NUMBER = 2**31 - 1
+# From the first films (1870s) to announced far-future releases ("100 Years" is sealed
+# until 2115-11-18). A fixed range, not one relative to today: a file lands the same way
+# whenever it is landed, and a materialized pool does not go stale at midnight.
+# `candidates.YEAR_RANGE`, the years a filter may ask for, is this range's years.
+RELEASE_DATE_RANGE = (dt.date(1870, 1, 1), dt.date(2199, 12, 31))
+# The only text read as a date by a cast: year-month-day, optionally with a time of day and
+# a UTC offset (the other layouts the landing accepts have explicit formats). A cast alone
+# would also take 'infinity', 'epoch', '2020-01-01 (BC)' and week dates.
+ISO_DATE_TEXT = (
+    r"\s*(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{1,2}(:?\d{2})?)?)?\s*"
+)
+
+
+class RejectedValue(ValueError):
+    """A value the rule refuses; the message is the reject reason."""
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    """The accepted form and range of one field."""
+
+    label: str  # how a reject reason names the field
+    kind: Literal["whole", "number", "date"]
+    low: Any
+    high: Any  # None: any finite number from `low` up
+    noun: str = ""
+
+    @property
+    def expected(self) -> str:
+        noun = (
+            self.noun
+            or {"whole": "a whole number", "number": "a number", "date": "a date"}[self.kind]
+        )
+        if self.high is None:
+            return f"{noun} >= {self.low}"
+        return f"{noun} from {self.low} to {self.high}"
+
+    def reason(self, shown: str) -> str:
+        return f"{self.label} '{shown}' is not {self.expected}"
+
+    def sql_holds(self, value: str) -> str:
+        """SQL that is true when the typed value `value` is in range (NULL when it is NULL).
+        NaN sorts above every number in DuckDB, so a range excludes it, and infinities."""
+        if self.kind == "date":
+            return f"{value} BETWEEN DATE '{self.low}' AND DATE '{self.high}'"
+        if self.high is None:
+            return f"({value} >= {self.low} AND isfinite({value}))"
+        return f"{value} BETWEEN {self.low} AND {self.high}"
+
+    def holds(self, value: Any) -> bool:
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        return self.low <= value and (self.high is None or value <= self.high)
+
+    def accept(self, value: Any) -> Any:
+        """A value from TMDB's JSON as it lands: None when absent (null or ''), else the
+        value of the right type in range; raises RejectedValue with the reason otherwise.
+        Numbers must be JSON numbers (a whole number may be written 600.0), dates text
+        as in `ISO_DATE_TEXT`."""
+        if value is None or value == "":
+            return None
+        parsed = self._parse(value)
+        if parsed is None or not self.holds(parsed):
+            shown = value if isinstance(value, str) and self.kind == "date" else json.dumps(value)
+            raise RejectedValue(self.reason(shown[:60]))
+        return parsed
+
+    def _parse(self, value: Any) -> Any:
+        if self.kind == "date":
+            match = re.fullmatch(ISO_DATE_TEXT, value) if isinstance(value, str) else None
+            try:
+                return dt.date(*(int(match.group(i)) for i in (1, 2, 3))) if match else None
+            except ValueError:
+                return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        if self.kind == "whole":
+            if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+                return None
+            return int(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond any double
+            return None
+
+
+VALUE_RULES: dict[str, ValueRule] = {
+    "tmdb_id": ValueRule("id", "whole", 1, MAX_WHOLE_NUMBER),
+    "release_date": ValueRule("release date", "date", *RELEASE_DATE_RANGE),
+    "vote_count": ValueRule("vote count", "whole", 0, MAX_WHOLE_NUMBER),
+    "vote_average": ValueRule("vote average", "number", 0, 10),
+    "popularity": ValueRule("popularity", "number", 0, None),
+    # A number, rounded to whole minutes when it lands; 0 means unknown.
+    "runtime": ValueRule("runtime", "number", 0, MAX_WHOLE_NUMBER, noun="a number of minutes"),
+}
+
 
 # Demo data says it is synthetic twice: a column of its own, and its file names. Rows from a
 # file with either never replace a real record of the same title.

@@ -13,7 +13,7 @@ import json
 
 import duckdb
 
-from watchbuddy.schema import ALIASES, ColumnPlan, genre_table
+from watchbuddy.schema import ALIASES, ISO_DATE_TEXT, VALUE_RULES, ColumnPlan, genre_table
 from watchbuddy.views import sql_file
 
 MAX_REASON_VALUE = 60
@@ -36,6 +36,7 @@ def load_cell_macros(con: duckdb.DuckDBPyConnection) -> None:
     text = sql_file("cells.sql")
     text = text.replace("{movie_genres}", as_map(tables["movie"]))
     text = text.replace("{tv_genres}", as_map(tables["tv"]))
+    text = text.replace("{iso_date_text}", ISO_DATE_TEXT)
     con.execute(text)
 
 
@@ -76,39 +77,28 @@ def landing_query(plan: ColumnPlan, decimal_comma: bool) -> str:
     def shown(field: str) -> str:
         return f"left(t_{field}, {MAX_REASON_VALUE})"
 
+    def out_of_rule(field: str, parsed: str) -> tuple[str, str]:
+        """A cell given but not parsed, or parsed but out of range (schema.VALUE_RULES)."""
+        rule = VALUE_RULES[field]
+        return (
+            f"t_{field} IS NOT NULL AND NOT coalesce({rule.sql_holds(parsed)}, false)",
+            f"format({_quoted(rule.reason('{}'))}, {shown(field)})",
+        )
+
     checks = [
         ("t_tmdb_id IS NULL", "'missing id'"),
-        (
-            "p_id IS NULL OR p_id <= 0",
-            f"format('id ''{{}}'' is not a positive integer', {shown('tmdb_id')})",
-        ),
+        out_of_rule("tmdb_id", "p_id"),
         (f"{file_has_media_column} AND t_media_type IS NULL", "'missing media type'"),
         (
             "p_media_type IS NULL",
             f"format('media type ''{{}}'' is not movie or tv', {shown('media_type')})",
         ),
         ("p_title IS NULL", "'missing title'"),
-        (
-            "t_release_date IS NOT NULL AND p_date IS NULL",
-            f"format('release date ''{{}}'' is not a date', {shown('release_date')})",
-        ),
-        (
-            "t_vote_count IS NOT NULL AND (p_votes IS NULL OR p_votes < 0)",
-            f"format('vote count ''{{}}'' is not a whole number >= 0', {shown('vote_count')})",
-        ),
-        (
-            "t_vote_average IS NOT NULL AND (p_rating IS NULL OR p_rating < 0 OR p_rating > 10)",
-            f"format('vote average ''{{}}'' is not a number from 0 to 10', "
-            f"{shown('vote_average')})",
-        ),
-        (
-            "t_popularity IS NOT NULL AND (p_popularity IS NULL OR p_popularity < 0)",
-            f"format('popularity ''{{}}'' is not a number >= 0', {shown('popularity')})",
-        ),
-        (
-            "t_runtime IS NOT NULL AND p_runtime IS NULL",
-            f"format('runtime ''{{}}'' is not a number of minutes', {shown('runtime')})",
-        ),
+        out_of_rule("release_date", "p_date"),
+        out_of_rule("vote_count", "p_votes"),
+        out_of_rule("vote_average", "p_rating"),
+        out_of_rule("popularity", "p_popularity"),
+        out_of_rule("runtime", "p_runtime"),
         (
             "t_adult IS NOT NULL AND p_adult IS NULL",
             f"format('adult ''{{}}'' is not true or false', {shown('adult')})",
@@ -165,7 +155,8 @@ SELECT
     p_date AS release_date,
     CASE WHEN _reason IS NULL THEN {genres} END AS genres,
     CASE WHEN _reason IS NULL THEN wb_parse_list(t_keywords) END AS keywords,
-    CASE WHEN p_runtime > 0 THEN CAST(round(p_runtime) AS INTEGER) END AS runtime,
+    CASE WHEN _reason IS NULL AND p_runtime > 0 THEN CAST(round(p_runtime) AS INTEGER) END
+        AS runtime,
     p_popularity AS popularity,
     p_rating AS vote_average,
     p_votes AS vote_count,

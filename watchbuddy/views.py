@@ -22,7 +22,13 @@ import pyarrow as pa
 
 from watchbuddy import pool_cache
 from watchbuddy.errors import WarehouseError
-from watchbuddy.schema import LIST_FIELDS, MERGED_FIELDS, TABLE_SCHEMAS
+from watchbuddy.schema import (
+    KEY_FIELDS,
+    LIST_FIELDS,
+    MERGED_FIELDS,
+    TABLE_SCHEMAS,
+    VALUE_RULES,
+)
 from watchbuddy.warehouse import Manifest, Warehouse
 
 DUCKDB_CONFIG = {
@@ -62,6 +68,20 @@ def _empty_select(schema: pa.Schema) -> str:
     return f"SELECT {columns} WHERE false"
 
 
+def table_columns_sql(table: str) -> str:
+    """The select list of a raw table view. A value outside its field's rule
+    (`schema.VALUE_RULES`) reads as NULL, unknown: landing refuses such values, but a
+    warehouse written before the rule may hold one ('infinity' dates make Polars panic)."""
+
+    def column(name: str) -> str:
+        rule = VALUE_RULES.get(name)
+        if rule is None or name in KEY_FIELDS:
+            return name
+        return f"CASE WHEN {rule.sql_holds(name)} THEN {name} END AS {name}"
+
+    return ", ".join(column(name) for name in TABLE_SCHEMAS[table].names)
+
+
 def table_source_sql(warehouse: Warehouse, manifest: Manifest, table: str) -> str:
     """The SELECT behind a raw table view: its published files with exactly the columns of
     the table's schema (a file from before a column was added reads it as NULL), or a
@@ -73,7 +93,7 @@ def table_source_sql(warehouse: Warehouse, manifest: Manifest, table: str) -> st
     # Paths come from our own manifest, never from user input; quoted all the same.
     listed = ", ".join(quote_literal(str(warehouse.path(f))) for f in files)
     return (
-        f"SELECT {', '.join(schema.names)} FROM ({_empty_select(schema)} "
+        f"SELECT {table_columns_sql(table)} FROM ({_empty_select(schema)} "
         f"UNION ALL BY NAME SELECT * FROM read_parquet([{listed}], union_by_name = true))"
     )
 
@@ -109,7 +129,8 @@ def _materialized_pool_view(path: str) -> str:
 
 def _cache_key() -> str:
     """The SQL a materialized pool is computed by (part of its file name)."""
-    return pool_sql() + sql_file("scores.sql")
+    sources = "".join(table_columns_sql(t) for t in pool_cache.SOURCE_TABLES)
+    return sources + pool_sql() + sql_file("scores.sql")
 
 
 def define_views(

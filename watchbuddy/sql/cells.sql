@@ -26,8 +26,17 @@ CREATE OR REPLACE MACRO wb_clean_free_text(t) AS
          WHEN contains(t, chr(0)) THEN replace(t, chr(0), '')
          ELSE t END;
 
--- Numbers: '862', '862.0', '"1,234"' (thousands); with decimal_comma (';'-delimited files
--- from European spreadsheets) '7,5' is 7.5 and '1.234' is 1234. 'inf' and 'nan' are not.
+-- Numbers are plain decimals: '862', '862.0', '-1.5', '.5', '1e-05' (pandas writes small
+-- floats so), '"1,234"' (thousands); with decimal_comma (';'-delimited files from European
+-- spreadsheets) '7,5' is 7.5 and '1.234' is 1234. Spaces around are ignored. Not numbers:
+-- 'inf', 'nan' (a null spelling, see above), hex '0x10', binary '0b1', '1_000', '12abc'.
+-- DuckDB's casts take several of these (and exponents for whole numbers), so every cell is
+-- matched against the grammar before any cast. The range of each field is checked in the
+-- landing query (watchbuddy/validate.py, from schema.VALUE_RULES).
+-- Blanks around a number: what regular expressions call \s and the casts ignore.
+CREATE OR REPLACE MACRO wb_trim_blanks(t) AS
+    trim(t, ' ' || chr(9) || chr(10) || chr(12) || chr(13));
+
 CREATE OR REPLACE MACRO wb_number_text(t, decimal_comma) AS
     CASE
         WHEN decimal_comma AND contains(t, ',') THEN replace(replace(t, '.', ''), ',', '.')
@@ -39,23 +48,27 @@ CREATE OR REPLACE MACRO wb_number_text(t, decimal_comma) AS
     END;
 
 CREATE OR REPLACE MACRO wb_parse_float_general(t, decimal_comma) AS
-    CASE WHEN regexp_full_match(wb_number_text(trim(t), decimal_comma),
+    CASE WHEN regexp_full_match(wb_number_text(wb_trim_blanks(t), decimal_comma),
                                 '[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?')
-         THEN TRY_CAST(wb_number_text(trim(t), decimal_comma) AS DOUBLE) END;
+         THEN TRY_CAST(wb_number_text(wb_trim_blanks(t), decimal_comma) AS DOUBLE) END;
 
--- Plain numbers take the fast cast; anything else (and every cell of a decimal-comma
--- file) the general parser. COALESCE only evaluates the second branch where needed.
+-- Plain numbers take the cast straight away; anything else (and every cell of a
+-- decimal-comma file) the general parser. COALESCE only evaluates the second branch where
+-- needed. A value too big for a double reads as infinity, which no range holds.
 CREATE OR REPLACE MACRO wb_parse_float(t, decimal_comma) AS
     coalesce(
-        CASE WHEN NOT decimal_comma AND NOT contains(t, 'n') AND NOT contains(t, 'N')
+        CASE WHEN NOT decimal_comma
+                  AND regexp_full_match(t, '\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*')
              THEN TRY_CAST(t AS DOUBLE) END,
         wb_parse_float_general(t, decimal_comma)
     );
 
+-- Whole numbers: digits with an optional sign, then an optional '.0' ('862.0' from pandas),
+-- or the same with thousands separators. No exponent: '1e3' is not an id.
 CREATE OR REPLACE MACRO wb_parse_int(t, decimal_comma) AS
     coalesce(
-        CASE WHEN NOT contains(t, '.') AND NOT contains(t, ',') THEN TRY_CAST(t AS BIGINT) END,
-        TRY_CAST(regexp_extract(wb_number_text(trim(t), decimal_comma), '^([+-]?\d+)(\.0*)?$', 1)
+        CASE WHEN regexp_full_match(t, '\s*[+-]?\d+\s*') THEN TRY_CAST(t AS BIGINT) END,
+        TRY_CAST(regexp_extract(wb_number_text(wb_trim_blanks(t), decimal_comma), '^([+-]?\d+)(\.0*)?$', 1)
                  AS BIGINT)
     );
 
@@ -67,14 +80,19 @@ CREATE OR REPLACE MACRO wb_parse_bool(t) AS
     CASE WHEN regexp_full_match(t, '(?i)true|t|yes|y|1|1\.0') THEN true
          WHEN regexp_full_match(t, '(?i)false|f|no|n|0|0\.0') THEN false END;
 
--- ISO dates (optionally with a time part), 'YYYY/MM/DD', US 'M/D/YYYY', 'DD.MM.YYYY'.
+-- ISO dates (optionally with a time part), 'YYYY/MM/DD', US 'M/D/YYYY', 'DD.MM.YYYY'. Each
+-- parser only sees text of its layout (the ISO pattern is schema.ISO_DATE_TEXT): the cast
+-- and strptime would also read 'infinity', 'epoch' and '2020-01-01 (BC)' as dates.
 CREATE OR REPLACE MACRO wb_parse_date(t) AS
-    coalesce(
-        TRY_CAST(t AS DATE),
-        TRY_CAST(try_strptime(t, '%Y/%m/%d') AS DATE),
-        TRY_CAST(try_strptime(t, '%m/%d/%Y') AS DATE),
-        TRY_CAST(try_strptime(t, '%d.%m.%Y') AS DATE)
-    );
+    CASE
+        WHEN regexp_full_match(t, '{iso_date_text}') THEN TRY_CAST(t AS DATE)
+        WHEN regexp_full_match(t, '\s*\d{4}/\d{1,2}/\d{1,2}\s*')
+            THEN TRY_CAST(try_strptime(trim(t), '%Y/%m/%d') AS DATE)
+        WHEN regexp_full_match(t, '\s*\d{1,2}/\d{1,2}/\d{4}\s*')
+            THEN TRY_CAST(try_strptime(trim(t), '%m/%d/%Y') AS DATE)
+        WHEN regexp_full_match(t, '\s*\d{1,2}\.\d{1,2}\.\d{4}\s*')
+            THEN TRY_CAST(try_strptime(trim(t), '%d.%m.%Y') AS DATE)
+    END;
 
 -- 'movie', 'Movie', 'TV', 'show', 'series', 'tvshow', 'tv show' -> movie / tv; else NULL.
 CREATE OR REPLACE MACRO wb_parse_media_type(t) AS

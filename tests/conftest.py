@@ -8,9 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from watchbuddy.demo import generate
 from watchbuddy.settings import Settings
+
+# Property tests draw the same examples on every run, so `make test` passes or fails the
+# same way each time (CI runs the suite once). `HYPOTHESIS_PROFILE=explore` draws new ones
+# for a hunt; pin what it finds with `@example`.
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "data" / "tmdb-samples"

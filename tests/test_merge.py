@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import watchbuddy
@@ -188,6 +188,13 @@ def _expected(batches, votes, removals) -> dict[tuple, dict]:
     return expected
 
 
+def _bare(key: tuple[str, int], source: str, hours: int) -> dict:
+    """A record that knows only its title."""
+    return {"key": key, "synthetic": False, "source": source, "hours": hours, "title": "A"} | {
+        name: None for name in VALUES if name != "title"
+    }
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     batches=st.lists(st.lists(record, min_size=1, max_size=5), min_size=1, max_size=4),
@@ -196,6 +203,13 @@ def _expected(batches, votes, removals) -> dict[tuple, dict]:
         st.fixed_dictionaries({"key": st.sampled_from(KEYS), "hours": st.integers(0, 5)}),
         max_size=2,
     ),
+)
+# Found by hypothesis: compaction dropped a TMDB record whose every field a newer CSV knew,
+# and with it the proof that TMDB served the title after an older removal.
+@example(
+    batches=[[_bare(("movie", 1), "tmdb", 1)], [_bare(("movie", 1), "csv", 2)]],
+    votes=[],
+    removals=[{"key": ("movie", 1), "hours": 0}],
 )
 def test_the_pool_follows_the_merge_rule_and_compaction_changes_nothing(
     batches, votes, removals

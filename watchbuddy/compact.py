@@ -3,7 +3,8 @@
 Every CSV version and TMDB delta adds files, and the pool merges them field by field. A
 record can be dropped only when it can never matter again: when every field it knows is
 known by a newer record of the title (and it is not the title's newest record, whose
-provenance the pool shows), or when it is synthetic and a real record of the title exists.
+provenance the pool shows, nor its newest TMDB record, which says when TMDB last served
+it), or when it is synthetic and a real record of the title exists.
 Compaction keeps every other record with its original batch, row and fetch time, so the
 pool reads exactly the same before and after, and keeps reading the same whatever lands
 later (the winner of each field is kept). The snapshot is sorted by media type, language
@@ -22,12 +23,14 @@ from watchbuddy.views import define_views, known_condition, new_connection
 from watchbuddy.warehouse import Warehouse
 
 # The records the pool's merge can still use (`pool_records`, sql/pool.sql): per title the
-# newest title record and the newest record knowing each field. Vote refreshes stay in
+# newest title record, the newest TMDB record (when TMDB last served the title, which
+# decides whether an older removal still stands) and the newest record knowing each field. Vote refreshes stay in
 # their own table and take part in choosing the winners.
 SNAPSHOT_SQL = """
 WITH winners AS (
     SELECT media_type, tmdb_id, [
         max(record_order) FILTER (WHERE refreshed_at IS NULL),
+        max(record_order) FILTER (WHERE refreshed_at IS NULL AND source = 'tmdb'),
         {field_winners}
     ] AS orders
     FROM pool_records

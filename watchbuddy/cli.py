@@ -204,7 +204,8 @@ def sql_command(ctx: Context, query: str, fmt: str) -> None:
     from watchbuddy.readonly import run_query
 
     ensure_pool(ctx)
-    frame = run_query(ctx.warehouse, query)
+    settings = ctx.settings
+    frame = run_query(ctx.warehouse, query, settings.sql_memory_limit, settings.sql_timeout)
     if fmt == "csv":
         # CSV has no lists: genres and keywords become 'Drama|Thriller', as in `recommend`.
         lists = [n for n, t in frame.schema.items() if isinstance(t, pl.List)]

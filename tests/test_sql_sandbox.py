@@ -4,6 +4,7 @@ Ctrl-C that stops at once, and output that a terminal cannot be tricked by."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -270,6 +272,45 @@ def test_ctrl_c_stops_a_runaway_query_at_once(project: Path) -> None:
     assert not Path(f"/proc/{query_process}").exists(), "the query process outlived Ctrl-C"
 
 
+def test_csv_writes_lists_and_structs_as_text(project: Path) -> None:
+    query = (
+        "SELECT genres, keywords, ['a', 'b'] AS messages, {'k': 1, 'l': [1, 2]} AS s, "
+        "[[1, 2], [3]] AS nested FROM pool WHERE len(genres) > 1 LIMIT 1"
+    )
+    done = _cli(project, "sql", query, "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    row = pl.read_csv(done.stdout.encode()).row(0, named=True)
+    assert "|" in row["genres"] and row["messages"] == "a|b"
+    assert json.loads(row["s"]) == {"k": 1, "l": [1, 2]}
+    assert json.loads(row["nested"]) == [[1, 2], [3]]
+
+
+def test_json_has_no_nan(project: Path) -> None:
+    done = _cli(project, "sql", "SELECT 'nan'::DOUBLE AS n, 1.5::DOUBLE AS x", "--format", "json")
+    assert done.returncode == 0, done.stderr
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    assert json.loads(done.stdout, parse_constant=refuse) == [{"n": None, "x": 1.5}]
+
+
+def test_sql_table_is_one_line_a_row_with_control_characters_shown(project: Path) -> None:
+    hostile = "'a' || chr(27) || '[2J' || chr(10) || 'b' || repeat('x', 200)"
+    query = f'SELECT {hostile} AS "col{chr(27)}", [{hostile}] AS l, range AS n FROM range(60)'
+    done = _cli(project, "sql", query)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "shape:" not in done.stdout
+    assert "a\\x1b[2J b" in done.stdout and "col\\x1b" in done.stdout
+    lines = done.stdout.splitlines()
+    body = [line for line in lines if "a\\x1b[2J" in line]
+    assert len(body) == 50, "one line per row, the first 50 rows"
+    assert all(len(line) < 200 for line in lines), "long values are cut"
+    assert lines[-1] == "50 of 60 rows shown; --format csv or json prints them all."
+    as_json = json.loads(_cli(project, "sql", query, "--format", "json").stdout)
+    assert as_json[0][f"col{chr(27)}"].startswith("a\x1b[2J\nb"), "data formats keep the data"
+
+
 def test_errors_from_the_query_process_are_one_line(project: Path) -> None:
     refused = _cli(project, "sql", f"WITH t AS (COPY (SELECT 1) TO '{project}/x.csv') SELECT 1")
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
@@ -282,3 +323,33 @@ def test_errors_from_the_query_process_are_one_line(project: Path) -> None:
 def test_run_query_raises_watchbuddy_errors(warehouse: Warehouse) -> None:
     with pytest.raises(WatchBuddyError, match="WATCHBUDDY_SQL_TIMEOUT"):
         run_query(warehouse, ENDLESS, timeout=1)
+
+
+def test_every_column_type_comes_back_in_every_format(project: Path) -> None:
+    """Types Polars cannot import from Arrow (INTERVAL, UNION, BIT), bytes, and a repeated
+    column name used to end in a Rust panic's traceback."""
+    query = (
+        "SELECT 'a'::BLOB AS blob, INTERVAL 3 DAY AS i, union_value(n := 1) AS un, "
+        "'101'::BIT AS bit, {'x': INTERVAL 1 DAY} AS st, MAP {'k': 1} AS m, "
+        "[1, 2]::INTEGER[2] AS arr, 1 AS dup, 2 AS dup"
+    )
+    outputs = {}
+    for fmt in ("table", "csv", "json"):
+        done = _cli(project, "sql", query, "--format", fmt)
+        assert done.returncode == 0 and not done.stderr, (fmt, done.stderr)
+        outputs[fmt] = done.stdout
+    assert json.loads(outputs["json"]) == [
+        {
+            "blob": "61",
+            "i": "3 days",
+            "un": "1",
+            "bit": "101",
+            "st": "{'x': 1 day}",
+            "m": {"k": 1},
+            "arr": [1, 2],
+            "dup": 1,
+            "dup_1": 2,
+        }
+    ]
+    assert outputs["csv"].splitlines()[0] == "blob,i,un,bit,st,m,arr,dup,dup_1"
+    assert "3 days" in outputs["table"]

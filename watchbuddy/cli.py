@@ -212,19 +212,89 @@ def sql_command(ctx: Context, query: str, fmt: str) -> None:
     from watchbuddy.readonly import run_query
 
     ensure_pool(ctx)
-    frame = run_query(ctx.warehouse, query)
+    settings = ctx.settings
+    frame = run_query(ctx.warehouse, query, settings.sql_memory_limit, settings.sql_timeout)
+    # Bytes (BLOB) as hex text, in every format: CSV and JSON have no bytes.
+    frame = frame.with_columns(pl.col(pl.Binary).bin.encode("hex"))
     if fmt == "csv":
-        # CSV has no lists: genres and keywords become 'Drama|Thriller', as in `recommend`.
-        lists = [n for n, t in frame.schema.items() if isinstance(t, pl.List)]
-        frame = frame.with_columns(pl.col(n).cast(pl.List(pl.String)).list.join("|") for n in lists)
-        click.echo(frame.write_csv(), nl=False)
+        click.echo(_csv_ready(frame).write_csv(), nl=False)
     elif fmt == "json":
+        floats = [n for n, t in frame.schema.items() if t.is_float()]
+        # JSON has no NaN or infinity: they become null.
+        frame = frame.with_columns(pl.when(pl.col(n).is_finite()).then(pl.col(n)) for n in floats)
         click.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
     else:
-        with pl.Config(
-            tbl_rows=50, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_column_data_types=True
-        ):
-            click.echo(str(frame))
+        click.echo(_sql_table(frame))
+
+
+SQL_TABLE_ROWS = 50
+SQL_CELL_CHARS = 40
+
+
+def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """CSV has no nested values: a list of plain values becomes 'Drama|Thriller' (as in
+    `recommend`), anything deeper (structs, lists of lists) its JSON text."""
+    columns = []
+    for name, dtype in frame.schema.items():
+        if not dtype.is_nested():
+            continue
+        if isinstance(dtype, pl.List) and not dtype.inner.is_nested():
+            try:
+                columns.append(frame[name].cast(pl.List(pl.String)).list.join("|"))
+                continue
+            except pl.exceptions.PolarsError:
+                pass
+        values = frame[name].to_list()
+        columns.append(pl.Series(name, [_json_text(v) for v in values], dtype=pl.String))
+    return frame.with_columns(columns)
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _sql_table(frame: pl.DataFrame) -> str:
+    """The first rows for a person at a terminal: every text value on one line, control
+    characters shown as escapes, long values cut, and no dtype or shape banner."""
+    from watchbuddy.safe_text import printable
+
+    shown = frame.head(SQL_TABLE_ROWS)
+    as_text = []
+    for name, dtype in shown.schema.items():
+        if dtype.is_numeric() or dtype.is_temporal() or dtype in (pl.Boolean, pl.Null):
+            continue
+        cells = []
+        for value in shown[name].to_list():
+            if value is not None:
+                text = value if isinstance(value, str) else _json_text(value)
+                value = _cut(printable(text, one_line=True))
+            cells.append(value)
+        as_text.append(pl.Series(name, cells, dtype=pl.String))
+    shown = shown.with_columns(as_text)
+    names = [_cut(printable(n, one_line=True)) for n in shown.columns]
+    if len(set(names)) == len(names):
+        shown.columns = names
+    else:  # two names that differ only in their control characters
+        shown.columns = [f"{i}:{n}" for i, n in enumerate(names)]
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        fmt_str_lengths=SQL_CELL_CHARS + 1,
+        tbl_width_chars=65_535,  # one line per row (the most polars takes): cells are cut
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+    ):
+        text = str(shown)
+    if frame.height > SQL_TABLE_ROWS:
+        text += (
+            f"\n{SQL_TABLE_ROWS} of {frame.height:,} rows shown; "
+            "--format csv or json prints them all."
+        )
+    return text
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SQL_CELL_CHARS else text[: SQL_CELL_CHARS - 1] + "…"
 
 
 def _date_option(value: str | None, name: str) -> dt.date | None:

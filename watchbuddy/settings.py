@@ -209,6 +209,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "1GB",
         "Memory cap for DuckDB while landing and compacting (it spills to disk beyond it).",
     ),
+    SettingSpec(
+        "sql_memory_limit",
+        "WATCHBUDDY_SQL_MEMORY_LIMIT",
+        str,
+        "1GB",
+        "Memory cap for one `watchbuddy sql` query and its result (no spilling: past it the "
+        "query stops with an error).",
+    ),
+    SettingSpec(
+        "sql_timeout",
+        "WATCHBUDDY_SQL_TIMEOUT",
+        float,
+        300.0,
+        "Seconds one `watchbuddy sql` query may run before it is stopped.",
+    ),
 )
 
 _SPECS = {spec.name: spec for spec in SETTINGS}
@@ -237,6 +252,8 @@ class Settings:
     auto_bootstrap: bool = True
     app_address: str = "127.0.0.1"
     duckdb_memory_limit: str = "1GB"
+    sql_memory_limit: str = "1GB"
+    sql_timeout: float = 300.0
     config_file: Path | None = field(default=None, compare=False)
 
     @property

@@ -217,7 +217,7 @@ def sql_command(ctx: Context, query: str, fmt: str) -> None:
     # Bytes (BLOB) as hex text, in every format: CSV and JSON have no bytes.
     frame = frame.with_columns(pl.col(pl.Binary).bin.encode("hex"))
     if fmt == "csv":
-        click.echo(_csv_ready(frame).write_csv(), nl=False)
+        click.echo(printable(_csv_ready(frame).write_csv()), nl=False)
     elif fmt == "json":
         floats = [n for n, t in frame.schema.items() if t.is_float()]
         # JSON has no NaN or infinity: they become null.

@@ -24,8 +24,8 @@ from watchbuddy.warehouse import Warehouse
 
 # The records the pool's merge can still use (`pool_records`, sql/pool.sql): per title the
 # newest title record, the newest TMDB record (when TMDB last served the title, which
-# decides whether an older removal still stands) and the newest record knowing each field. Vote refreshes stay in
-# their own table and take part in choosing the winners.
+# decides whether an older removal still stands) and the newest record knowing each field.
+# Vote refreshes stay in their own table and take part in choosing the winners.
 SNAPSHOT_SQL = """
 WITH winners AS (
     SELECT media_type, tmdb_id, [

@@ -301,9 +301,9 @@ def test_sql_table_is_one_line_a_row_with_control_characters_shown(project: Path
     done = _cli(project, "sql", query)
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout and "shape:" not in done.stdout
-    assert "a\\x1b[2J b" in done.stdout and "col\\x1b" in done.stdout
+    assert "a\\u001b[2J b" in done.stdout and "col\\u001b" in done.stdout
     lines = done.stdout.splitlines()
-    body = [line for line in lines if "a\\x1b[2J" in line]
+    body = [line for line in lines if "a\\u001b[2J" in line]
     assert len(body) == 50, "one line per row, the first 50 rows"
     assert all(len(line) < 200 for line in lines), "long values are cut"
     assert lines[-1] == "50 of 60 rows shown; --format csv or json prints them all."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +32,31 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C or SIGTERM, carried past click to `main` (click would print a blank line and
+    "Aborted!"). A BaseException, like KeyboardInterrupt, so no `except Exception` stops it."""
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
+
+
+_terminated = False  # set when SIGTERM, not Ctrl-C, stopped the command
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM stops a command the way Ctrl-C does: whatever is half-written stays
+    unpublished, and a TMDB run records that it was interrupted (the default action would
+    kill the process on the spot and leave the run 'running')."""
+    global _terminated
+    _terminated = True
+    raise KeyboardInterrupt
 
 
 class ProgressLine:
@@ -111,7 +137,7 @@ def ensure_pool(ctx: Context) -> None:
     click.echo(f"Landed {landed:,} titles.", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_DATA_DIR.")
 @click.option(
     "--warehouse", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_WAREHOUSE."
@@ -707,6 +733,7 @@ def app_command(ctx: Context, port: int, headless: bool) -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -722,9 +749,14 @@ def main() -> None:
     except (EmptyPool, ConfigError, WatchBuddyError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted; nothing half-written was published.", err=True)
-        sys.exit(130)
+    except (_Interrupted, KeyboardInterrupt):
+        if _terminated:
+            click.echo("Stopped by SIGTERM; nothing half-written was published.", err=True)
+            sys.exit(128 + signal.SIGTERM)
+        if sys.stderr.isatty():
+            click.echo(err=True)  # past the terminal's ^C
+        click.echo("Interrupted (Ctrl-C); nothing half-written was published.", err=True)
+        sys.exit(128 + signal.SIGINT)
 
 
 if __name__ == "__main__":

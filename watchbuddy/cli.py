@@ -123,7 +123,9 @@ def _print_reports(reports: list[ImportReport]) -> None:
 def ensure_pool(ctx: Context) -> None:
     """Auto-bootstrap: land the data dir first when the pool is empty, and say so."""
     settings = ctx.settings
-    if not ctx.warehouse.read_manifest().is_empty or not settings.auto_bootstrap:
+    manifest = ctx.warehouse.read_manifest()
+    ctx.warehouse.check_files(manifest)  # a deleted file is one line, before anything else
+    if not manifest.is_empty or not settings.auto_bootstrap:
         return
     files = find_inputs(settings.data_dir)
     if not files:
@@ -551,6 +553,22 @@ def compact_command(ctx: Context, drop_demo: bool) -> None:
         )
 
 
+@cli.command("repair")
+@pass_context
+def repair_command(ctx: Context) -> None:
+    """Drop published files that are missing from disk, so the rest can be read again."""
+    with ctx.warehouse.writer("repair", wait_seconds=30.0) as writer:
+        missing = writer.drop_missing()
+    if not missing:
+        click.echo("Nothing to repair: every file the warehouse lists is on disk.")
+        return
+    click.echo(
+        f"Dropped {len(missing)} missing file(s) from the warehouse: {', '.join(missing)}. "
+        "Their records are gone: run `watchbuddy bootstrap --force` to land the CSVs again "
+        "(and `watchbuddy ingest all --since DATE` for what came from TMDB)."
+    )
+
+
 @cli.command("schedule")
 @pass_context
 def schedule_command(ctx: Context) -> None:
@@ -650,7 +668,7 @@ def jobs_run_command(ctx: Context, name: str) -> None:
     default=None,
     help="Folder to write to (default: the data dir).",
 )
-@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 @click.option(
     "--if-no-data",
     is_flag=True,
@@ -688,7 +706,7 @@ def demo_data_command(
 
 
 @cli.command("app")
-@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.option("--headless/--no-headless", default=True, show_default=True)
 @pass_context
 def app_command(ctx: Context, port: int, headless: bool) -> None:

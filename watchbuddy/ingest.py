@@ -1028,7 +1028,8 @@ def refresh_recent_votes(
                 """,
                     params={
                         "media": media_type,
-                        "first": today - dt.timedelta(days=days),
+                        # More days than the calendar has before today: every title.
+                        "first": today - dt.timedelta(days=min(days, (today - dt.date.min).days)),
                         "today": today,
                         "limit": limit,
                     },

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from watchbuddy.errors import LandingError
+from watchbuddy.errors import DiskFull, LandingError, WarehouseError
 from watchbuddy.schema import (
     IMPORT_SCHEMA,
     REJECT_SCHEMA,
@@ -43,7 +43,14 @@ from watchbuddy.settings import Settings
 from watchbuddy.sniff import Dialect, first_line, sniff, transcode_to_utf8
 from watchbuddy.validate import landing_query, load_cell_macros, raw_with_file_names
 from watchbuddy.views import new_connection, open_views
-from watchbuddy.warehouse import PARQUET_OPTIONS, Warehouse, WarehouseWriter, utcnow
+from watchbuddy.warehouse import (
+    PARQUET_OPTIONS,
+    Warehouse,
+    WarehouseWriter,
+    is_disk_full,
+    utcnow,
+    writing,
+)
 
 BATCH_ROWS = 131_072
 PART_ROWS = 350_000
@@ -155,6 +162,8 @@ def _land_one(
         report = land_file(path, digest, writer, settings, progress)
     except LandingError as exc:
         report = ImportReport(path.name, digest, size, "failed", str(exc))
+    except WarehouseError:
+        raise  # a full disk or a damaged warehouse stops every file, not just this one
     except Exception as exc:  # a bug must not stop the other files; keep the evidence
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         report = ImportReport(path.name, digest, size, "failed", f"internal error: {detail}")
@@ -192,7 +201,8 @@ def land_file(
         for part in scan.parts:
             part.unlink(missing_ok=True)
         source = writer.tmp_file(".csv")
-        repaired_lines = transcode_to_utf8(path, source)
+        with writing(source):
+            repaired_lines = transcode_to_utf8(path, source)
         scan = _scan(source, dialect, plan, batch, writer, settings, progress, path.name)
         source.unlink(missing_ok=True)
 
@@ -428,14 +438,17 @@ def _scan(
             if scan.structural and scan.structural[-1][0] == line:
                 continue  # DuckDB reports some broken records once per column
             scan.structural.append((int(line), _structural_reason(kind, message), raw_line))
-    except duckdb.OutOfMemoryException:
+    except duckdb.OutOfMemoryException as exc:
+        _raise_if_disk_full(exc, writer)
         raise LandingError(
             f"landing {display_name} needed more than the DuckDB memory limit "
             f"({settings.duckdb_memory_limit}); raise WATCHBUDDY_DUCKDB_MEMORY_LIMIT"
         ) from None
     except duckdb.IOException as exc:
+        _raise_if_disk_full(exc, writer)
         raise LandingError(f"cannot read {display_name}: {_first_line(exc)}") from None
     except (duckdb.Error, OSError) as exc:
+        _raise_if_disk_full(exc, writer)
         # Errors raised while streaming surface through Arrow as OSError.
         if "Out of Memory" in str(exc):
             raise LandingError(
@@ -455,8 +468,15 @@ def _scan(
     return scan
 
 
+def _raise_if_disk_full(exc: Exception, writer: WarehouseWriter) -> None:
+    """DuckDB spilling to disk can run out of space too: that is not a bad CSV."""
+    if is_disk_full(exc):
+        raise DiskFull(writer.tmp_dir) from None
+
+
 def _write_part(frames: list[pl.DataFrame], path: Path) -> None:
-    pl.concat(frames).write_parquet(path, **PARQUET_OPTIONS)
+    with writing(path):
+        pl.concat(frames).write_parquet(path, **PARQUET_OPTIONS)
 
 
 def _frames(reader: pa.RecordBatchReader, rows: int) -> Iterator[pl.DataFrame]:

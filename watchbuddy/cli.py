@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -573,9 +574,6 @@ def repair_command(ctx: Context) -> None:
 @pass_context
 def schedule_command(ctx: Context) -> None:
     """Run the scheduler in the foreground (Ctrl-C or SIGTERM lets a running job end)."""
-    import signal
-    import threading
-
     from watchbuddy.scheduler import Scheduler
 
     stop = threading.Event()
@@ -751,7 +749,8 @@ def app_command(ctx: Context, port: int, headless: bool) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    if threading.current_thread() is threading.main_thread():  # only there can it be set
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

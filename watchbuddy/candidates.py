@@ -36,6 +36,9 @@ from watchbuddy.warehouse import Warehouse
 MediaChoice = Literal["movie", "tv", "both"]
 # Release years a filter may ask for: the years of the release dates that land.
 YEAR_RANGE = (RELEASE_DATE_RANGE[0].year, RELEASE_DATE_RANGE[1].year)
+# The most --limit and --offset may be: far past any pool (TMDB has about 1.5M titles), far
+# below the 64-bit integers DuckDB takes them as.
+MAX_LIST = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -152,10 +155,10 @@ class CandidateFilters:
             and self.year_min > self.year_max
         ):
             raise ConfigError(f"year-min {self.year_min} is after year-max {self.year_max}.")
-        if self.limit < 1:
-            raise ConfigError(f"limit must be at least 1 (got {self.limit}).")
-        if self.offset < 0:
-            raise ConfigError(f"offset must be 0 or more (got {self.offset}).")
+        if not 1 <= self.limit <= MAX_LIST:
+            raise ConfigError(f"limit must be from 1 to {MAX_LIST:,} (got {self.limit:,}).")
+        if not 0 <= self.offset <= MAX_LIST:
+            raise ConfigError(f"offset must be from 0 to {MAX_LIST:,} (got {self.offset:,}).")
         if self.min_rating is not None and not 0 <= self.min_rating <= 10:
             raise ConfigError("min-rating must be between 0 and 10.")
         if self.min_votes is not None and self.min_votes < 0:

@@ -6,7 +6,9 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +35,31 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C or SIGTERM, carried past click to `main` (click would print a blank line and
+    "Aborted!"). A BaseException, like KeyboardInterrupt, so no `except Exception` stops it."""
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted from None
+
+
+_terminated = False  # set when SIGTERM, not Ctrl-C, stopped the command
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM stops a command the way Ctrl-C does: whatever is half-written stays
+    unpublished, and a TMDB run records that it was interrupted (the default action would
+    kill the process on the spot and leave the run 'running')."""
+    global _terminated
+    _terminated = True
+    raise KeyboardInterrupt
 
 
 class ProgressLine:
@@ -104,7 +131,9 @@ def _print_reports(reports: list[ImportReport]) -> None:
 def ensure_pool(ctx: Context) -> None:
     """Auto-bootstrap: land the data dir first when the pool is empty, and say so."""
     settings = ctx.settings
-    if not ctx.warehouse.read_manifest().is_empty or not settings.auto_bootstrap:
+    manifest = ctx.warehouse.read_manifest()
+    ctx.warehouse.check_files(manifest)  # a deleted file is one line, before anything else
+    if not manifest.is_empty or not settings.auto_bootstrap:
         return
     files = find_inputs(settings.data_dir)
     if not files:
@@ -118,7 +147,7 @@ def ensure_pool(ctx: Context) -> None:
     click.echo(f"Landed {landed:,} titles.", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_DATA_DIR.")
 @click.option(
     "--warehouse", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_WAREHOUSE."
@@ -605,13 +634,26 @@ def compact_command(ctx: Context, drop_demo: bool) -> None:
         )
 
 
+@cli.command("repair")
+@pass_context
+def repair_command(ctx: Context) -> None:
+    """Drop published files that are missing from disk, so the rest can be read again."""
+    with ctx.warehouse.writer("repair", wait_seconds=30.0) as writer:
+        missing = writer.drop_missing()
+    if not missing:
+        click.echo("Nothing to repair: every file the warehouse lists is on disk.")
+        return
+    click.echo(
+        f"Dropped {len(missing)} missing file(s) from the warehouse: {', '.join(missing)}. "
+        "Their records are gone: run `watchbuddy bootstrap --force` to land the CSVs again "
+        "(and `watchbuddy ingest all --since DATE` for what came from TMDB)."
+    )
+
+
 @cli.command("schedule")
 @pass_context
 def schedule_command(ctx: Context) -> None:
     """Run the scheduler in the foreground (Ctrl-C or SIGTERM lets a running job end)."""
-    import signal
-    import threading
-
     from watchbuddy.scheduler import Scheduler
 
     stop = threading.Event()
@@ -704,7 +746,7 @@ def jobs_run_command(ctx: Context, name: str) -> None:
     default=None,
     help="Folder to write to (default: the data dir).",
 )
-@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
 @click.option(
     "--if-no-data",
     is_flag=True,
@@ -811,6 +853,8 @@ def _is_loopback(address: str) -> bool:
 
 def main() -> None:
     guard_terminal()
+    if threading.current_thread() is threading.main_thread():  # only there can it be set
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -826,9 +870,14 @@ def main() -> None:
     except (EmptyPool, ConfigError, WatchBuddyError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted; nothing half-written was published.", err=True)
-        sys.exit(130)
+    except (_Interrupted, KeyboardInterrupt):
+        if _terminated:
+            click.echo("Stopped by SIGTERM; nothing half-written was published.", err=True)
+            sys.exit(128 + signal.SIGTERM)
+        if sys.stderr.isatty():
+            click.echo(err=True)  # past the terminal's ^C
+        click.echo("Interrupted (Ctrl-C); nothing half-written was published.", err=True)
+        sys.exit(128 + signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from watchbuddy.schema import MERGED_FIELDS, TITLE_SCHEMA
 from watchbuddy.views import define_views, known_condition, new_connection
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.warehouse import Warehouse, writing
 
 # The records the pool's merge can still use (`pool_records`, sql/pool.sql): per title the
 # newest title record, the newest TMDB record (when TMDB last served the title, which
@@ -97,7 +97,8 @@ def compact(
             tmp = writer.tmp_file()
             # The path is ours (a uuid under the warehouse), not user input.
             path = str(tmp).replace("'", "''")
-            con.execute(WRITE_SQL.format(snapshot=snapshot, path=path))
+            with writing(tmp):
+                con.execute(WRITE_SQL.format(snapshot=snapshot, path=path))
             rows_after, titles = con.sql(
                 "SELECT count(*), count(DISTINCT (media_type, tmdb_id)) FROM read_parquet(?)",
                 params=[str(tmp)],

@@ -28,6 +28,20 @@ class WarehouseLocked(WarehouseError):
     """Another process holds the warehouse write lock."""
 
 
+class WarehouseDamaged(WarehouseError):
+    """The manifest lists a published file that is not on disk (deleted by hand)."""
+
+
+class DiskFull(WarehouseError):
+    """A write failed for lack of space; whatever was half-written stays unpublished."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(
+            f"No space left on device while writing {path}: free some space and run again; "
+            "nothing half-written was published."
+        )
+
+
 class LandingError(WatchBuddyError):
     """A file could not be landed at all (the import of the other files goes on)."""
 

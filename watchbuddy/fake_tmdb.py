@@ -10,7 +10,8 @@ both ways),
 `/genre/movie/list`, `/genre/tv/list`, `/movie/changes` and `/tv/changes` (100 ids a page,
 HTTP 422 status_code 20 for windows over 14 days). Credentials are checked (HTTP 401
 status_code 7), a request-rate limit can be enforced (HTTP 429 status_code 25), and faults
-can be switched on while it runs: bursts of 429 with or without `Retry-After`, 500/502/503,
+can be switched on while it runs: bursts of 429 with or without `Retry-After` (any value,
+well-formed or not), 500/502/503,
 slow responses, hangs past the client's timeout, malformed JSON (the next N answers, or the
 answers to requests matching `malformed_at`, such as one page of one window), and a revoked
 key. `catalogue.remove()` deletes a title, which then answers 404.
@@ -245,7 +246,9 @@ class Faults:
 
     status_burst: int = 0  # the next N requests answer with `burst_status`
     burst_status: int = 429
-    retry_after: float | None = None  # sent with burst 429s / 503s when set
+    # Sent with burst 429s / 503s when set: a number as seconds, a string exactly as given
+    # ("NaN", "-1", "", an HTTP-date), to see what the client makes of odd values.
+    retry_after: float | str | None = None
     malformed: int = 0  # the next N answers are cut-off JSON
     # Answers to requests that match this are cut-off JSON, `malformed_at_times` times:
     # {"path": "/discover/movie", "page": "3"} matches the path (with or without the /3

@@ -34,17 +34,18 @@ covers the same window again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
 
-from watchbuddy.errors import ConfigError
-from watchbuddy.runs import Run, abandon_dead_runs, stage_run, start_run
+from watchbuddy.errors import ConfigError, WatchBuddyError
+from watchbuddy.runs import Run, abandon_dead_runs, is_published, stage_run, start_run
 from watchbuddy.schema import (
     CHECKPOINT_SCHEMA,
     MEDIA_TYPES,
@@ -57,7 +58,7 @@ from watchbuddy.schema import (
     genre_table,
 )
 from watchbuddy.settings import Settings
-from watchbuddy.tmdb import TmdbClient, TmdbError, TmdbMalformed
+from watchbuddy.tmdb import TmdbClient, TmdbMalformed
 from watchbuddy.views import open_views
 from watchbuddy.warehouse import Warehouse, WarehouseWriter, utcnow
 
@@ -69,8 +70,6 @@ WRITE_LOCK_WAIT_SECONDS = 120.0
 CHANGES_LOOKBACK_DAYS = 90  # after a longer pause, older changes are not chased
 CHANGES_PER_RUN = 2000  # changed titles re-read per run at most (one request each)
 MAX_LISTED = 8  # skipped requests or truncated queries named one by one in a run's messages
-
-T = TypeVar("T")
 
 # (pages done, pages known so far) -> None
 Progress = Callable[[int, int], None]
@@ -704,18 +703,40 @@ def _finish_failed(
     writer.commit(add={"runs": [stage_run(writer, [run])]})
 
 
-def _run_recorded(
-    writer: WarehouseWriter, run: Run, client: TmdbClient, work: Coroutine[Any, Any, T]
-) -> T:
-    """Run the TMDB part of a job; on any failure publish a 'failed' run record and re-raise
-    (nothing else is published, so the checkpoint stays where it was)."""
+INTERRUPTED = (
+    "interrupted (Ctrl-C or SIGTERM) before it finished; nothing was published and the "
+    "checkpoint is unchanged"
+)
+
+
+def _failure_message(exc: BaseException) -> str:
+    """What a run record says about the error that ended the run."""
+    if isinstance(exc, KeyboardInterrupt):
+        return INTERRUPTED
+    if isinstance(exc, WatchBuddyError):
+        return str(exc)
+    return (
+        f"stopped by an unexpected error ({type(exc).__name__}); nothing was published and "
+        "the checkpoint is unchanged"
+    )
+
+
+@contextlib.contextmanager
+def _recorded(writer: WarehouseWriter, run: Run, client: TmdbClient) -> Iterator[None]:
+    """The part of a job between its 'running' record and its final one. Ended any other way
+    (TMDB failing, Ctrl-C or SIGTERM, a full disk, a bug), it publishes a 'failed' record
+    that says why, then lets the error go on: nothing else is published, so the checkpoint
+    stays where it was, and no run is left 'running' by a process that could say why it
+    stopped. Only a process killed outright leaves one (the next writer marks it
+    'incomplete')."""
     try:
-        return asyncio.run(work)
-    except TmdbError as exc:
-        _finish_failed(writer, run, client, str(exc))
-        raise
-    except BaseException:
-        _finish_failed(writer, run, client, "interrupted")
+        yield
+    except BaseException as exc:
+        if not is_published(writer, run):
+            # A second Ctrl-C or a full disk while recording: the next writer marks the run
+            # 'incomplete'; the error that stopped it is the one to report.
+            with contextlib.suppress(OSError, WatchBuddyError, KeyboardInterrupt):
+                _finish_failed(writer, run, client, _failure_message(exc))
         raise
 
 
@@ -820,76 +841,72 @@ def ingest_new_content(
             raise ConfigError(f"The window is empty: --until {end} is before the start {start}.")
         run = Run(job="ingest", media_type=media_type)
         start_run(writer, run)
-        result = IngestResult(
-            run,
-            (start.isoformat(), end.isoformat()),
-            checkpoint.isoformat() if checkpoint else None,
-            None,
-        )
-        fetched = _run_recorded(
-            writer,
-            run,
-            client,
-            _fetch_new(
-                client, settings, warehouse, media_type, (start, end), changes_since, progress, run
-            ),
-        )
-        frame, found = fetched.frame, fetched.found
-        result.notes = list(found.notes)
-        run.messages.extend(found.notes)
-        # The latest release date seen, not after today, not past a request that could not
-        # be read (found.hold), and never behind the checkpoint it started from.
-        seen_dates = [d for d in frame["release_date"].drop_nulls().to_list() if d <= today]
-        new_checkpoint = max(seen_dates, default=None)
-        if new_checkpoint is not None and found.hold is not None:
-            new_checkpoint = min(new_checkpoint, found.hold)
-        if checkpoint is not None:
-            new_checkpoint = max(new_checkpoint or checkpoint, checkpoint)
-        # Changes not read by this run (first run, explicit window) start where they were.
-        changes_read_until = fetched.changes_read_until or before.changes_from or today
-        batch = writer.allocate_batch()
-        add: dict[str, list[str]] = {}
-        if frame.height:
-            titles = api_title_rows(
-                frame,  # its extra column `_via_changes` names the source, then is dropped
-                pl.when(pl.col("_via_changes"))
-                .then(pl.lit(f"changes/{media_type}"))
-                .otherwise(pl.lit(f"discover/{media_type}")),
-                batch,
-                run.started_at,
+        with _recorded(writer, run, client):
+            result = IngestResult(
+                run,
+                (start.isoformat(), end.isoformat()),
+                checkpoint.isoformat() if checkpoint else None,
+                None,
             )
-            add["titles"] = [
-                writer.stage_table("titles", titles, f"delta-{batch:06d}-{media_type}.parquet")
-            ]
-        result.titles = frame.height
-        _stage_removals(writer, media_type, fetched.removed, batch, add)
-        _stage_rejects(writer, found, media_type, batch, add)
-        result.removed = len(fetched.removed)
-        if new_checkpoint is not None:
-            checkpoint_row = pa.table(
-                {
-                    "media_type": [media_type],
-                    "last_release_date": [new_checkpoint],
-                    "last_run_at": [utcnow()],
-                    "run_id": [run.run_id],
-                    "titles_seen": [frame.height],
-                    "changes_read_until": [changes_read_until],
-                },
-                schema=CHECKPOINT_SCHEMA,
-            )
-            add["checkpoints"] = [
-                writer.stage_table(
-                    "checkpoints", checkpoint_row, f"checkpoint-{batch:06d}-{media_type}.parquet"
+            window = (start, end)
+            fetched = asyncio.run(
+                _fetch_new(
+                    client, settings, warehouse, media_type, window, changes_since, progress, run
                 )
-            ]
-            result.checkpoint_after = new_checkpoint.isoformat()
-            result.changes_read_until = changes_read_until.isoformat()
-        result.problems = _finish(run, client, found, len(fetched.removed))
-        add["runs"] = [stage_run(writer, [run])]
-        # Data, removals, checkpoint and run record are published together: a crash before
-        # this line publishes none of them, so the checkpoint never runs ahead of the data.
-        writer.commit(add=add)
-        return result
+            )
+            frame, found = fetched.frame, fetched.found
+            result.notes = list(found.notes)
+            run.messages.extend(found.notes)
+            # The latest release date seen, not after today, not past a request that could not
+            # be read (found.hold), and never behind the checkpoint it started from.
+            seen_dates = [d for d in frame["release_date"].drop_nulls().to_list() if d <= today]
+            new_checkpoint = max(seen_dates, default=None)
+            if new_checkpoint is not None and found.hold is not None:
+                new_checkpoint = min(new_checkpoint, found.hold)
+            if checkpoint is not None:
+                new_checkpoint = max(new_checkpoint or checkpoint, checkpoint)
+            # Changes not read by this run (first run, explicit window) start where they were.
+            changes_read_until = fetched.changes_read_until or before.changes_from or today
+            batch = writer.allocate_batch()
+            add: dict[str, list[str]] = {}
+            if frame.height:
+                titles = api_title_rows(
+                    frame,  # its extra column `_via_changes` names the source, then is dropped
+                    pl.when(pl.col("_via_changes"))
+                    .then(pl.lit(f"changes/{media_type}"))
+                    .otherwise(pl.lit(f"discover/{media_type}")),
+                    batch,
+                    run.started_at,
+                )
+                add["titles"] = [
+                    writer.stage_table("titles", titles, f"delta-{batch:06d}-{media_type}.parquet")
+                ]
+            result.titles = frame.height
+            _stage_removals(writer, media_type, fetched.removed, batch, add)
+            _stage_rejects(writer, found, media_type, batch, add)
+            result.removed = len(fetched.removed)
+            if new_checkpoint is not None:
+                checkpoint_row = pa.table(
+                    {
+                        "media_type": [media_type],
+                        "last_release_date": [new_checkpoint],
+                        "last_run_at": [utcnow()],
+                        "run_id": [run.run_id],
+                        "titles_seen": [frame.height],
+                        "changes_read_until": [changes_read_until],
+                    },
+                    schema=CHECKPOINT_SCHEMA,
+                )
+                name = f"checkpoint-{batch:06d}-{media_type}.parquet"
+                add["checkpoints"] = [writer.stage_table("checkpoints", checkpoint_row, name)]
+                result.checkpoint_after = new_checkpoint.isoformat()
+                result.changes_read_until = changes_read_until.isoformat()
+            result.problems = _finish(run, client, found, len(fetched.removed))
+            add["runs"] = [stage_run(writer, [run])]
+            # Data, removals, checkpoint and run record are published together: a crash before
+            # this line publishes none of them, so the checkpoint never runs ahead of the data.
+            writer.commit(add=add)
+            return result
 
 
 async def _fetch_new(
@@ -1100,7 +1117,8 @@ def refresh_recent_votes(
                 """,
                     params={
                         "media": media_type,
-                        "first": today - dt.timedelta(days=days),
+                        # More days than the calendar has before today: every title.
+                        "first": today - dt.timedelta(days=min(days, (today - dt.date.min).days)),
                         "today": today,
                         "limit": limit,
                     },
@@ -1110,43 +1128,42 @@ def refresh_recent_votes(
             con.close()
         run = Run(job="refresh-votes", media_type=media_type)
         start_run(writer, run)
-        answers = _run_recorded(
-            writer, run, client, _fetch_votes(client, media_type, ids, progress)
-        )
-        found = _Discovery()
-        for tmdb_id in answers.skipped:
-            found.skipped.append(
-                f"votes of {media_type} {tmdb_id} could not be read (malformed JSON twice); "
-                "the title stays first in line for the next refresh"
-            )
-            found.details_skipped += 1
-        rows = []
-        for body in answers.bodies:
-            try:
-                rows.append({"tmdb_id": body["id"], **_accepted(body, VOTE_FIELDS)})
-            except RejectedValue as exc:
-                found.reject(f"/{media_type}/{body.get('id')}", [(body, str(exc))])
-        _note_rejected(found)
-        run.messages.extend(found.notes)
-        run.pages = 0
-        run.titles_updated = len(rows)
-        add: dict[str, list[str]] = {}
-        batch = writer.allocate_batch() if rows or answers.not_found or found.rejected else 0
-        if rows:
-            now = utcnow()
-            table = pa.Table.from_pylist(
-                [{"media_type": media_type, **row, "refreshed_at": now} for row in rows],
-                schema=VOTE_SCHEMA,
-            )
-            add["votes"] = [
-                writer.stage_table("votes", table, f"votes-{batch:06d}-{media_type}.parquet")
-            ]
-        _stage_rejects(writer, found, media_type, batch, add)
-        _stage_removals(writer, media_type, answers.not_found, batch, add)
-        problems = _finish(run, client, found, len(answers.not_found), lost="votes")
-        add["runs"] = [stage_run(writer, [run])]
-        writer.commit(add=add)
-        return RefreshResult(run, len(ids), len(rows), len(answers.not_found), problems)
+        with _recorded(writer, run, client):
+            answers = asyncio.run(_fetch_votes(client, media_type, ids, progress))
+            found = _Discovery()
+            for tmdb_id in answers.skipped:
+                found.skipped.append(
+                    f"votes of {media_type} {tmdb_id} could not be read (malformed JSON twice); "
+                    "the title stays first in line for the next refresh"
+                )
+                found.details_skipped += 1
+            rows = []
+            for body in answers.bodies:
+                try:
+                    rows.append({"tmdb_id": body["id"], **_accepted(body, VOTE_FIELDS)})
+                except RejectedValue as exc:
+                    found.reject(f"/{media_type}/{body.get('id')}", [(body, str(exc))])
+            _note_rejected(found)
+            run.messages.extend(found.notes)
+            run.pages = 0
+            run.titles_updated = len(rows)
+            add: dict[str, list[str]] = {}
+            batch = writer.allocate_batch() if rows or answers.not_found or found.rejected else 0
+            if rows:
+                now = utcnow()
+                table = pa.Table.from_pylist(
+                    [{"media_type": media_type, **row, "refreshed_at": now} for row in rows],
+                    schema=VOTE_SCHEMA,
+                )
+                add["votes"] = [
+                    writer.stage_table("votes", table, f"votes-{batch:06d}-{media_type}.parquet")
+                ]
+            _stage_rejects(writer, found, media_type, batch, add)
+            _stage_removals(writer, media_type, answers.not_found, batch, add)
+            problems = _finish(run, client, found, len(answers.not_found), lost="votes")
+            add["runs"] = [stage_run(writer, [run])]
+            writer.commit(add=add)
+            return RefreshResult(run, len(ids), len(rows), len(answers.not_found), problems)
 
 
 async def _fetch_votes(

@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from watchbuddy.errors import LandingError
+from watchbuddy.errors import DiskFull, LandingError, WarehouseError
 from watchbuddy.redact import redact
 from watchbuddy.safe_text import printable
 from watchbuddy.schema import (
@@ -50,7 +50,14 @@ from watchbuddy.settings import Settings
 from watchbuddy.sniff import Dialect, sniff, transcode_to_utf8
 from watchbuddy.validate import landing_query, load_cell_macros, raw_with_file_names
 from watchbuddy.views import new_connection, open_views
-from watchbuddy.warehouse import PARQUET_OPTIONS, Warehouse, WarehouseWriter, utcnow
+from watchbuddy.warehouse import (
+    PARQUET_OPTIONS,
+    Warehouse,
+    WarehouseWriter,
+    is_disk_full,
+    utcnow,
+    writing,
+)
 
 BATCH_ROWS = 131_072
 PART_ROWS = 350_000
@@ -268,6 +275,8 @@ def _land_checked(
         return land_file(source, digest, writer, settings, progress)
     except LandingError as exc:
         return ImportReport(name, digest, size, "failed", str(exc))
+    except WarehouseError:
+        raise  # a full disk or a damaged warehouse stops every file, not just this one
     except Exception as exc:  # a bug must not stop the other files; keep the evidence
         detail = _error_text(traceback.format_exception_only(type(exc), exc)[-1], source)
         return ImportReport(name, digest, size, "failed", f"internal error: {detail}")
@@ -313,7 +322,8 @@ def land_file(
         for part in scan.parts:
             part.unlink(missing_ok=True)
         repaired = writer.tmp_file(".csv")
-        repaired_lines = transcode_to_utf8(source.source, repaired, source.compressed)
+        with writing(repaired):
+            repaired_lines = transcode_to_utf8(source.source, repaired, source.compressed)
         copy = InputFile(name, repaired, False, repaired.stat().st_size, source.mtime)
         scan = _scan(copy, dialect, plan, batch, writer, settings, progress)
         repaired.unlink(missing_ok=True)
@@ -556,14 +566,17 @@ def _scan(
             if scan.structural and scan.structural[-1][0] == line:
                 continue  # DuckDB reports some broken records once per column
             scan.structural.append((int(line), _structural_reason(kind, message), raw_line))
-    except duckdb.OutOfMemoryException:
+    except duckdb.OutOfMemoryException as exc:
+        _raise_if_disk_full(exc, writer)
         raise LandingError(
             f"landing {display_name} needed more than the DuckDB memory limit "
             f"({settings.duckdb_memory_limit}); raise WATCHBUDDY_DUCKDB_MEMORY_LIMIT"
         ) from None
     except duckdb.IOException as exc:
+        _raise_if_disk_full(exc, writer)
         raise LandingError(f"cannot read {display_name}: {_error_text(exc, source)}") from None
     except (duckdb.Error, OSError) as exc:
+        _raise_if_disk_full(exc, writer)
         # Errors raised while streaming surface through Arrow as OSError.
         if "Out of Memory" in str(exc):
             raise LandingError(
@@ -585,8 +598,15 @@ def _scan(
     return scan
 
 
+def _raise_if_disk_full(exc: Exception, writer: WarehouseWriter) -> None:
+    """DuckDB spilling to disk can run out of space too: that is not a bad CSV."""
+    if is_disk_full(exc):
+        raise DiskFull(writer.tmp_dir) from None
+
+
 def _write_part(frames: list[pl.DataFrame], path: Path) -> None:
-    pl.concat(frames).write_parquet(path, **PARQUET_OPTIONS)
+    with writing(path):
+        pl.concat(frames).write_parquet(path, **PARQUET_OPTIONS)
 
 
 def _frames(reader: pa.RecordBatchReader, rows: int) -> Iterator[pl.DataFrame]:

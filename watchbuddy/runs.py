@@ -1,10 +1,12 @@
 """Run records: every ingestion or refresh run is visible, including the ones that died.
 
 A run commits a 'running' record before it asks TMDB for anything and a final record
-('ok', 'failed' or 'skipped') when it ends, in the same manifest commit as its data. A
-process killed in between leaves only the 'running' record; since runs write only while
-holding the warehouse write lock, any 'running' run found by the next lock holder is dead,
-and `abandon_dead_runs` marks it 'incomplete'.
+('ok', 'partial', 'failed' or 'skipped') when it ends, in the same manifest commit as its
+data. A run that stops early for any reason its process lives through (TMDB failing,
+Ctrl-C, SIGTERM, a full disk) publishes a 'failed' record saying why. Only a process killed
+outright leaves the 'running' record behind; since runs write only while holding the
+warehouse write lock, any 'running' run found by the next lock holder is dead, and
+`abandon_dead_runs` marks it 'incomplete'.
 """
 
 from __future__ import annotations
@@ -67,6 +69,16 @@ def run_table(runs: list[Run]) -> pa.Table:
 def stage_run(writer: WarehouseWriter, runs: list[Run]) -> str:
     name = f"run-{runs[0].run_id}-{runs[0].status}-{uuid.uuid4().hex[:6]}.parquet"
     return writer.stage_table("runs", run_table(runs), name)
+
+
+def is_published(writer: WarehouseWriter, run: Run) -> bool:
+    """Whether the manifest holds `run`'s record with its current status (its file is
+    named by run and status), so a run stopped just after its final commit is not also
+    recorded as failed."""
+    prefix = f"runs/run-{run.run_id}-{run.status}-"
+    return run.status != "running" and any(
+        name.startswith(prefix) for name in writer.warehouse.read_manifest().files("runs")
+    )
 
 
 def start_run(writer: WarehouseWriter, run: Run) -> None:

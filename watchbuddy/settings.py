@@ -9,8 +9,11 @@ that printing a `Settings` object, or an error that includes one, never shows it
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+import re
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -266,9 +269,59 @@ class Settings:
         return replace(self, **given)
 
 
+# What a TMDB credential can be: a v3 key is 32 hex digits, a v4 token a JWT; both travel in
+# an HTTP header or a URL, where anything else (an accented letter, a space pasted in the
+# middle) cannot go.
+_CREDENTIAL = re.compile(r"[!-~]+")
+
+
+def _url_problem(url: str) -> str | None:
+    """Why `url` cannot be TMDB's base URL (None: it can), checked when settings load rather
+    than when the first request fails."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it contains spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError as exc:
+        return f"it does not parse ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "it must start with http:// or https://"
+    if not parts.hostname:
+        return "it names no host"
+    if parts.query or parts.fragment:
+        return "a base URL has no query or fragment"
+    return None
+
+
+def _check(spec: SettingSpec, value: Any) -> Any:
+    """Refuse a value of the right type that still cannot work, with a reason; never
+    echoing a credential."""
+    if spec.kind is Secret and not _CREDENTIAL.fullmatch(value.reveal()):
+        raise ConfigError(
+            f"Setting {spec.name} ({spec.env}) is malformed: a TMDB credential is ASCII "
+            "letters, digits and punctuation without spaces; copy it again from your TMDB "
+            "account's API settings."
+        )
+    if spec.name == "tmdb_base_url":
+        problem = _url_problem(value)
+        if problem:
+            raise ConfigError(
+                f"Setting {spec.name} ({spec.env}) is not a usable URL: {problem}; give one "
+                f"like {DEFAULT_TMDB_BASE_URL}."
+            )
+    return value
+
+
 def _coerce(spec: SettingSpec, raw: Any) -> Any:
     if raw is None or raw == "":
         return spec.default
+    if spec.kind is Secret and not isinstance(raw, Secret) and not str(raw).strip():
+        return spec.default  # only spaces: no credential
+    return _check(spec, _convert(spec, raw))
+
+
+def _convert(spec: SettingSpec, raw: Any) -> Any:
     try:
         if spec.kind is Path:
             return Path(raw).expanduser()
@@ -285,7 +338,7 @@ def _coerce(spec: SettingSpec, raw: Any) -> Any:
             raise ValueError(text)
         if spec.kind is float:
             value = float(raw)
-            if value <= 0:
+            if not math.isfinite(value) or value <= 0:  # NaN and inf make no rate or timeout
                 raise ValueError(raw)
             return value
         if spec.kind is int:
@@ -296,7 +349,7 @@ def _coerce(spec: SettingSpec, raw: Any) -> Any:
         if spec.kind is dt.date:
             return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw).strip())
         return spec.kind(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, RuntimeError):  # RuntimeError: ~nobody/
         raise ConfigError(
             f"Setting {spec.name} ({spec.env}) has an invalid value; "
             f"expected {spec.kind.__name__.lower()}."

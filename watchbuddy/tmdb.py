@@ -8,6 +8,12 @@ None and counts it, and the caller records the title as removed from TMDB. Malfo
 retried once; a second one raises `TmdbMalformed`, so the caller knows that this one request
 was lost (unlike a 404, its resource may well exist) and can keep its checkpoint before it.
 
+A `Retry-After` is honoured only when it is what RFC 9110 allows (a number of seconds or an
+HTTP-date), and never for more than `RETRY_AFTER_CAP`: a server that sends `NaN`, `inf`,
+`-1` or a date in the year 9999 gets the ordinary backoff, not a wait of forever (or a busy
+loop). Every wait goes through one function that refuses to wait less than nothing or
+longer than `MAX_WAIT`, whatever it is handed.
+
 The credential is sent as `api_key` (v3 key) or `Authorization: Bearer` (v4 token) and
 never appears in a log line, an exception message or a stored error: every message is
 built from the endpoint path alone, and `redact()` scrubs anything else that is shown.
@@ -16,12 +22,15 @@ built from the endpoint path alone, and `redact()` scrubs anything else that is 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import email.utils
 import json
 import logging
 import random
+import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +47,7 @@ MAX_THROTTLED = 100  # 429s per request before giving up (about eight minutes of
 BACKOFF_BASE = 0.5  # seconds; attempt n waits up to BACKOFF_BASE * 2**n (full jitter)
 BACKOFF_CAP = 30.0
 RETRY_AFTER_CAP = 60.0
+MAX_WAIT = max(BACKOFF_CAP, RETRY_AFTER_CAP)  # no single wait is longer, whatever asked for it
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 DEFAULT_CONCURRENCY = 8
 
@@ -109,9 +119,21 @@ def clear_stop() -> None:
     _STOPPING.clear()
 
 
+# How the client waits (tests pass one that records the waits instead of sleeping).
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def _bounded(seconds: float) -> float:
+    """A wait between 0 and MAX_WAIT: NaN and negative waits are no wait, infinite ones the
+    cap (asyncio would spin on a NaN deadline, never returning and never yielding for long)."""
+    if not seconds > 0:  # also NaN
+        return 0.0
+    return min(seconds, MAX_WAIT)
+
+
 async def _sleep(seconds: float) -> None:
     """asyncio.sleep that ends early when the process is stopping."""
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + _bounded(seconds)
     while not _STOPPING.is_set():
         left = deadline - time.monotonic()
         if left <= 0:
@@ -126,13 +148,14 @@ class RateLimiter:
     stacking: ten requests that all hit 429 pause the client once, not ten times.
     """
 
-    def __init__(self, rate: float, burst: float = 1.0) -> None:
+    def __init__(self, rate: float, burst: float = 1.0, sleep: Sleep = _sleep) -> None:
         self.rate = rate
         self.capacity = max(burst, 1.0)
         self.tokens = self.capacity
         self.updated = time.monotonic()
         self.not_before = 0.0
         self.lock = asyncio.Lock()
+        self.sleep = sleep
 
     async def acquire(self) -> None:
         async with self.lock:
@@ -141,18 +164,25 @@ class RateLimiter:
                 if _STOPPING.is_set():
                     return  # the caller checks and stops before sending
                 if now < self.not_before:
-                    await _sleep(self.not_before - now)
+                    paused_until = self.not_before
+                    await self.sleep(paused_until - now)
+                    if self.not_before == paused_until:
+                        # That pause is served, even by a sleep that returned early (a
+                        # test's); a pause that came in meanwhile still stands.
+                        now = time.monotonic()
+                        self.not_before = min(paused_until, now)
+                        self.updated = min(self.updated, now)
                     continue
                 self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
                 self.updated = now
                 if self.tokens >= 1:
                     self.tokens -= 1
                     return
-                await _sleep((1 - self.tokens) / self.rate)
+                await self.sleep((1 - self.tokens) / self.rate)
 
     def pause(self, seconds: float) -> None:
         now = time.monotonic()
-        self.not_before = max(self.not_before, now + seconds)
+        self.not_before = max(self.not_before, now + _bounded(seconds))
         self.tokens = 0.0
         self.updated = max(self.updated, self.not_before)
 
@@ -188,14 +218,33 @@ def _throttle_delay(count: int) -> float:
     return min(0.1 * 1.5**count, 2.0) * random.uniform(0.5, 1.0)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+_DELAY_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """The wait a `Retry-After` value asks for, at most RETRY_AFTER_CAP; None when there is
+    none or it is neither form RFC 9110 allows: delay-seconds (digits; a decimal fraction is
+    tolerated) or an HTTP-date (a date in the past means now). `NaN`, `inf`, `-1`, `1e12`,
+    an empty value or a date that does not parse are None, and the caller backs off as if
+    the header were absent."""
     if value is None:
         return None
+    text = value.strip()
+    if _DELAY_SECONDS.fullmatch(text):
+        seconds = float(text)  # digits only: finite, or inf for hundreds of them
+        return min(seconds, RETRY_AFTER_CAP)
     try:
-        return min(max(float(value), 0.0), RETRY_AFTER_CAP)
-    except ValueError:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000" and asctime dates: HTTP-dates are always UTC
+        when = when.replace(tzinfo=dt.UTC)
+    seconds = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    return retry_after_seconds(response.headers.get("Retry-After"))
 
 
 class TmdbClient:
@@ -207,6 +256,7 @@ class TmdbClient:
         concurrency: int = DEFAULT_CONCURRENCY,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         max_attempts: int = MAX_ATTEMPTS,
+        sleep: Sleep = _sleep,
     ) -> None:
         if not settings.has_tmdb_credential:
             raise MissingCredential(
@@ -219,7 +269,10 @@ class TmdbClient:
                 _REDACTOR.secrets.add(secret.reveal())
         self.stats = ClientStats()
         self.max_attempts = max_attempts
-        self.limiter = RateLimiter(settings.tmdb_rps, burst=max(1.0, settings.tmdb_rps / 10))
+        self._sleep = sleep
+        self.limiter = RateLimiter(
+            settings.tmdb_rps, burst=max(1.0, settings.tmdb_rps / 10), sleep=sleep
+        )
         self.slots = asyncio.Semaphore(concurrency)
         headers = {"Accept": "application/json", "User-Agent": "watchbuddy"}
         self._params: dict[str, str] = {}
@@ -298,7 +351,7 @@ class TmdbClient:
                 last_problem = f"server error {status}"
                 failures += 1
                 wait = _retry_after(response)
-                await _sleep(wait if wait is not None else self._delay(failures))
+                await self._sleep(wait if wait is not None else self._delay(failures))
                 continue
             if status >= 400:
                 # Scrubbed before it is cut short, so no prefix of a credential survives.
@@ -325,7 +378,7 @@ class TmdbClient:
         return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
 
     async def _backoff(self, attempt: int) -> None:
-        await _sleep(self._delay(attempt))
+        await self._sleep(self._delay(attempt))
 
 
 def _status_message(response: httpx.Response) -> str:

@@ -145,6 +145,7 @@ def define_views(
     if no process has (a few seconds at 1.5M titles, once per version). Writers that only
     look up a few titles pass False and query the computed view directly."""
     manifest = manifest or warehouse.read_manifest()
+    warehouse.check_files(manifest)
     for table in TABLE_SCHEMAS:
         view = RAW_VIEW_NAMES.get(table, table)
         con.execute(

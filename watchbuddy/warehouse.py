@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
@@ -34,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from watchbuddy.errors import WarehouseError, WarehouseLocked
+from watchbuddy.errors import DiskFull, WarehouseDamaged, WarehouseError, WarehouseLocked
 from watchbuddy.schema import TABLE_SCHEMAS
 
 MANIFEST = "manifest.json"
@@ -49,6 +50,30 @@ PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1}
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a write failed for lack of space. Python's OSError carries the errno; Polars
+    and DuckDB only say it in their messages ("... No space left on device (os error 28)"),
+    in the words of this system's strerror, which is what is looked for."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return any(os.strerror(code) in text for code in (errno.ENOSPC, errno.EDQUOT))
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Around a write into the warehouse: running out of space there is `DiskFull`, one line
+    naming the file, not a library's traceback (the writer removes what was half-written)."""
+    try:
+        yield
+    except DiskFull:
+        raise
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise DiskFull(path) from None
+        raise
 
 
 @dataclass
@@ -124,6 +149,23 @@ class Warehouse:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
+    def missing_files(self, manifest: Manifest) -> list[str]:
+        """Published files that are not on disk: a manifest never lists a file before it is
+        in place, so these were deleted behind the warehouse's back."""
+        return [f for t in TABLES for f in manifest.files(t) if not self.path(f).exists()]
+
+    def check_files(self, manifest: Manifest) -> None:
+        """Raise `WarehouseDamaged` naming the missing file(s) and the way back, rather
+        than let a reader fail inside DuckDB with a bare IO error."""
+        missing = self.missing_files(manifest)
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise WarehouseDamaged(
+                f"The warehouse file {self.path(missing[0])}{more} is missing (deleted by "
+                "hand?): run `watchbuddy repair` to drop it from the warehouse, then "
+                "`watchbuddy bootstrap --force` to land the CSVs again."
+            )
+
     def lock_holder(self) -> dict[str, Any] | None:
         """Who holds the write lock right now (None when nobody does)."""
         return lock_file_holder(self.root / LOCK_FILE)
@@ -135,8 +177,14 @@ class Warehouse:
         Waits up to `wait_seconds` for another writer to finish, then raises
         `WarehouseLocked` naming the holder.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
-        handle = open(self.root / LOCK_FILE, "a+")  # noqa: SIM115 - held for the block
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = open(self.root / LOCK_FILE, "a+")  # noqa: SIM115 - held for the block
+        except OSError as exc:
+            raise WarehouseError(
+                f"Cannot write to the warehouse {self.root} ({exc.strerror}); point "
+                "WATCHBUDDY_WAREHOUSE (or --warehouse) at a folder you can write."
+            ) from None
         try:
             deadline = time.monotonic() + wait_seconds
             while True:
@@ -160,7 +208,14 @@ class Warehouse:
             handle.flush()
             writer = WarehouseWriter(self)
             writer.remove_unpublished()
-            yield writer
+            try:
+                yield writer
+            except BaseException:
+                # Free what was half-written now (a full disk wants it back), not at the
+                # next writer's start.
+                with contextlib.suppress(OSError, WarehouseError):
+                    writer.remove_unpublished()
+                raise
         finally:
             with contextlib.suppress(OSError):
                 handle.seek(0)
@@ -201,7 +256,8 @@ class WarehouseWriter:
     def stage_table(self, table: str, rows: pa.Table, name: str) -> str:
         """Write an Arrow table as a Parquet file and stage it (still unpublished)."""
         tmp = self.tmp_file()
-        pq.write_table(rows, tmp, **PARQUET_OPTIONS)
+        with writing(self.root / table / name):
+            pq.write_table(rows, tmp, **PARQUET_OPTIONS)
         return self.stage(table, tmp, name)
 
     def commit(
@@ -226,10 +282,22 @@ class WarehouseWriter:
             manifest.version += 1
             manifest.committed_at = utcnow().isoformat()
         tmp = self.tmp_file(".json")
-        tmp.write_text(json.dumps(manifest.to_json(), indent=1), encoding="utf-8")
-        _fsync_file(tmp)
+        with writing(self.warehouse.manifest_path):
+            tmp.write_text(json.dumps(manifest.to_json(), indent=1), encoding="utf-8")
+            _fsync_file(tmp)
         os.replace(tmp, self.warehouse.manifest_path)
         _fsync_dir(self.root)
+
+    def drop_missing(self) -> list[str]:
+        """Publish a manifest without the files that are missing from disk; returns them.
+        Their records are lost already: this makes the rest of the warehouse readable."""
+        manifest = self.warehouse.read_manifest()
+        missing = set(self.warehouse.missing_files(manifest))
+        if missing:
+            for table in TABLES:
+                manifest.tables[table] = [f for f in manifest.tables[table] if f not in missing]
+            self._write_manifest(manifest, bump=True)
+        return sorted(missing)
 
     def remove_unpublished(self) -> list[Path]:
         """Delete what a crashed writer left: temporary files and files no manifest lists."""

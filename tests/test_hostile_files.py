@@ -18,7 +18,7 @@ from tests.conftest import run_cli
 from watchbuddy.settings import Secret, Settings
 from watchbuddy.tmdb import TmdbClient, redact
 
-KEY = "k3y/with+plus and=eq&amp;0123456789abcdef"
+KEY = "k3y/with+plus;and=eq&amp;0123456789abcdef"  # no space: settings refuse one
 MOVIES = "id,title,release_date\n1,Alpha,2020-01-01\n2,Beta,2021-02-02\n"
 
 

@@ -24,6 +24,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -93,12 +94,16 @@ class Manifest:
                 f"The warehouse manifest has format {data.get('format')!r}, this version "
                 f"reads {FORMAT_VERSION}; upgrade watchbuddy or point to another warehouse."
             )
-        tables = {t: list(data.get("tables", {}).get(t, [])) for t in TABLES}
+        listed = data.get("tables", {})
+        if not isinstance(listed, dict):
+            raise ValueError("`tables` is not an object")
+        tables = {t: [_own_file(t, f) for f in _list(listed.get(t, []))] for t in TABLES}
+        retired = [_retired_entry(entry) for entry in _list(data.get("retired", []))]
         return cls(
             version=int(data["version"]),
             next_batch=int(data["next_batch"]),
             tables=tables,
-            retired=list(data.get("retired", [])),
+            retired=retired,
             committed_at=data.get("committed_at"),
         )
 
@@ -120,6 +125,37 @@ class Manifest:
         return not self.tables["titles"]
 
 
+# A published file as writers name it: `<table>/<generated name>.parquet`, nothing else.
+# The manifest is a file anyone can edit (or a warehouse copied from someone else), and the
+# next writer deletes what it retires: an absolute path or `..` there would read, and then
+# delete, any file on the machine.
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.parquet")
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{value!r:.60} is not a list")
+    return value
+
+
+def _own_file(table: str, path: Any) -> str:
+    folder, _, name = path.partition("/") if isinstance(path, str) else ("", "", "")
+    if folder != table or not _FILE_NAME.fullmatch(name):
+        raise ValueError(f"{path!r:.80} is not a file of the warehouse's {table} folder")
+    return path
+
+
+def _retired_entry(entry: Any) -> dict[str, str]:
+    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+        raise ValueError(f"retired entry {entry!r:.80} has no path")
+    table = entry["path"].partition("/")[0]
+    if table not in TABLES:
+        raise ValueError(f"retired file {entry['path']!r:.80} is not in a table folder")
+    _own_file(table, entry["path"])
+    dt.datetime.fromisoformat(str(entry.get("retired_at")))  # ValueError when it is not a time
+    return {"path": entry["path"], "retired_at": str(entry["retired_at"])}
+
+
 class Warehouse:
     """A warehouse folder. Reading needs no lock; writing goes through `writer()`."""
 
@@ -139,8 +175,11 @@ class Warehouse:
         except OSError as exc:
             raise WarehouseError(f"Cannot read {self.manifest_path}: {exc.strerror}.") from None
         try:
-            return Manifest.from_json(json.loads(text))
-        except (ValueError, KeyError) as exc:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            return Manifest.from_json(data)
+        except (ValueError, KeyError, TypeError) as exc:
             raise WarehouseError(
                 f"{self.manifest_path} is damaged ({exc}); restore it from a backup or remove "
                 "the warehouse folder and run `watchbuddy bootstrap` again."

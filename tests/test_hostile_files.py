@@ -15,8 +15,8 @@ import pytest
 
 import watchbuddy
 from tests.conftest import run_cli
-from watchbuddy.settings import Secret, Settings
 from watchbuddy import tmdb
+from watchbuddy.settings import Secret, Settings
 from watchbuddy.tmdb import TmdbClient, redact
 
 KEY = "k3y/with+plus;and=eq&amp;0123456789abcdef"  # no space: settings refuse one

@@ -28,6 +28,7 @@ import polars as pl
 from watchbuddy.errors import ConfigError
 from watchbuddy.genres import CANONICAL_NAMES, normalize_request
 from watchbuddy.languages import to_code
+from watchbuddy.safe_text import clip
 from watchbuddy.schema import MEDIA_TYPE_ALIASES, RELEASE_DATE_RANGE, normalize_header
 from watchbuddy.settings import Settings
 from watchbuddy.views import materialized_pool, new_connection, sql_file
@@ -131,11 +132,13 @@ class CandidateFilters:
 
     def validated(self) -> CandidateFilters:
         if self.mode not in MODES:
-            raise ConfigError(f"Unknown mode {self.mode!r}; valid modes: {', '.join(MODES)}.")
+            raise ConfigError(f"Unknown mode {clip(self.mode)!r}; valid modes: {', '.join(MODES)}.")
         if self.media_type not in ("movie", "tv", "both"):
-            raise ConfigError(f"Unknown media type {self.media_type!r}; use movie, tv or both.")
+            raise ConfigError(
+                f"Unknown media type {clip(self.media_type)!r}; use movie, tv or both."
+            )
         if self.genre_mode not in ("any", "all"):
-            raise ConfigError(f"Unknown genre mode {self.genre_mode!r}; use any or all.")
+            raise ConfigError(f"Unknown genre mode {clip(self.genre_mode)!r}; use any or all.")
         try:
             genres = normalize_request(self.genres)
         except ValueError as exc:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from watchbuddy.safe_text import clip
+
 # TMDB genre (movie or TV) or common spelling -> the canonical genres it counts as.
 CANONICAL: dict[str, tuple[str, ...]] = {
     "action": ("Action",),
@@ -67,7 +69,8 @@ def normalize_request(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """Canonical genres for a user's request; raises ValueError naming unknown ones."""
     unknown = [n for n in names if not canonical(n)]
     if unknown:
-        raise ValueError(", ".join(unknown))
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        raise ValueError(", ".join(clip(n) for n in unknown[:3]) + more)
     out: list[str] = []
     for name in names:
         for c in canonical(name):

@@ -809,6 +809,30 @@ class _Fetched:
     changes_read_until: dt.date | None = None  # None: the changes were not read
 
 
+def _empty_window(
+    start: dt.date,
+    end: dt.date,
+    since: dt.date | None,
+    until: dt.date | None,
+    checkpoint: dt.date | None,
+) -> str:
+    """Why an ingest window is empty, naming what set each end of it: only one of them may
+    have been given on the command line."""
+    if since:
+        starts = f"--since {start}"
+    elif checkpoint:
+        starts = f"{start} (the day before the checkpoint)"
+    else:
+        starts = f"WATCHBUDDY_INGEST_START {start} (no checkpoint yet)"
+    if until:
+        ends, fix = f"--until {end}", "give an --until on or after the start"
+    elif since:
+        ends, fix = f"today, {end}", "give a --since up to today"
+    else:
+        ends, fix = f"today, {end}", "set WATCHBUDDY_INGEST_START to a date up to today"
+    return f"The window is empty: it starts at {starts} but ends {ends}; {fix}."
+
+
 def ingest_new_content(
     settings: Settings,
     media_type: str,
@@ -838,7 +862,7 @@ def ingest_new_content(
             before.changes_from if before.changes_from and since is None and until is None else None
         )
         if end < start:
-            raise ConfigError(f"The window is empty: --until {end} is before the start {start}.")
+            raise ConfigError(_empty_window(start, end, since, until, checkpoint))
         run = Run(job="ingest", media_type=media_type)
         start_run(writer, run)
         with _recorded(writer, run, client):

@@ -15,6 +15,7 @@ from functools import cache
 import langcodes
 
 from watchbuddy.errors import ConfigError
+from watchbuddy.safe_text import clip
 
 # langcodes' code -> the code TMDB uses for the same language
 TMDB_CODES = {"yue": "cn", "fil": "tl", "cmn": "zh", "hbs": "sh"}
@@ -23,6 +24,12 @@ TMDB_NAMES = {"cn": "Cantonese", "xx": "No language", "sh": "Serbo-Croatian"}
 _NAMED = {name.lower(): code for code, name in TMDB_NAMES.items()}
 _TWO_LETTERS = re.compile(r"[A-Za-z]{2}")
 _CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
+
+
+def _unknown(given: str) -> ConfigError:
+    return ConfigError(
+        f"Unknown language {clip(given)!r}: give a code such as da or a name such as Danish."
+    )
 
 
 @cache
@@ -35,9 +42,7 @@ def to_code(text: str) -> str:
         return _NAMED[given.lower()]
     code = None
     if len(given) < 3:
-        raise ConfigError(
-            f"Unknown language {given!r}: give a code such as da or a name such as Danish."
-        )
+        raise _unknown(given)
     if _CODE.fullmatch(given):
         try:
             code = langcodes.Language.get(given.replace("_", "-")).language
@@ -47,9 +52,7 @@ def to_code(text: str) -> str:
         try:
             code = langcodes.find(given).language
         except LookupError:
-            raise ConfigError(
-                f"Unknown language {given!r}: give a code such as da or a name such as Danish."
-            ) from None
+            raise _unknown(given) from None
     code = (code or "").lower()
     return TMDB_CODES.get(code, code)
 

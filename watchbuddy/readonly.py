@@ -31,8 +31,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 import duckdb
 
-from watchbuddy.errors import ConfigError, QueryRefused, WarehouseError, WatchBuddyError
+from watchbuddy.errors import QueryRefused, WarehouseError, WatchBuddyError
 from watchbuddy.safe_text import printable
+from watchbuddy.settings import parse_size
 from watchbuddy.views import define_views, materialized_pool, new_connection, pool_file
 from watchbuddy.warehouse import Warehouse
 
@@ -51,18 +52,6 @@ _CREDENTIALS = ("TMDB_API_KEY", "TMDB_READ_ACCESS_TOKEN")
 _STARTED, _RESULT, _ERROR = b"S", b"R", b"E"
 _BATCH_ROWS = 65_536
 _NOT_FOR_POLARS = re.compile(r"\b(INTERVAL|UNION|BIT)\b")
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "kb": 1000,
-    "mb": 1000**2,
-    "gb": 1000**3,
-    "tb": 1000**4,
-    "kib": 1024,
-    "mib": 1024**2,
-    "gib": 1024**3,
-    "tib": 1024**4,
-}
 
 
 class QueryStopped(WatchBuddyError):
@@ -70,18 +59,6 @@ class QueryStopped(WatchBuddyError):
     command line says so in one line rather than click's "Aborted!")."""
 
     exit_code = 130
-
-
-def parse_size(text: str) -> int:
-    """Bytes in a size like DuckDB's (`1GB` = 10^9, `1GiB` = 2^30)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
-    unit = match.group(2).lower() if match else ""
-    if match is None or unit not in _UNITS or float(match.group(1)) <= 0:
-        raise ConfigError(
-            f"Setting sql_memory_limit ({MEMORY_SETTING}) must be a size like 1GB or "
-            f"512MB, not {text!r}."
-        )
-    return int(float(match.group(1)) * _UNITS[unit])
 
 
 def sealed_connection(

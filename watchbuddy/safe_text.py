@@ -112,3 +112,10 @@ def unguard_terminal() -> None:
         stream = getattr(sys, name)
         if isinstance(stream, GuardedStream):
             setattr(sys, name, stream.unguarded)
+
+
+def clip(text: object, limit: int = 60) -> str:
+    """At most `limit` characters of a value someone gave, for a message that echoes it back:
+    a 100 KB `--genre` must not turn into a 100 KB error line."""
+    value = str(text)
+    return value if len(value) <= limit else value[: limit - 1] + "…"

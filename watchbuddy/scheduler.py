@@ -27,6 +27,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -42,7 +43,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watchbuddy.candidates import prepare_for_new_version
 from watchbuddy.errors import ConfigError, JobBusy, WatchBuddyError
-from watchbuddy.settings import Settings
+from watchbuddy.safe_text import clip
+from watchbuddy.settings import SETTINGS, Settings
 from watchbuddy.tmdb import clear_stop, request_stop
 from watchbuddy.warehouse import Warehouse, lock_file_holder, utcnow
 
@@ -51,6 +53,9 @@ log = logging.getLogger("watchbuddy.scheduler")
 LOCK_FILE = ".scheduler.lock"
 TAKEOVER_POLL_SECONDS = 2.0
 COMPACT_WHEN_FILES = 8  # compact only when this many titles files have piled up
+MAX_INTERVAL_DAYS = 366
+_DURATION = re.compile(r"([0-9]{1,12})([smhd])", re.ASCII)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -93,29 +98,61 @@ Trigger = EveryTrigger | CronTrigger
 
 def parse_schedule(text: str) -> Trigger:
     """'every 2h', 'every 30m', 'every 45s' (optionally 'every 2h at +1h' to stagger) or a
-    five-field cron expression in UTC ('0 3 * * *')."""
+    five-field cron expression in UTC ('0 3 * * *').
+
+    An interval is at most a year (past about 2.7 million years Python's dates overflow;
+    long before that the job has simply stopped running), and a stagger is shorter than
+    the interval it shifts: a longer one would only delay the first run."""
     text = text.strip()
     if text.startswith("every "):
         body, _, offset = text[6:].partition(" at +")
-        stagger = dt.timedelta(seconds=_duration(offset)) if offset else None
-        return EveryTrigger(_duration(body), stagger)
+        seconds = _duration(body)
+        if seconds > MAX_INTERVAL_DAYS * 86400:
+            raise ConfigError(
+                f"every {clip(body.strip())} is longer than the longest interval, "
+                f"{MAX_INTERVAL_DAYS}d; use a cron expression for a yearly date."
+            )
+        stagger = None
+        if offset:
+            offset_seconds = _duration(offset)
+            if offset_seconds >= seconds:
+                raise ConfigError(
+                    f"the offset +{clip(offset.strip())} must be shorter than the interval "
+                    f"{body.strip()}."
+                )
+            stagger = dt.timedelta(seconds=offset_seconds)
+        return EveryTrigger(seconds, stagger)
     try:
-        return CronTrigger.from_crontab(text, timezone=dt.UTC)
+        trigger = CronTrigger.from_crontab(text, timezone=dt.UTC)
     except ValueError as exc:
         raise ConfigError(
-            f"Schedule {text!r} is neither 'every <n>s|m|h|d' nor a cron expression: {exc}."
+            f"{clip(text)!r} is neither 'every <n>s|m|h|d [at +<offset>]' nor a cron "
+            f"expression: {clip(exc, 200)}."
         ) from None
+    if trigger.get_next_fire_time(None, utcnow()) is None:
+        raise ConfigError(f"the cron expression {clip(text)!r} never fires (no such date).")
+    return trigger
+
+
+def job_trigger(spec: JobSpec, settings: Settings) -> Trigger:
+    """The job's trigger from its setting; a schedule that cannot work names that setting."""
+    try:
+        return parse_schedule(getattr(settings, spec.setting))
+    except ConfigError as exc:
+        env = next(s.env for s in SETTINGS if s.name == spec.setting)
+        raise ConfigError(f"Setting {spec.setting} ({env}): {exc}") from None
 
 
 def _duration(text: str) -> int:
-    text = text.strip()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    try:
-        value = int(text[:-1]) * units[text[-1]]
-    except (KeyError, ValueError, IndexError):
-        raise ConfigError(f"{text!r} is not a duration like 30s, 15m, 2h or 1d.") from None
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise ConfigError(
+            f"{clip(text.strip())!r} is not a duration like 30s, 15m, 2h or 1d (digits, then "
+            "one unit)."
+        )
+    value = int(match.group(1)) * _UNITS[match.group(2)]
     if value <= 0:
-        raise ConfigError(f"{text!r} must be longer than zero.")
+        raise ConfigError(f"{text.strip()!r} must be longer than zero.")
     return value
 
 
@@ -329,7 +366,7 @@ class Scheduler:
         self.settings = settings
         self.warehouse = Warehouse(settings.warehouse)
         self.lock = SchedulerLock(self.warehouse.root)
-        self.triggers = {j.name: parse_schedule(getattr(settings, j.setting)) for j in JOBS}
+        self.triggers = {j.name: job_trigger(j, settings) for j in JOBS}
         self.on_event = on_event or (lambda message: log.info(message))
         self._aps: BackgroundScheduler | None = None
         self._stop = threading.Event()
@@ -520,7 +557,7 @@ def jobs_status(settings: Settings) -> dict[str, Any]:
     planned = (holder or {}).pop("next_runs", None) or {}
     rows = []
     for spec in JOBS:
-        trigger = parse_schedule(getattr(settings, spec.setting))
+        trigger = job_trigger(spec, settings)
         next_run = (
             dt.datetime.fromisoformat(planned[spec.name])
             if planned.get(spec.name)

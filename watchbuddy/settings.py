@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from watchbuddy.errors import ConfigError
+from watchbuddy.safe_text import clip
 
 DEFAULT_TMDB_BASE_URL = "https://api.themoviedb.org/3"
 CONFIG_FILE_ENV = "WATCHBUDDY_CONFIG"
@@ -49,6 +50,30 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+class Size:
+    """The kind of a memory-size setting: text as DuckDB reads it (`1GB`, `512MiB`), kept as
+    written for messages and checked by `parse_size` when settings load."""
+
+
+# DuckDB's units: without one, or with `PB`, it refuses the size on every statement.
+SIZE_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
+# Below a few MB DuckDB cannot even open a connection; above 100TB no machine has the memory,
+# and DuckDB reads a size past 2^64 bytes (or a negative one) as no limit at all.
+MIN_SIZE, MAX_SIZE = 16 * 1000**2, 100 * 1000**4
+SIZE_RANGE = "from 16MB to 100TB"
+_SIZE = re.compile(r"\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*([a-z]+)\s*", re.ASCII | re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -130,14 +155,16 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "WATCHBUDDY_INGEST_START",
         dt.date,
         dt.date(2024, 1, 1),
-        "First release date to ingest when a media type has no checkpoint yet.",
+        "First release date to ingest when a media type has no checkpoint yet (a date, no time "
+        "of day; not after today).",
     ),
     SettingSpec(
         "refresh_days",
         "WATCHBUDDY_REFRESH_DAYS",
         int,
         90,
-        "Vote refresh covers titles released within this many days.",
+        "Vote refresh covers titles released within this many days (more days than the "
+        "calendar has means every title).",
     ),
     SettingSpec(
         "refresh_limit",
@@ -151,8 +178,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "WATCHBUDDY_SCHEDULE_INGEST_MOVIES",
         str,
         "every 2h",
-        "When the `ingest-movies` job runs: `every <n>s|m|h|d [at +<offset>]` or a UTC cron "
-        "expression.",
+        "When the `ingest-movies` job runs: `every <n>s|m|h|d [at +<offset>]` (at most `366d`, "
+        "the offset shorter than the interval) or a UTC cron expression that fires.",
     ),
     SettingSpec(
         "schedule_ingest_tv",
@@ -208,17 +235,19 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "duckdb_memory_limit",
         "WATCHBUDDY_DUCKDB_MEMORY_LIMIT",
-        str,
+        Size,
         "1GB",
-        "Memory cap for DuckDB while landing and compacting (it spills to disk beyond it).",
+        "Memory cap for DuckDB while landing and compacting (it spills to disk beyond it): a "
+        "size from `16MB` to `100TB` in DuckDB's units (`KB`, `MB`, `GB`, `TB`, `KiB` … `TiB`, "
+        "`B`).",
     ),
     SettingSpec(
         "sql_memory_limit",
         "WATCHBUDDY_SQL_MEMORY_LIMIT",
-        str,
+        Size,
         "1GB",
         "Memory cap for one `watchbuddy sql` query and its result (no spilling: past it the "
-        "query stops with an error).",
+        "query stops with an error); a size like `duckdb_memory_limit`'s.",
     ),
     SettingSpec(
         "sql_timeout",
@@ -294,6 +323,21 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
+def parse_size(text: str, setting: str = "sql_memory_limit") -> int:
+    """Bytes in a memory size as DuckDB reads one (`1GB` = 10^9, `1GiB` = 2^30); a size
+    DuckDB would refuse, or read as no limit, is refused here naming `setting`."""
+    match = _SIZE.fullmatch(str(text))
+    unit = match.group(2).lower() if match else ""
+    size = int(float(match.group(1)) * SIZE_UNITS[unit]) if match and unit in SIZE_UNITS else 0
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        spec = _SPECS[setting]
+        raise ConfigError(
+            f"Setting {spec.name} ({spec.env}) must be a memory size {SIZE_RANGE} such as "
+            f"1GB or 512MiB, not {clip(text)!r}."
+        )
+    return size
+
+
 def _check(spec: SettingSpec, value: Any) -> Any:
     """Refuse a value of the right type that still cannot work, with a reason; never
     echoing a credential."""
@@ -303,6 +347,13 @@ def _check(spec: SettingSpec, value: Any) -> Any:
             "letters, digits and punctuation without spaces; copy it again from your TMDB "
             "account's API settings."
         )
+    if spec.kind is Path and "\x00" in str(value):
+        raise ConfigError(
+            f"Setting {spec.name} ({spec.env}) contains a NUL character (\\u0000), which no "
+            "path can hold; fix the path."
+        )
+    if spec.kind is Size:
+        parse_size(value, spec.name)
     if spec.name == "tmdb_base_url":
         problem = _url_problem(value)
         if problem:
@@ -321,7 +372,45 @@ def _coerce(spec: SettingSpec, raw: Any) -> Any:
     return _check(spec, _convert(spec, raw))
 
 
+# What a value that does not come as text (a watchbuddy.toml value, a command-line option)
+# may be, per kind: `str()` would turn a TOML table into a "credential" and `true` into a
+# count of 1.
+_EXPECTED = {
+    Path: ("a path in quotes", os.PathLike),
+    Secret: ("the credential in quotes", Secret),
+    str: ("text in quotes", ()),
+    Size: ('a size in quotes such as "1GB"', ()),
+    bool: ("true or false", bool),
+    int: ("a whole number", (int, float)),  # 400.0 is 400; 2.5 and 1e400 fail below
+    float: ("a number", (int, float)),
+    dt.date: ("a date such as 2024-01-01 (without a time of day)", dt.date),
+}
+_TOML_TYPES = (
+    (bool, "true/false"),
+    (dict, "a table"),
+    (list, "an array"),
+    (int, "an integer"),
+    (float, "a float"),
+    (dt.datetime, "a date-time"),
+    (dt.date, "a date"),
+    (dt.time, "a time of day"),
+)
+
+
+def _check_type(spec: SettingSpec, raw: Any) -> None:
+    if isinstance(raw, str):
+        return
+    expected, types = _EXPECTED[spec.kind]
+    wrong_bool = isinstance(raw, bool) and spec.kind is not bool  # bool is an int subclass
+    wrong_date = isinstance(raw, dt.datetime)  # and datetime a date subclass
+    if isinstance(raw, types) and not wrong_bool and not wrong_date:
+        return
+    given = next((name for kind, name in _TOML_TYPES if isinstance(raw, kind)), "another type")
+    raise ConfigError(f"Setting {spec.name} ({spec.env}) must be {expected}, not {given}.")
+
+
 def _convert(spec: SettingSpec, raw: Any) -> Any:
+    _check_type(spec, raw)
     try:
         if spec.kind is Path:
             return Path(raw).expanduser()
@@ -342,13 +431,15 @@ def _convert(spec: SettingSpec, raw: Any) -> Any:
                 raise ValueError(raw)
             return value
         if spec.kind is int:
+            if isinstance(raw, float) and not raw.is_integer():  # 2.5 is no count; nor 1e400
+                raise ValueError(raw)
             value = int(raw)
             if value < 0:
                 raise ValueError(raw)
             return value
         if spec.kind is dt.date:
             return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw).strip())
-        return spec.kind(raw)
+        return str(raw).strip() if spec.kind is Size else spec.kind(raw)
     except (TypeError, ValueError, OverflowError, RuntimeError):  # RuntimeError: ~nobody/
         raise ConfigError(
             f"Setting {spec.name} ({spec.env}) has an invalid value; "
@@ -367,7 +458,13 @@ def load_settings(environ: dict[str, str] | None = None, cwd: Path | None = None
     used_file: Path | None = None
     if config_path.is_file():
         try:
-            file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
+            # utf-8-sig: an editor's byte-order mark is no reason to refuse the file.
+            file_values = tomllib.loads(config_path.read_bytes().decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise ConfigError(
+                f"Cannot read {config_path}: it is not UTF-8 text, which a TOML file must be; "
+                "save it as UTF-8."
+            ) from None
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(
                 f"Cannot read {config_path}: {exc}; fix or remove the file."

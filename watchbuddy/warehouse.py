@@ -173,6 +173,7 @@ class Warehouse:
         except FileNotFoundError:
             return Manifest()
         except OSError as exc:
+            self._refuse_a_file()
             raise WarehouseError(f"Cannot read {self.manifest_path}: {exc.strerror}.") from None
         try:
             data = json.loads(text)
@@ -184,6 +185,15 @@ class Warehouse:
                 f"{self.manifest_path} is damaged ({exc}); restore it from a backup or remove "
                 "the warehouse folder and run `watchbuddy bootstrap` again."
             ) from None
+
+    def _refuse_a_file(self) -> None:
+        """Name a warehouse that is a file (`/dev/null`, a CSV) for what it is, rather than
+        by the error its first write or read gets."""
+        if self.root.exists() and not self.root.is_dir():
+            raise WarehouseError(
+                f"The warehouse {self.root} is not a folder; point WATCHBUDDY_WAREHOUSE (or "
+                "--warehouse) at a folder (it is created if missing)."
+            )
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -220,6 +230,7 @@ class Warehouse:
             self.root.mkdir(parents=True, exist_ok=True)
             handle = open(self.root / LOCK_FILE, "a+")  # noqa: SIM115 - held for the block
         except OSError as exc:
+            self._refuse_a_file()
             raise WarehouseError(
                 f"Cannot write to the warehouse {self.root} ({exc.strerror}); point "
                 "WATCHBUDDY_WAREHOUSE (or --warehouse) at a folder you can write."

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 import watchbuddy
+from tests.conftest import run_cli
 from watchbuddy import tmdb as tmdb_module
+from watchbuddy.errors import ConfigError
 from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
 from watchbuddy.ingest import ingest_new_content
-from watchbuddy.settings import Secret, Settings
+from watchbuddy.settings import Secret, Settings, load_settings
 from watchbuddy.tmdb import MAX_BODY_BYTES, TmdbError, TmdbUnavailable
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -252,3 +254,51 @@ def test_a_redirect_is_an_error_not_data_and_is_not_followed(tmdb, tmp_path, sta
     assert not any("elsewhere" in path for _, path in tmdb.log)  # never followed
     [(run_status, _)] = runs(settings)
     assert run_status == "failed" and pool_ids(settings) == set()
+
+
+# ---------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("WATCHBUDDY_TMDB_CONCURRENCY", "0", "from 1 to 64"),
+        ("WATCHBUDDY_TMDB_CONCURRENCY", "65", "from 1 to 64"),
+        ("WATCHBUDDY_TMDB_RPS", "1e-300", "from 0.1 to 10,000"),
+        ("WATCHBUDDY_TMDB_RPS", "20000", "from 0.1 to 10,000"),
+        ("WATCHBUDDY_TMDB_TIMEOUT", "0.01", "from 0.5 to 600"),
+        ("WATCHBUDDY_TMDB_TIMEOUT", "1e9", "from 0.5 to 600"),
+    ],
+)
+def test_tmdb_settings_out_of_their_range_are_refused_when_loading(
+    tmp_path, variable, value, words
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings({variable: value}, cwd=tmp_path)
+    message = str(err.value)
+    assert f"({variable})" in message and words in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "name", "expected"),
+    [
+        ("WATCHBUDDY_TMDB_CONCURRENCY", "1", "tmdb_concurrency", 1),
+        ("WATCHBUDDY_TMDB_CONCURRENCY", "64", "tmdb_concurrency", 64),
+        ("WATCHBUDDY_TMDB_RPS", "0.1", "tmdb_rps", 0.1),
+        ("WATCHBUDDY_TMDB_RPS", "10000", "tmdb_rps", 10_000.0),
+        ("WATCHBUDDY_TMDB_TIMEOUT", "0.5", "tmdb_timeout", 0.5),
+        ("WATCHBUDDY_TMDB_TIMEOUT", "600", "tmdb_timeout", 600.0),
+    ],
+)
+def test_tmdb_settings_at_the_ends_of_their_range_load(
+    tmp_path, variable, value, name, expected
+) -> None:
+    assert getattr(load_settings({variable: value}, cwd=tmp_path), name) == expected
+
+
+def test_a_zero_concurrency_is_one_line_from_the_command_line(tmp_path) -> None:
+    (tmp_path / "watchbuddy.toml").write_text("tmdb_concurrency = 0\n")
+    done = run_cli("stats", cwd=tmp_path, timeout=120)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "tmdb_concurrency (WATCHBUDDY_TMDB_CONCURRENCY)" in line and "from 1 to 64" in line

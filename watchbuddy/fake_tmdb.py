@@ -13,8 +13,11 @@ status_code 7), a request-rate limit can be enforced (HTTP 429 status_code 25), 
 can be switched on while it runs: bursts of 429 with or without `Retry-After` (any value,
 well-formed or not), 500/502/503,
 slow responses, hangs past the client's timeout, malformed JSON (the next N answers, or the
-answers to requests matching `malformed_at`, such as one page of one window), and a revoked
-key. `catalogue.remove()` deletes a title, which then answers 404.
+answers to requests matching `malformed_at`, such as one page of one window), a revoked
+key, and a hostile server: any answer of your making instead of the real one (status, body,
+headers, padding, gzip, so a test can send a body that decodes to many megabytes or a
+redirect) and bodies that trickle in a byte at a time. `catalogue.remove()` deletes a title,
+which then answers 404.
 
     python -m watchbuddy.fake_tmdb --port 8765 --movies 5000 --shows 1000 --api-key demo
 
@@ -34,6 +37,7 @@ import re
 import socket
 import threading
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -260,6 +264,22 @@ class Faults:
     hang: int = 0  # the next N requests hang for `hang_seconds` (past the client timeout)
     hang_seconds: float = 30.0
     revoked: bool = False  # every request gets 401
+    # A hostile server: the next N requests (of those matching `answer_at`, when set, as
+    # `malformed_at` matches) get this answer instead of the real one: `answer_status`,
+    # `answer_body` sent exactly as given (valid JSON or not), `answer_headers`, then
+    # `answer_pad` bytes of JSON whitespace, gzip-encoded when `answer_gzip` (compressed as
+    # it is built, so a small test sends a small body that decodes to many megabytes).
+    answer: int = 0
+    answer_at: dict[str, Any] | None = None
+    answer_status: int = 200
+    answer_body: str = "{}"
+    answer_headers: dict[str, str] | None = None
+    answer_pad: int = 0
+    answer_gzip: bool = False
+    # The next N answers send their body one byte every `trickle_seconds`: every read is
+    # quick, the whole answer takes as long as its length says (a slowloris).
+    trickle: int = 0
+    trickle_seconds: float = 0.05
     latency: float = 0.0  # added to every request
     rate_limit: float | None = None  # requests per second beyond which TMDB answers 429
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -276,15 +296,34 @@ class Faults:
         """Whether this request is one `malformed_at` targets (and count it down)."""
         with self.lock:
             spec = self.malformed_at
-            if not spec or self.malformed_at_times <= 0:
-                return False
-            wanted_path = str(spec.get("path", path))
-            if path not in (wanted_path, "/3" + wanted_path):
-                return False
-            if any(query.get(k) != str(v) for k, v in spec.items() if k != "path"):
+            if not spec or self.malformed_at_times <= 0 or not _targets(spec, path, query):
                 return False
             self.malformed_at_times -= 1
             return True
+
+    def take_answer(self, path: str, query: dict[str, str]) -> bool:
+        """Whether this request gets the hostile `answer` (and count it down)."""
+        with self.lock:
+            if self.answer <= 0 or (self.answer_at and not _targets(self.answer_at, path, query)):
+                return False
+            self.answer -= 1
+            return True
+
+    def hostile_answer(self) -> tuple[int, bytes, dict[str, str]]:
+        """The `answer` fault's status, bytes on the wire and headers."""
+        with self.lock:
+            body, pad, gzip = self.answer_body.encode(), self.answer_pad, self.answer_gzip
+            status, headers = self.answer_status, dict(self.answer_headers or {})
+        spaces = b" " * (1 << 20)
+        if not gzip:
+            return status, body + b" " * pad, headers
+        packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        parts = [packer.compress(body)]
+        while pad > 0:
+            parts.append(packer.compress(spaces[: min(pad, len(spaces))]))
+            pad -= len(spaces)
+        parts.append(packer.flush())
+        return status, b"".join(parts), {**headers, "Content-Encoding": "gzip"}
 
     def update(self, values: dict[str, Any]) -> None:
         with self.lock:
@@ -295,6 +334,15 @@ class Faults:
 
     def public(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "lock"}
+
+
+def _targets(spec: dict[str, Any], path: str, query: dict[str, str]) -> bool:
+    """Whether a request matches a fault's target: its path (with or without the /3 prefix)
+    and every other key as a query parameter, compared as text."""
+    wanted_path = str(spec.get("path", path))
+    if path not in (wanted_path, "/3" + wanted_path):
+        return False
+    return all(query.get(k) == str(v) for k, v in spec.items() if k != "path")
 
 
 class FakeTmdb:
@@ -386,6 +434,7 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
             body: Any,
             headers: dict[str, str] | None = None,
             raw: bytes | None = None,
+            trickle: float = 0.0,
         ) -> None:
             payload = raw if raw is not None else json.dumps(body).encode()
             self.send_response(status)
@@ -394,7 +443,17 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(payload)
+            if not trickle:
+                self.wfile.write(payload)
+                return
+            self.close_connection = True
+            try:
+                for index in range(len(payload)):
+                    self.wfile.write(payload[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(trickle)
+            except OSError:  # the client gave up and closed the connection
+                return
 
         def _error(self, status: int, code: int, headers: dict[str, str] | None = None) -> None:
             self._send(
@@ -443,6 +502,11 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
                 else:
                     self._error(faults.burst_status, 11, headers)
                 return
+            trickle = faults.trickle_seconds if faults.take("trickle") else 0.0
+            if faults.take_answer(url.path, query):
+                status, raw, headers = faults.hostile_answer()
+                self._send(status, None, headers, raw=raw, trickle=trickle)
+                return
             try:
                 status, body = self._route(url.path, query)
             except ValueError:
@@ -454,9 +518,9 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
                 faults.take("malformed") or faults.take_targeted(url.path, query)
             ):
                 text = json.dumps(body).encode()
-                self._send(200, None, raw=text[: max(len(text) // 2, 1)])
+                self._send(200, None, raw=text[: max(len(text) // 2, 1)], trickle=trickle)
                 return
-            self._send(status, body)
+            self._send(status, body, trickle=trickle)
 
         def _authorized(self, query: dict[str, str]) -> bool:
             auth = self.headers.get("Authorization", "")

@@ -165,10 +165,11 @@ async def _fetch(
 
 
 async def _page(client: TmdbClient, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    """One page, or None when TMDB answered malformed JSON twice: fallback is best effort,
-    so a lost page only means fewer titles (the client counts it, the run record says so)."""
+    """One page, or None when TMDB answered malformed JSON (or no page) twice: fallback is
+    best effort, so a lost page only means fewer titles (the client counts it, the run
+    record says so)."""
     try:
-        return await client.get(path, params)
+        return await client.get_page(path, params)
     except TmdbMalformed:
         return None
 

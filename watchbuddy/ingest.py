@@ -227,18 +227,18 @@ async def _discover(
 
     path = f"/discover/{media_type}"
     label = _query_label(media_type, gte, lte, votes)
-    lost = "could not be read (malformed JSON twice)"
     try:
-        first = await client.get(path, params(1)) or {}
-    except TmdbMalformed:
+        # A page's totals and results list are checked by the client (`get_page`).
+        first = await client.get_page(path, params(1)) or {}
+    except TmdbMalformed as exc:
         found.skip_page(
-            f"{label}: page 1 {lost}; the checkpoint stays at or before {gte} so the next "
-            "run reads it again",
+            f"{label}: page 1 {_lost(exc.problem)}; the checkpoint stays at or before {gte} "
+            "so the next run reads it again",
             gte,
         )
         return
-    total_pages = int(first.get("total_pages") or 0)
-    total_results = int(first.get("total_results") or 0)
+    total_pages = first.get("total_pages", 0)
+    total_results = first.get("total_results", 0)
     if total_pages >= MAX_PAGE or total_results >= cap_results:
         if gte < lte:
             middle = gte + (lte - gte) // 2
@@ -266,11 +266,11 @@ async def _discover(
     if progress:
         progress(found.pages_done, found.pages_known)
 
-    async def page(number: int) -> dict[str, Any] | None:
+    async def page(number: int) -> dict[str, Any] | str:
         try:
-            body = await client.get(path, params(number)) or {}
-        except TmdbMalformed:
-            return None
+            body = await client.get_page(path, params(number)) or {}
+        except TmdbMalformed as exc:
+            return exc.problem
         found.pages_done += 1
         if progress:
             progress(found.pages_done, found.pages_known)
@@ -279,17 +279,33 @@ async def _discover(
     bodies = [first, *await asyncio.gather(*(page(n) for n in range(2, pages + 1)))]
     last_day = gte  # the latest release date on the pages read so far, in page order
     for number, body in enumerate(bodies, start=1):
-        if body is None:
+        if isinstance(body, str):
             found.skip_page(
-                f"{label}: page {number} of {pages} {lost}; the checkpoint stays at or "
-                f"before {last_day} so the next run reads it again",
+                f"{label}: page {number} of {pages} {_lost(body)}; the checkpoint stays at "
+                f"or before {last_day} so the next run reads it again",
                 last_day,
             )
             continue
-        results = body.get("results") or []
+        # Every result goes on to `normalize`, which lands it or rejects it with a reason.
+        results = body.get("results", [])
         found.results.extend(results)
-        days = [d for d in (_date_or_none(r.get(result_date)) for r in results) if d]
-        last_day = max([last_day, *days])
+        days = [_date_or_none(r.get(result_date)) for r in results if isinstance(r, dict)]
+        last_day = max([last_day, *(d for d in days if d)])
+
+
+def _lost(problem: str) -> str:
+    """How a message says that a request was lost: 'could not be read (malformed JSON
+    twice)'."""
+    return f"could not be read ({problem} twice)"
+
+
+def _result_id(item: Any) -> int | None:
+    """The TMDB id of a result, when it is one (None for anything else: not an object, no
+    id, an id out of range)."""
+    try:
+        return VALUE_RULES["tmdb_id"].accept(item.get("id")) if isinstance(item, dict) else None
+    except RejectedValue:
+        return None
 
 
 def _date_or_none(value: Any) -> dt.date | None:
@@ -305,15 +321,49 @@ def _accepted(item: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
     return {name: VALUE_RULES[name].accept(item.get(key)) for name, key in fields.items()}
 
 
-def normalize(
-    results: list[dict[str, Any]],
-    media_type: str,
-    rejected: list[tuple[dict[str, Any], str]] | None = None,
-) -> pl.DataFrame:
-    """Discover results -> canonical title rows (last occurrence of each id wins). A result
-    without an id or a title, or with a value its field's rule refuses, is left out (and
-    added to `rejected` with the reason, when given)."""
-    names = genre_table()[media_type]
+def _text(record: dict[str, Any], key: str) -> str | None:
+    """A text field of a TMDB record: None when absent, null or ''; raises RejectedValue
+    when it is anything but a JSON string."""
+    value = record.get(key)
+    if value is None or isinstance(value, str):
+        return value or None
+    raise RejectedValue(f"{key} '{_shown(value)}' is not text")
+
+
+def _object(record: dict[str, Any], key: str) -> dict[str, Any]:
+    """A nested object of a TMDB record ({} when absent or null); raises RejectedValue for
+    anything but a JSON object."""
+    value = record.get(key)
+    if value is None or isinstance(value, dict):
+        return value or {}
+    raise RejectedValue(f"{key} '{_shown(value)}' is not a JSON object")
+
+
+def _list(record: dict[str, Any], key: str, of: type, noun: str) -> list[Any]:
+    """A list field of a TMDB record ([] when absent or null) whose items are all `of`;
+    raises RejectedValue otherwise (a bool is not a whole number)."""
+    value = record.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list) and all(
+        isinstance(v, of) and not (of is int and isinstance(v, bool)) for v in value
+    ):
+        return value
+    raise RejectedValue(f"{key} '{_shown(value)}' is not a list of {noun}")
+
+
+def _shown(value: Any) -> str:
+    """A value as a reject reason quotes it: its JSON, cut short."""
+    return json.dumps(value, ensure_ascii=False)[:60]
+
+
+def _record(item: Any, media_type: str, names: dict[int, str]) -> dict[str, Any]:
+    """One discover result -> a canonical title row; raises RejectedValue with the reason
+    for a result that is not an object, lacks an id or a title, or has a value its field's
+    rule refuses or of the wrong JSON type (TMDB's JSON is data from the network: a list
+    where a title belongs must be refused here, not crash the frame it would go into)."""
+    if not isinstance(item, dict):
+        raise RejectedValue(f"result '{_shown(item)}' is not a JSON object")
     is_movie = media_type == "movie"
     fields = {
         "tmdb_id": "id",
@@ -322,34 +372,45 @@ def normalize(
         "vote_average": "vote_average",
         "vote_count": "vote_count",
     }
+    values = _accepted(item, fields)
+    if values["tmdb_id"] is None:
+        raise RejectedValue("missing id")
+    original_title = _text(item, "original_title" if is_movie else "original_name")
+    title = _text(item, "title" if is_movie else "name") or original_title
+    if not title:
+        raise RejectedValue("missing title")
+    adult = item.get("adult")
+    if adult is not None and not isinstance(adult, bool):
+        raise RejectedValue(f"adult '{_shown(adult)}' is not true or false")
+    genre_ids = _list(item, "genre_ids", int, "genre ids")
+    return {
+        "media_type": media_type,
+        **values,
+        "title": title,
+        "original_title": original_title,
+        "original_language": _text(item, "original_language"),
+        "overview": _text(item, "overview"),
+        "genres": [names[g] for g in genre_ids if g in names],
+        "adult": bool(adult),
+        "poster_path": _text(item, "poster_path"),
+    }
+
+
+def normalize(
+    results: list[Any],
+    media_type: str,
+    rejected: list[tuple[Any, str]] | None = None,
+) -> pl.DataFrame:
+    """Discover results -> canonical title rows (last occurrence of each id wins). A result
+    `_record` refuses is left out (and added to `rejected` with the reason, when given)."""
+    names = genre_table()[media_type]
     rows = []
     for item in results:
-        title = item.get("title" if is_movie else "name") or item.get(
-            "original_title" if is_movie else "original_name"
-        )
         try:
-            values = _accepted(item, fields)
-            if values["tmdb_id"] is None:
-                raise RejectedValue("missing id")
-            if not title:
-                raise RejectedValue("missing title")
+            rows.append(_record(item, media_type, names))
         except RejectedValue as exc:
             if rejected is not None:
                 rejected.append((item, str(exc)))
-            continue
-        rows.append(
-            {
-                "media_type": media_type,
-                **values,
-                "title": title,
-                "original_title": item.get("original_title" if is_movie else "original_name"),
-                "original_language": (item.get("original_language") or None),
-                "overview": item.get("overview") or None,
-                "genres": [names[g] for g in item.get("genre_ids") or [] if g in names],
-                "adult": bool(item.get("adult", False)),
-                "poster_path": item.get("poster_path") or None,
-            }
-        )
     if not rows:
         return pl.DataFrame(
             schema={k: v for k, v in TITLE_POLARS_SCHEMA.items() if k in _NORMALIZED_FIELDS}
@@ -413,37 +474,52 @@ def _stage_rejects(
 
 
 def _note_rejected(found: _Discovery) -> None:
-    """One message for the records a value rule refused (they are in `rejects`)."""
+    """One message for the records a value rule or a shape check refused (they are in
+    `rejects`)."""
     if not found.rejected:
         return
     examples = "; ".join(f"{endpoint}: {reason}" for endpoint, _, reason in found.rejected[:3])
     more = f"; and {len(found.rejected) - 3:,} more" if len(found.rejected) > 3 else ""
     found.notes.append(
         f"{_plural(len(found.rejected), 'record', 'records')} from TMDB not landed, a value "
-        f"outside its range (listed in rejects): {examples}{more}"
+        f"outside its range or of the wrong type (listed in rejects): {examples}{more}"
     )
 
 
 def _details_fields(body: dict[str, Any], media_type: str) -> dict[str, Any]:
-    """The fields discover lacks; raises RejectedValue for a runtime its rule refuses."""
-    keywords_block = body.get("keywords") or {}
-    keywords = keywords_block.get("keywords" if media_type == "movie" else "results") or []
+    """The fields discover lacks; raises RejectedValue for a runtime its rule refuses or a
+    field of the wrong JSON type."""
+    keywords_block = _object(body, "keywords")
+    keywords = _list(
+        keywords_block, "keywords" if media_type == "movie" else "results", dict, "keywords"
+    )
+    names = [_text(k, "name") for k in keywords]
     if media_type == "movie":
         runtime = body.get("runtime")
-        imdb_id = body.get("imdb_id")
+        imdb_id = _text(body, "imdb_id")
     else:
-        runs = body.get("episode_run_time") or []
-        runtime = runs[0] if isinstance(runs, list) and runs else None
-        imdb_id = (body.get("external_ids") or {}).get("imdb_id")
+        runs = _list(body, "episode_run_time", object, "minutes")
+        runtime = runs[0] if runs else None
+        imdb_id = _text(_object(body, "external_ids"), "imdb_id")
     minutes = VALUE_RULES["runtime"].accept(runtime)
     return {
         "tmdb_id": body.get("id"),
         # 0 means unknown, as in the CSVs
         "runtime": round(minutes) if minutes else None,
-        "status": body.get("status") or None,
-        "imdb_id": imdb_id or None,
-        "keywords": [k["name"] for k in keywords if isinstance(k, dict) and k.get("name")],
+        "status": _text(body, "status"),
+        "imdb_id": imdb_id,
+        "keywords": [name for name in names if name],
     }
+
+
+def _genre_ids_of_details(body: dict[str, Any]) -> list[int]:
+    """The genre ids of a details body (its `genres` objects), as a discover result has
+    them; raises RejectedValue when they are not objects with whole-number ids."""
+    genres = _list(body, "genres", dict, "genre objects")
+    ids = [g.get("id") for g in genres]
+    if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+        raise RejectedValue(f"genres '{_shown(genres)}' is not a list of genre objects")
+    return ids
 
 
 DETAILS_SCHEMA = {
@@ -462,6 +538,10 @@ class _Details:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     not_found: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    why: dict[int, str] = field(default_factory=dict)  # skipped id -> what TMDB answered
+
+    def lost(self, tmdb_id: int) -> str:
+        return _lost(self.why.get(tmdb_id, "malformed JSON"))
 
 
 async def _details_bodies(
@@ -479,12 +559,15 @@ async def _details_bodies(
 
     done = 0
 
+    out = _Details()
+
     async def one(tmdb_id: int) -> tuple[str, Any]:
         nonlocal done
         try:
             body = await client.get(f"/{media_type}/{tmdb_id}", params)
-        except TmdbMalformed:
+        except TmdbMalformed as exc:
             body = False
+            out.why[tmdb_id] = exc.problem
         done += 1
         if progress:
             progress(done, len(ids))
@@ -493,10 +576,10 @@ async def _details_bodies(
         if body is None:
             return "not_found", tmdb_id
         if body.get("id") != tmdb_id:
+            out.why[tmdb_id] = f"an answer about another title (id {_shown(body.get('id'))})"
             return "skipped", tmdb_id
         return "body", body
 
-    out = _Details()
     for kind, value in await asyncio.gather(*(one(i) for i in ids)):
         {"body": out.bodies, "not_found": out.not_found, "skipped": out.skipped}[kind].append(value)
     return out
@@ -528,14 +611,19 @@ async def _read_changes(
 
     async def one_day(day: dt.date) -> tuple[list[int], bool]:
         window = {"start_date": day.isoformat(), "end_date": day.isoformat()}
-        lost = f"{media_type} changes of {day}: page {{}} could not be read (malformed JSON "
-        lost += "twice); the next run reads that day's changes again"
+
+        def lost(number: int, problem: str) -> str:
+            return (
+                f"{media_type} changes of {day}: page {number} {_lost(problem)}; the next "
+                "run reads that day's changes again"
+            )
+
         try:
-            first = await client.get(path, {**window, "page": 1}) or {}
-        except TmdbMalformed:
-            found.skip_page(lost.format(1), None)
+            first = await client.get_page(path, {**window, "page": 1}) or {}
+        except TmdbMalformed as exc:
+            found.skip_page(lost(1, exc.problem), None)
             return [], False
-        total_pages = int(first.get("total_pages") or 0)
+        total_pages = first.get("total_pages", 0)
         pages = min(total_pages, MAX_PAGE)
         if total_pages >= MAX_PAGE:
             found.truncated.append(
@@ -545,19 +633,19 @@ async def _read_changes(
 
         async def page(number: int) -> dict[str, Any] | None:
             try:
-                return await client.get(path, {**window, "page": number}) or {}
-            except TmdbMalformed:
-                found.skip_page(lost.format(number), None)
+                return await client.get_page(path, {**window, "page": number}) or {}
+            except TmdbMalformed as exc:
+                found.skip_page(lost(number, exc.problem), None)
                 return None
 
         bodies = [first, *await asyncio.gather(*(page(n) for n in range(2, pages + 1)))]
         read = [b for b in bodies if b is not None]
         found.pages_done += len(read)
         ids = [
-            item["id"]
+            tmdb_id
             for body in read
-            for item in body.get("results") or []
-            if isinstance(item.get("id"), int) and item["id"] > 0
+            for tmdb_id in map(_result_id, body.get("results", []))
+            if tmdb_id is not None
         ]
         return ids, len(read) == len(bodies)
 
@@ -954,12 +1042,14 @@ async def _fetch_new(
             )
         run.pages = found.pages_done
         # A details body is a discover result with genres spelled out: give it genre_ids.
-        as_results = [
-            {**body, "genre_ids": [g.get("id") for g in body.get("genres") or []]}
-            for body in changed_bodies
-        ]
-        with_details = {b["id"] for b in changed_bodies}
-        rejected: list[tuple[dict[str, Any], str]] = []
+        as_results = []
+        for body in changed_bodies:
+            try:
+                as_results.append({**body, "genre_ids": _genre_ids_of_details(body)})
+            except RejectedValue as exc:
+                found.reject(f"/{media_type}/{body['id']}", [(body, str(exc))])
+        with_details = {b["id"] for b in as_results}
+        rejected: list[tuple[Any, str]] = []
         frame = normalize(found.results + as_results, media_type, rejected).with_columns(
             _via_changes=pl.col("tmdb_id").is_in(list(with_details))
         )
@@ -1000,7 +1090,7 @@ async def _fetch_new(
         for tmdb_id in details.skipped:
             day = released.get(tmdb_id)
             found.skipped.append(
-                f"details of {media_type} {tmdb_id} could not be read (malformed JSON twice); "
+                f"details of {media_type} {tmdb_id} {details.lost(tmdb_id)}; "
                 + (
                     f"the checkpoint stays at or before {day} so the next run fetches them"
                     if day
@@ -1042,7 +1132,7 @@ async def _fetch_changed(
         )
         start = earliest
     changed_on, first_unread = await _read_changes(client, media_type, start, until, found)
-    discovered = {item.get("id") for item in found.results}
+    discovered = {_result_id(item) for item in found.results}
     fetched = _fetched_at(warehouse, media_type, list(changed_on))
     # A title TMDB served us after the day it changed ended is already current.
     changed = [
@@ -1065,7 +1155,7 @@ async def _fetch_changed(
     for tmdb_id in details.skipped:
         found.skipped.append(
             f"details of {media_type} {tmdb_id} (changed on TMDB on {changed_on[tmdb_id]}) "
-            "could not be read (malformed JSON twice); the next run reads them again"
+            f"{details.lost(tmdb_id)}; the next run reads them again"
         )
         found.details_skipped += 1
     out.removed.extend(details.not_found)
@@ -1157,7 +1247,7 @@ def refresh_recent_votes(
             found = _Discovery()
             for tmdb_id in answers.skipped:
                 found.skipped.append(
-                    f"votes of {media_type} {tmdb_id} could not be read (malformed JSON twice); "
+                    f"votes of {media_type} {tmdb_id} {answers.lost(tmdb_id)}; "
                     "the title stays first in line for the next refresh"
                 )
                 found.details_skipped += 1

@@ -83,6 +83,9 @@ class SettingSpec:
     kind: type
     default: Any
     doc: str
+    # (lowest, highest) a number may be, both included: past them the setting cannot work
+    # (no request would ever start, or a wait would never end), so it is refused at load.
+    bounds: tuple[float, float] | None = None
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
@@ -126,21 +129,25 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "WATCHBUDDY_TMDB_RPS",
         float,
         35.0,
-        "Client-side TMDB request rate limit, requests per second.",
+        "Client-side TMDB request rate limit, requests per second (0.1 to 10,000).",
+        bounds=(0.1, 10_000),
     ),
     SettingSpec(
         "tmdb_timeout",
         "WATCHBUDDY_TMDB_TIMEOUT",
         float,
         10.0,
-        "Seconds to wait for one TMDB response before retrying it.",
+        "Seconds one TMDB request may take, its whole answer included, before it is retried "
+        "(0.5 to 600).",
+        bounds=(0.5, 600),
     ),
     SettingSpec(
         "tmdb_concurrency",
         "WATCHBUDDY_TMDB_CONCURRENCY",
         int,
         8,
-        "TMDB requests in flight at once (the rate limit still applies).",
+        "TMDB requests in flight at once (1 to 64; the rate limit still applies).",
+        bounds=(1, 64),
     ),
     SettingSpec(
         "details_per_run",
@@ -341,6 +348,11 @@ def parse_size(text: str, setting: str = "sql_memory_limit") -> int:
 def _check(spec: SettingSpec, value: Any) -> Any:
     """Refuse a value of the right type that still cannot work, with a reason; never
     echoing a credential."""
+    if spec.bounds is not None and not spec.bounds[0] <= value <= spec.bounds[1]:
+        low, high = spec.bounds
+        raise ConfigError(
+            f"Setting {spec.name} ({spec.env}) must be from {low:,g} to {high:,g}, not {value:,g}."
+        )
     if spec.kind is Secret and not _CREDENTIAL.fullmatch(value.reveal()):
         raise ConfigError(
             f"Setting {spec.name} ({spec.env}) is malformed: a TMDB credential is ASCII "

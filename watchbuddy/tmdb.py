@@ -8,6 +8,16 @@ None and counts it, and the caller records the title as removed from TMDB. Malfo
 retried once; a second one raises `TmdbMalformed`, so the caller knows that this one request
 was lost (unlike a 404, its resource may well exist) and can keep its checkpoint before it.
 
+A hostile or broken server gets the same treatment as a malformed answer, never a hang, a
+memory blow-up or a traceback: the whole request (connecting, headers and body) must end
+within the timeout (`WATCHBUDDY_TMDB_TIMEOUT`; httpx's own timeouts bound each read, so a body
+trickling in a byte a second would never time out), else it is retried like any timeout. A
+body is streamed and decoded here, with a cap (`MAX_BODY_BYTES`) on what it weighs both on
+the wire and decoded, so a gzip bomb stops at the cap instead of filling memory. JSON is
+parsed safely (too deep a nesting is malformed, not a RecursionError), and a page
+(`get_page`) must have the envelope TMDB's paginated answers have. Only a 2xx answer is
+data: a redirect is an error (never followed, so the credential goes to no other host).
+
 A `Retry-After` is honoured only when it is what RFC 9110 allows (a number of seconds or an
 HTTP-date), and never for more than `RETRY_AFTER_CAP`: a server that sends `NaN`, `inf`,
 `-1` or a date in the year 9999 gets the ordinary backoff, not a wait of forever (or a busy
@@ -30,6 +40,7 @@ import random
 import re
 import threading
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +61,12 @@ RETRY_AFTER_CAP = 60.0
 MAX_WAIT = max(BACKOFF_CAP, RETRY_AFTER_CAP)  # no single wait is longer, whatever asked for it
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 DEFAULT_CONCURRENCY = 8
+# The most an answer may weigh, on the wire and decoded. TMDB's answers that we ask for are
+# far smaller (a discover page about 20 KB, details with keywords under 1 MB); past it the
+# answer is malformed, and reading stops there.
+MAX_BODY_BYTES = 8 << 20
+MAX_JSON_DEPTH = 32  # TMDB's answers nest 4 levels; deeper is malformed, not a RecursionError
+MAX_TOTAL = 2**31 - 1  # a page's total_pages and total_results are 32-bit counts
 
 
 class TmdbError(WatchBuddyError):
@@ -84,15 +101,20 @@ class MissingCredential(TmdbError):
 
 
 class TmdbMalformed(TmdbError):
-    """TMDB answered one request with malformed JSON twice: that request is lost, the run goes
-    on. Callers catch it per request and record the gap (a `TmdbError`, so one that is not
-    caught still ends the run as failed rather than passing silently)."""
+    """TMDB answered one request with something unusable twice (malformed JSON, an answer
+    past the size cap, a page without its envelope): that request is lost, the run goes on.
+    Callers catch it per request and record the gap (a `TmdbError`, so one that is not
+    caught still ends the run as failed rather than passing silently). `problem` says what
+    the last answer was, as a noun phrase ("malformed JSON")."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__(
-            f"TMDB answered {path} with malformed JSON twice; run the job again later."
-        )
+    def __init__(self, path: str, problem: str = "malformed JSON") -> None:
+        super().__init__(f"TMDB answered {path} with {problem} twice; run the job again later.")
         self.path = path
+        self.problem = problem
+
+
+class _Unusable(Exception):
+    """A 2xx answer that is not data (the message says what it is, as a noun phrase)."""
 
 
 @dataclass
@@ -247,6 +269,85 @@ def _retry_after(response: httpx.Response) -> float | None:
     return retry_after_seconds(response.headers.get("Retry-After"))
 
 
+async def _read_body(response: httpx.Response, cap: int = MAX_BODY_BYTES) -> bytes:
+    """The body, decoded, reading no further than `cap` bytes on the wire or decoded.
+
+    httpx would inflate each network chunk whole (64 KB of gzip can hold 64 MB), so the
+    body is read raw and inflated here with a bound on the output. We ask for gzip only;
+    another encoding is an answer we cannot read."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        inflater = None
+    elif encoding in ("gzip", "x-gzip"):
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        inflater = zlib.decompressobj()
+    else:
+        raise _Unusable("an answer in an encoding it was not asked for")
+    too_large = _Unusable(f"an answer over {cap >> 20} MB")
+    chunks: list[bytes] = []
+    wire = size = 0
+    try:
+        async for raw in response.aiter_raw():
+            wire += len(raw)
+            if wire > cap:
+                raise too_large
+            data = raw if inflater is None else inflater.decompress(raw, cap + 1 - size)
+            size += len(data)
+            if size > cap or (inflater is not None and inflater.unconsumed_tail):
+                raise too_large
+            chunks.append(data)
+        if inflater is not None:
+            rest = inflater.flush()
+            size += len(rest)
+            if size > cap:
+                raise too_large
+            chunks.append(rest)
+    except zlib.error:
+        raise _Unusable("a gzip body that does not inflate") from None
+    return b"".join(chunks)
+
+
+def _parse_json(body: bytes) -> Any:
+    """JSON text -> value; raises _Unusable for anything but JSON nested at most
+    MAX_JSON_DEPTH deep (Python's parser raises RecursionError on deep nesting, and a deep
+    value would raise it again wherever it is used)."""
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        raise _Unusable("JSON nested too deeply") from None
+    except ValueError:  # also invalid UTF-8, and integers of thousands of digits
+        raise _Unusable("malformed JSON") from None
+    level: list[Any] = [value]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return value
+    raise _Unusable("JSON nested too deeply")
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value)[:40]
+
+
+def _page_problem(body: dict[str, Any]) -> str | None:
+    """Why `body` is not a page of TMDB's paginated answers (None: it is one): a list of
+    results and whole-number totals in range, which a caller can then trust."""
+    if not isinstance(body.get("results"), list):
+        return f"a page whose results are not a list ({_shown(body.get('results'))})"
+    for key in ("total_pages", "total_results"):
+        value = body.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOTAL:
+            expected = f"a whole number from 0 to {MAX_TOTAL:,}"
+            return f"a page whose {key} is not {expected} ({_shown(value)})"
+    return None
+
+
 class TmdbClient:
     """Async TMDB v3 client; use as `async with TmdbClient(settings) as tmdb: ...`."""
 
@@ -274,7 +375,14 @@ class TmdbClient:
             settings.tmdb_rps, burst=max(1.0, settings.tmdb_rps / 10), sleep=sleep
         )
         self.slots = asyncio.Semaphore(concurrency)
-        headers = {"Accept": "application/json", "User-Agent": "watchbuddy"}
+        # The whole of one request, body included, must end within this (see the module).
+        self.deadline = timeout.read if timeout.read is not None else settings.tmdb_timeout
+        # gzip only: it is what TMDB sends, and what `_read_body` inflates with a bound.
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip",
+            "User-Agent": "watchbuddy",
+        }
         self._params: dict[str, str] = {}
         if settings.tmdb_read_access_token:
             headers["Authorization"] = f"Bearer {settings.tmdb_read_access_token.reveal()}"
@@ -285,6 +393,7 @@ class TmdbClient:
             headers=headers,
             timeout=timeout,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            follow_redirects=False,  # the credential goes to the base URL's host, nowhere else
         )
 
     async def __aenter__(self) -> TmdbClient:
@@ -302,9 +411,24 @@ class TmdbClient:
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict | None:
         """GET a JSON object; None only when TMDB says the resource does not exist (404).
 
-        Raises TmdbMalformed when the answer is malformed JSON twice (this request is lost;
-        the caller decides what that costs), TmdbAuthError on 401 and TmdbUnavailable when
-        TMDB keeps failing."""
+        Raises TmdbMalformed when the answer is unusable twice (malformed JSON, past the
+        size cap; this request is lost, the caller decides what that costs), TmdbAuthError
+        on 401, TmdbUnavailable when TMDB keeps failing and TmdbError for any other answer
+        that is not a 2xx (a 4xx, a redirect)."""
+        return await self._get(path, params, None)
+
+    async def get_page(self, path: str, params: Mapping[str, Any] | None = None) -> dict | None:
+        """`get` for TMDB's paginated answers (discover, changes): the body is also checked
+        for a `results` list and whole-number `total_pages` and `total_results` from 0 to
+        MAX_TOTAL; one without them is unusable, like malformed JSON."""
+        return await self._get(path, params, _page_problem)
+
+    async def _get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        shape_problem: Callable[[dict[str, Any]], str | None] | None,
+    ) -> dict | None:
         query = {**(params or {}), **self._params}
         malformed_seen = False
         last_problem = "no answer"
@@ -321,8 +445,9 @@ class TmdbClient:
                 await self.limiter.acquire()
                 self.stats.requests += 1
                 try:
-                    response = await self._http.get(path, params=query)
-                except httpx.TimeoutException:
+                    async with asyncio.timeout(self.deadline):
+                        status, response, body = await self._send(path, query)
+                except (TimeoutError, httpx.TimeoutException):  # the deadline, or httpx's
                     last_problem = "timed out"
                     failures += 1
                     await self._backoff(failures)
@@ -332,7 +457,6 @@ class TmdbClient:
                     failures += 1
                     await self._backoff(failures)
                     continue
-            status = response.status_code
             if status == 401:
                 raise TmdbAuthError(
                     "TMDB refused the credential (HTTP 401): check TMDB_API_KEY or "
@@ -355,24 +479,56 @@ class TmdbClient:
                 continue
             if status >= 400:
                 # Scrubbed before it is cut short, so no prefix of a credential survives.
-                detail = redact(_status_message(response), self.settings)[:200]
+                detail = redact(_status_message(body), self.settings)[:200]
                 raise TmdbError(f"TMDB rejected {path} with HTTP {status}: {detail}")
+            if not 200 <= status < 300:
+                raise TmdbError(
+                    f"TMDB answered {path} with HTTP {status} instead of data (a redirect "
+                    "is not followed: the credential goes only to the base URL's host); "
+                    "check WATCHBUDDY_TMDB_BASE_URL."
+                )
             try:
-                body = response.json()
-                if not isinstance(body, dict):
-                    raise ValueError("not an object")
-                return body
-            except ValueError:
+                if isinstance(body, _Unusable):
+                    raise body
+                value = _parse_json(body)
+                if not isinstance(value, dict):
+                    raise _Unusable("an answer that is not a JSON object")
+                problem = shape_problem(value) if shape_problem else None
+                if problem:
+                    raise _Unusable(problem)
+                return value
+            except _Unusable as exc:
                 if malformed_seen:
                     self.stats.malformed += 1
-                    self._note(f"{path}: malformed JSON twice, skipped")
-                    raise TmdbMalformed(path) from None
+                    self._note(f"{path}: {exc} twice, skipped")
+                    raise TmdbMalformed(path, str(exc)) from None
                 malformed_seen = True
-                last_problem = "malformed JSON"
+                last_problem = str(exc)
                 continue
         raise TmdbUnavailable(
             f"TMDB is unavailable ({path}: {last_problem} after {failures + throttled} attempts)"
         )
+
+    async def _send(
+        self, path: str, query: Mapping[str, Any]
+    ) -> tuple[int, httpx.Response, bytes | _Unusable]:
+        """One request: its status, response (for headers) and body, read only where it is
+        used (a 2xx, or a 4xx's message), bounded by `_read_body`; an unreadable body is
+        returned as the _Unusable saying why, for the caller to treat as malformed."""
+        response = await self._http.send(
+            self._http.build_request("GET", path, params=query), stream=True
+        )
+        try:
+            status = response.status_code
+            body: bytes | _Unusable = b""
+            if 200 <= status < 300 or (400 <= status < 500 and status not in (401, 404, 429)):
+                try:
+                    body = await _read_body(response)
+                except _Unusable as exc:
+                    body = exc
+            return status, response, body
+        finally:
+            await response.aclose()
 
     def _delay(self, attempt: int) -> float:
         return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
@@ -381,8 +537,17 @@ class TmdbClient:
         await self._sleep(self._delay(attempt))
 
 
-def _status_message(response: httpx.Response) -> str:
+def _status_message(body: bytes | _Unusable) -> str:
+    """What an error answer says: its `status_message` when it is TMDB's error shape, the
+    start of its text when it is not JSON (an HTML error page), else what is wrong with it
+    (never more than the size cap was read)."""
+    if isinstance(body, _Unusable):
+        return str(body)
     try:
-        return str(response.json().get("status_message", ""))[:4096]
-    except (ValueError, AttributeError, json.JSONDecodeError):
-        return response.text[:4096]
+        value = _parse_json(body)
+    except _Unusable as exc:
+        if body.lstrip()[:1] in (b"{", b"["):
+            return str(exc)
+        return body[:4096].decode("utf-8", "replace")
+    message = value.get("status_message") if isinstance(value, dict) else None
+    return message[:4096] if isinstance(message, str) else ""

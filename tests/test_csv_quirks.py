@@ -219,3 +219,26 @@ def test_a_watched_list_in_utf16_is_read(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert [r["tmdb_id"] for r in json.loads(done.stdout)] == [2]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('"[{""id"": ""x""}]"', []),
+        ('"[{""id"": 18}, {""id"": 35, ""name"": ""Comedy""}]"', ["Comedy"]),
+        ('"[{""id"": 18, ""name"": ""Drama""}]"', ["Drama"]),
+        ('"[{""name"": null}]"', []),
+        ('"{""id"": 18, ""name"": ""Drama""}"', ["Drama"]),
+        ('"{""a"": 1}"', []),
+        ("\"[{'id': 35, 'name': 'Comedy'}, 5, None]\"", ["Comedy"]),
+        ('"[""Drama"", ""Romance""]"', ["Drama", "Romance"]),
+    ],
+)
+def test_a_list_of_objects_gives_their_names_only(
+    settings: Settings, cell: str, expected: list[str]
+) -> None:
+    data = f"id,title,genres,keywords\n1,X,{cell},{cell}\n".encode()
+    (report,) = land(settings, "movies.csv", data)
+    assert report.accepted == 1, report.message
+    (row,) = pool(settings)
+    assert (row["genres"], row["keywords"]) == (expected, expected)

@@ -150,6 +150,7 @@ def test_mixed_line_ends_deep_in_a_large_file_and_across_read_chunks(settings: S
 # DuckDB reads a quoted last cell before a line end of the other kind as an unterminated
 # quote: no error, one broken record.
 @example(records=[(",", b"\n")], header_end=b"\r\n")
+@example(records=[("", b"\r")], header_end=b"\n")  # the kind that ends the file
 def test_any_line_ends_read_as_pythons_csv_module_reads_them(
     records: list[tuple[str, bytes]], header_end: bytes
 ) -> None:
@@ -195,6 +196,17 @@ def test_unicode_text_with_a_byte_order_mark_is_transcoded(
         (3, "😀 Emoji", "en"),
     ]
     assert label in report.message and "transcoded" in report.message
+
+
+def test_a_cut_off_utf16_gzip_file_fails_with_one_clear_line(settings: Settings) -> None:
+    """Past the sniffer's head, only the transcoding reads it: a cut-off download is the
+    file's fault, not an internal error."""
+    rows = "".join(f"{i}\tTitle {i}\ten\r\n" for i in range(1, 60_000))
+    whole = gzip.compress(("id\ttitle\toriginal_language\r\n" + rows).encode("utf-16"))
+    (settings.data_dir / "movies.csv.gz").write_bytes(whole[: len(whole) * 2 // 3])
+    (report,) = bootstrap(settings)
+    assert report.status == "failed"
+    assert report.message == "movies.csv.gz is not a readable gzip file (EOFError)"
 
 
 def test_a_watched_list_in_utf16_is_read(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import gzip
 import hashlib
 import os
 import stat
@@ -47,7 +48,14 @@ from watchbuddy.schema import (
     plan_columns,
 )
 from watchbuddy.settings import Settings
-from watchbuddy.sniff import Dialect, Repair, encoding_label, sniff, transcode_to_utf8
+from watchbuddy.sniff import (
+    Dialect,
+    Repair,
+    encoding_label,
+    needs_repair,
+    sniff,
+    transcode_to_utf8,
+)
 from watchbuddy.validate import landing_query, load_cell_macros, raw_with_file_names
 from watchbuddy.views import new_connection, open_views
 from watchbuddy.warehouse import (
@@ -320,9 +328,8 @@ def land_file(
 
     batch = writer.allocate_batch()
 
-    def land_copy(first: _Scan | UnreadableCsv | None) -> tuple[_Scan, Repair | None]:
-        """Land a repaired UTF-8 copy (see `sniff`) instead of the file itself, unless the
-        repair changed nothing that could have made the `first` reading go wrong."""
+    def land_copy() -> tuple[_Scan, Repair]:
+        """Land a repaired UTF-8 copy of the file (see `sniff`) instead of the file."""
         repaired = writer.tmp_file(".csv")
         try:
             with writing(repaired):
@@ -333,40 +340,42 @@ def land_file(
                     encoding=dialect.encoding,
                     delimiter=dialect.delimiter,
                 )
-            needed = (
-                first is None
-                or (isinstance(first, _Scan) and first.encoding_errors)
-                or repair.mixed_line_ends
-                or repair.cp1252_lines > 0
-            )
-            if isinstance(first, UnreadableCsv) and not needed:
-                raise first
-            if isinstance(first, _Scan):
-                if not needed:
-                    return first, None
-                for part in first.parts:
-                    part.unlink(missing_ok=True)
             copy = InputFile(name, repaired, False, repaired.stat().st_size, source.mtime)
             return _scan(copy, dialect, plan, batch, writer, settings, progress), repair
         finally:
             repaired.unlink(missing_ok=True)
 
-    if dialect.encoding != "utf-8":  # UTF-16/32 text: DuckDB reads UTF-8 only
-        scan, repair = land_copy(None)
-    else:
-        first: _Scan | UnreadableCsv
-        try:
-            first = _scan(source, dialect, plan, batch, writer, settings, progress)
-        except UnreadableCsv as refused:
-            first = refused
+    first: _Scan | UnreadableCsv | None = None
+    repair: Repair | None = None
+    try:
+        if dialect.encoding == "utf-8":  # else UTF-16/32 text: DuckDB reads UTF-8 only
+            try:
+                first = _scan(source, dialect, plan, batch, writer, settings, progress)
+            except UnreadableCsv as refused:
+                first = refused
         if isinstance(first, _Scan) and not (first.encoding_errors or first.structural):
-            scan, repair = first, None
+            scan = first
+        elif (
+            first is None
+            or (isinstance(first, _Scan) and first.encoding_errors)
+            # Refused, or broken in places, as mixed line ends leave a file: DuckDB's strict
+            # reader refuses a line end of another kind, or takes a quoted last cell before
+            # one for an unterminated quote. Only such files pay for this check.
+            or needs_repair(source.source, source.compressed, delimiter=dialect.delimiter)
+        ):
+            if isinstance(first, _Scan):
+                for part in first.parts:
+                    part.unlink(missing_ok=True)
+            scan, repair = land_copy()
+        elif isinstance(first, UnreadableCsv):
+            raise first
         else:
-            # Bytes that are not UTF-8 (a spreadsheet re-save), or a file refused or broken
-            # in places, as mixed line ends leave it: DuckDB's strict reader refuses a line
-            # end of another kind, or takes a quoted last cell before one for an unterminated
-            # quote. Only files read so pay for the check.
-            scan, repair = land_copy(first)
+            scan = first
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # read by Python only for a repair
+        if isinstance(first, _Scan):
+            for part in first.parts:
+                part.unlink(missing_ok=True)
+        raise LandingError(f"{name} is not a readable gzip file ({type(exc).__name__})") from None
 
     landed_at = utcnow()
     rejects = scan.rejects(name, batch, landed_at)

@@ -200,6 +200,18 @@ def transcode_to_utf8(
     return repair
 
 
+def needs_repair(source: Path, compressed: bool = False, *, delimiter: str = ",") -> bool:
+    """Whether `transcode_to_utf8` would change what DuckDB reads in a UTF-8 file (mixed
+    line ends, lines that are not UTF-8), found without writing a copy: most files with
+    broken records are just broken (a download cut off) and need no copy."""
+    repair = Repair()
+    with open_binary(source, compressed) as src:
+        for _ in _repaired(_chunks(src, "utf-8"), "utf-8", delimiter, repair):
+            if repair.mixed_line_ends or repair.cp1252_lines:
+                return True
+    return repair.mixed_line_ends  # a CR that ends the file counts only once it has ended
+
+
 def utf8_csv_bytes(data: bytes, delimiter: str = ",") -> bytes:
     """A whole small CSV (a watched list) repaired as landing repairs files: decoded by its
     byte-order mark or as UTF-8 / Windows-1252, NUL bytes dropped, record ends LF."""

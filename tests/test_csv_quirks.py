@@ -96,6 +96,17 @@ def test_mixed_line_ends_keep_breaks_inside_quotes_and_line_numbers(settings: Se
     assert rejects(settings) == [(5, "id 'abc' is not a whole number from 1 to 2147483647")]
 
 
+def test_excel_line_ends_are_one_kind_and_a_cut_off_row_stays_a_reject(settings: Settings) -> None:
+    """Excel ends records with CRLF and lines inside a cell with LF: that is not mixed, and
+    a broken record in such a file is a reject, not a reason to rewrite the file."""
+    data = HEADER + b'\r\n1,One,en,"two\nlines"\r\n2,Two,en,plain\r\n3,Cut,en,"off mid'
+    (report,) = land(settings, "movies.csv", data)
+    assert (report.rows_read, report.accepted, report.rejected) == (3, 2, 1)
+    assert "line ends" not in report.message
+    assert [r["overview"] for r in pool(settings)] == ["two\nlines", "plain"]
+    assert rejects(settings) == [(4, "broken record: unterminated quote (file cut off?)")]
+
+
 def test_mixed_line_ends_deep_in_a_large_file_and_across_read_chunks(settings: Settings) -> None:
     """Past the sniffer's head, a CRLF split by the repair's read (CR the last byte of one
     chunk) and a quoted cell whose doubled quote is split by the next one."""

@@ -52,7 +52,7 @@ from watchbuddy.sniff import (
     Dialect,
     Repair,
     encoding_label,
-    needs_repair,
+    has_mixed_line_ends,
     sniff,
     transcode_to_utf8,
 )
@@ -361,7 +361,7 @@ def land_file(
             # Refused, or broken in places, as mixed line ends leave a file: DuckDB's strict
             # reader refuses a line end of another kind, or takes a quoted last cell before
             # one for an unterminated quote. Only such files pay for this check.
-            or needs_repair(source.source, source.compressed, delimiter=dialect.delimiter)
+            or has_mixed_line_ends(source.source, source.compressed, delimiter=dialect.delimiter)
         ):
             if isinstance(first, _Scan):
                 for part in first.parts:

@@ -54,6 +54,8 @@ _BOMS = (
     (b"\xfe\xff", "utf-16-be"),
 )
 REPAIR_CHUNK = 1 << 20
+# The rest of a quoted cell up to a quote that may close it ("" inside is a quote).
+_QUOTED_REST = re.compile(rb'[^"]*(?:""[^"]*)*"')
 
 
 @dataclass(frozen=True)
@@ -200,14 +202,30 @@ def transcode_to_utf8(
     return repair
 
 
-def needs_repair(source: Path, compressed: bool = False, *, delimiter: str = ",") -> bool:
-    """Whether `transcode_to_utf8` would change what DuckDB reads in a UTF-8 file (mixed
-    line ends, lines that are not UTF-8), found without writing a copy: most files with
-    broken records are just broken (a download cut off) and need no copy."""
+def has_mixed_line_ends(source: Path, compressed: bool = False, *, delimiter: str = ",") -> bool:
+    """Whether record ends of more than one kind (CR, LF, CRLF) occur outside quoted cells,
+    found without writing a copy: most files with broken records are just broken (a
+    download cut off). A file with one kind of line end throughout, quoted cells included,
+    is told by counting bytes; only one with several kinds anywhere (an Excel export keeps
+    LF inside cells and CRLF after records) needs the slower pass that knows quotes."""
+    counts = {"CRLF": 0, "CR": 0, "LF": 0}
+    with open_binary(source, compressed) as src:
+        carry = b""
+        while chunk := src.read(REPAIR_CHUNK):
+            chunk, carry = carry + chunk, b""
+            if chunk.endswith(b"\r"):  # its LF may open the next chunk
+                chunk, carry = chunk[:-1], b"\r"
+            crlf = chunk.count(b"\r\n")
+            counts["CRLF"] += crlf
+            counts["CR"] += chunk.count(b"\r") - crlf
+            counts["LF"] += chunk.count(b"\n") - crlf
+        counts["CR"] += len(carry)
+    if sum(1 for count in counts.values() if count) <= 1:
+        return False
     repair = Repair()
     with open_binary(source, compressed) as src:
         for _ in _repaired(_chunks(src, "utf-8"), "utf-8", delimiter, repair):
-            if repair.mixed_line_ends or repair.cp1252_lines:
+            if repair.mixed_line_ends:
                 return True
     return repair.mixed_line_ends  # a CR that ends the file counts only once it has ended
 
@@ -311,12 +329,12 @@ class _RecordEnds:
                 self.repair.line_ends.add("CR")
         while pos < n:
             if self.inside:
-                quote = chunk.find(b'"', pos)
-                if quote < 0:
+                match = _QUOTED_REST.match(chunk, pos)
+                if match is None:
                     out.append(chunk[pos:])
                     break
-                out.append(chunk[pos : quote + 1])
-                pos = quote + 1
+                out.append(chunk[pos : match.end()])
+                pos = match.end()
                 self.inside, self.after_quote = False, True
                 continue
             if self.after_quote:
@@ -340,6 +358,11 @@ class _RecordEnds:
         return b"".join(out)
 
     def _outside(self, text: bytes, at_chunk_end: bool) -> bytes:
+        if b"\r" not in text:  # most text between quotes: no work beyond two memchr
+            if b"\n" in text:
+                self.repair.line_ends.add("LF")
+            self.field_start = text[-1] in (self.delimiter, 0x0A)
+            return text
         crlf = text.count(b"\r\n")
         cr = text.count(b"\r") - crlf
         lf = text.count(b"\n") - crlf

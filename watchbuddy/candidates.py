@@ -16,6 +16,7 @@ README). Ties are broken by vote count, then media type, then id, so pages are s
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import threading
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ from watchbuddy.languages import to_code
 from watchbuddy.safe_text import clip
 from watchbuddy.schema import MEDIA_TYPE_ALIASES, RELEASE_DATE_RANGE, normalize_header
 from watchbuddy.settings import Settings
+from watchbuddy.sniff import utf8_csv_bytes
 from watchbuddy.views import materialized_pool, new_connection, sql_file
 from watchbuddy.warehouse import Warehouse
 
@@ -541,9 +543,9 @@ def read_watched_file(path: Path) -> WatchedList:
     if not path.is_file():  # a FIFO or device would block or never end
         raise ConfigError(f"The watched list {path} is not a regular file; give a CSV export.")
     try:
-        frame = pl.read_csv(
-            path, infer_schema=False, truncate_ragged_lines=True, encoding="utf8-lossy"
-        )
+        # Repaired as landing repairs a CSV: UTF-16 from Excel, Windows-1252, mixed line ends.
+        text = utf8_csv_bytes(path.read_bytes())
+        frame = pl.read_csv(io.BytesIO(text), infer_schema=False, truncate_ragged_lines=True)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise ConfigError(f"Cannot read the watched list {path}: {exc}".splitlines()[0]) from None
     names = {normalize_header(c): c for c in frame.columns}

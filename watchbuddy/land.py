@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import gzip
 import hashlib
 import os
 import stat
@@ -47,7 +48,14 @@ from watchbuddy.schema import (
     plan_columns,
 )
 from watchbuddy.settings import Settings
-from watchbuddy.sniff import Dialect, sniff, transcode_to_utf8
+from watchbuddy.sniff import (
+    Dialect,
+    Repair,
+    encoding_label,
+    has_mixed_line_ends,
+    sniff,
+    transcode_to_utf8,
+)
 from watchbuddy.validate import landing_query, load_cell_macros, raw_with_file_names
 from watchbuddy.views import new_connection, open_views
 from watchbuddy.warehouse import (
@@ -125,6 +133,10 @@ class InputFile:
     compressed: bool
     size: int
     mtime: float  # the `updated_at` of the file's records
+
+
+class UnreadableCsv(LandingError):
+    """DuckDB's reader refused the file as a whole (not row by row)."""
 
 
 class NotRead(Exception):
@@ -315,18 +327,55 @@ def land_file(
         ) from None
 
     batch = writer.allocate_batch()
-    repaired_lines = 0
-    scan = _scan(source, dialect, plan, batch, writer, settings, progress)
-    if scan.encoding_errors:
-        # Not UTF-8 (a spreadsheet re-save): transcode and read the repaired copy instead.
-        for part in scan.parts:
-            part.unlink(missing_ok=True)
+
+    def land_copy() -> tuple[_Scan, Repair]:
+        """Land a repaired UTF-8 copy of the file (see `sniff`) instead of the file."""
         repaired = writer.tmp_file(".csv")
-        with writing(repaired):
-            repaired_lines = transcode_to_utf8(source.source, repaired, source.compressed)
-        copy = InputFile(name, repaired, False, repaired.stat().st_size, source.mtime)
-        scan = _scan(copy, dialect, plan, batch, writer, settings, progress)
-        repaired.unlink(missing_ok=True)
+        try:
+            with writing(repaired):
+                repair = transcode_to_utf8(
+                    source.source,
+                    repaired,
+                    source.compressed,
+                    encoding=dialect.encoding,
+                    delimiter=dialect.delimiter,
+                )
+            copy = InputFile(name, repaired, False, repaired.stat().st_size, source.mtime)
+            return _scan(copy, dialect, plan, batch, writer, settings, progress), repair
+        finally:
+            repaired.unlink(missing_ok=True)
+
+    first: _Scan | UnreadableCsv | None = None
+    repair: Repair | None = None
+    try:
+        if dialect.encoding == "utf-8":  # else UTF-16/32 text: DuckDB reads UTF-8 only
+            try:
+                first = _scan(source, dialect, plan, batch, writer, settings, progress)
+            except UnreadableCsv as refused:
+                first = refused
+        if isinstance(first, _Scan) and not (first.encoding_errors or first.structural):
+            scan = first
+        elif (
+            first is None
+            or (isinstance(first, _Scan) and first.encoding_errors)
+            # Refused, or broken in places, as mixed line ends leave a file: DuckDB's strict
+            # reader refuses a line end of another kind, or takes a quoted last cell before
+            # one for an unterminated quote. Only such files pay for this check.
+            or has_mixed_line_ends(source.source, source.compressed, delimiter=dialect.delimiter)
+        ):
+            if isinstance(first, _Scan):
+                for part in first.parts:
+                    part.unlink(missing_ok=True)
+            scan, repair = land_copy()
+        elif isinstance(first, UnreadableCsv):
+            raise first
+        else:
+            scan = first
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # read by Python only for a repair
+        if isinstance(first, _Scan):
+            for part in first.parts:
+                part.unlink(missing_ok=True)
+        raise LandingError(f"{name} is not a readable gzip file ({type(exc).__name__})") from None
 
     landed_at = utcnow()
     rejects = scan.rejects(name, batch, landed_at)
@@ -345,8 +394,13 @@ def land_file(
         warnings=list(plan.notes),
     )
     notes = [f"media type from {plan.media_type_origin}", *plan.notes]
-    if repaired_lines:
-        notes.append(f"{repaired_lines} lines were not UTF-8 and were read as Windows-1252")
+    if repair and repair.encoding != "utf-8":
+        notes.append(f"transcoded from {encoding_label(repair.encoding)} to UTF-8")
+    if repair and repair.cp1252_lines:
+        notes.append(f"{repair.cp1252_lines} lines were not UTF-8 and were read as Windows-1252")
+    if repair and repair.mixed_line_ends:
+        kinds = ", ".join(sorted(repair.line_ends))
+        notes.append(f"line ends were mixed ({kinds}): each one ended a record")
     if dialect.skip_lines:
         notes.append(f"skipped {dialect.skip_lines} line(s) before the header")
     if dialect.delimiter != ",":
@@ -513,6 +567,7 @@ def _scan(
         writing.append(write_pool.submit(_write_part, frames, part))
         scan.parts.append(part)
 
+    finished = False
     try:
         reader = con.sql(
             query,
@@ -566,6 +621,7 @@ def _scan(
             if scan.structural and scan.structural[-1][0] == line:
                 continue  # DuckDB reports some broken records once per column
             scan.structural.append((int(line), _structural_reason(kind, message), raw_line))
+        finished = True
     except duckdb.OutOfMemoryException as exc:
         _raise_if_disk_full(exc, writer)
         raise LandingError(
@@ -583,12 +639,15 @@ def _scan(
                 f"landing {display_name} needed more than the DuckDB memory limit "
                 f"({settings.duckdb_memory_limit}); raise WATCHBUDDY_DUCKDB_MEMORY_LIMIT"
             ) from None
-        raise LandingError(
+        raise UnreadableCsv(
             f"{display_name} is not a readable CSV: {_error_text(exc, source)}"
         ) from None
     finally:
         write_pool.shutdown(wait=True)
         con.close()
+        if not finished:  # its parts will never be published
+            for part in scan.parts:
+                part.unlink(missing_ok=True)
     if keys:
         all_keys = pl.concat(keys)
         scan.duplicates = all_keys.height - all_keys.n_unique()

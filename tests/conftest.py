@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from watchbuddy.demo import generate
-from watchbuddy.settings import Settings
+from watchbuddy.settings import Secret, Settings
 
 # Property tests draw the same examples on every run, so `make test` passes or fails the
 # same way each time (CI runs the suite once). `HYPOTHESIS_PROFILE=explore` draws new ones
@@ -58,3 +60,21 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def fake_tmdb_settings(server: Any, tmp_path: Path, **extra: Any) -> Settings:
+    """Settings for a run against the fake TMDB `server`: its key and address, a fast rate
+    limit, a short timeout and a year of history; `extra` overrides any of them."""
+    (tmp_path / "data").mkdir(exist_ok=True)
+    values: dict[str, Any] = dict(
+        data_dir=tmp_path / "data",
+        warehouse=tmp_path / "warehouse",
+        tmdb_api_key=Secret(server.api_key),
+        tmdb_base_url=server.base_url,
+        tmdb_rps=500.0,
+        tmdb_timeout=2.0,
+        ingest_start=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=365),
+        details_per_run=50,
+    )
+    values.update(extra)
+    return Settings(**values)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import watchbuddy
-from tests.conftest import run_cli
+from tests.conftest import fake_tmdb_settings, run_cli
 from watchbuddy import fake_tmdb, ingest
 from watchbuddy.fake_tmdb import Catalogue, FakeTmdb, Title
 from watchbuddy.ingest import ingest_new_content, refresh_recent_votes
@@ -46,20 +46,7 @@ def server():
 
 
 def settings_for(server: FakeTmdb, tmp_path: Path, **extra) -> Settings:
-    data = tmp_path / "data"
-    data.mkdir(exist_ok=True)
-    values = dict(
-        data_dir=data,
-        warehouse=tmp_path / "warehouse",
-        tmdb_api_key=Secret(KEY),
-        tmdb_base_url=server.base_url,
-        tmdb_rps=500.0,
-        tmdb_timeout=2.0,
-        ingest_start=TODAY - dt.timedelta(days=365),
-        details_per_run=50,
-    )
-    values.update(extra)
-    return Settings(**values)
+    return fake_tmdb_settings(server, tmp_path, **extra)
 
 
 def expected_keys(server: FakeTmdb, media_type: str, until: dt.date = TODAY) -> set[tuple]:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 import watchbuddy
-from tests.conftest import run_cli
+from tests.conftest import fake_tmdb_settings, run_cli
 from watchbuddy import tmdb as tmdb_module
 from watchbuddy.errors import ConfigError
 from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
 from watchbuddy.ingest import ingest_new_content
-from watchbuddy.settings import Secret, Settings, load_settings
+from watchbuddy.settings import Settings, load_settings
 from watchbuddy.tmdb import MAX_BODY_BYTES, TmdbError, TmdbUnavailable
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -52,18 +52,8 @@ def quick_backoff(monkeypatch) -> None:
 
 
 def settings_for(server: FakeTmdb, tmp_path: Path, **extra) -> Settings:
-    values = dict(
-        data_dir=tmp_path / "data",
-        warehouse=tmp_path / "wh",
-        tmdb_api_key=Secret("k"),
-        tmdb_base_url=server.base_url,
-        tmdb_rps=500.0,
-        tmdb_timeout=1.0,
-        ingest_start=TODAY - dt.timedelta(days=20),
-        details_per_run=0,
-    )
-    values.update(extra)
-    return Settings(**values)
+    values = dict(tmdb_timeout=1.0, ingest_start=TODAY - dt.timedelta(days=20), details_per_run=0)
+    return fake_tmdb_settings(server, tmp_path, **(values | extra))
 
 
 def page(results, **envelope) -> str:

@@ -18,12 +18,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 import watchbuddy
-from tests.conftest import run_cli
+from tests.conftest import fake_tmdb_settings, run_cli
 from watchbuddy.fake_tmdb import Catalogue, FakeTmdb, Title
 from watchbuddy.ingest import ingest_new_content, refresh_recent_votes
 from watchbuddy.land import bootstrap
 from watchbuddy.schema import MAX_WHOLE_NUMBER, RELEASE_DATE_RANGE
-from watchbuddy.settings import Secret, Settings
+from watchbuddy.settings import Settings
 from watchbuddy.validate import load_cell_macros
 from watchbuddy.views import new_connection
 from watchbuddy.warehouse import Warehouse
@@ -368,17 +368,7 @@ def hostile_catalogue(runtime_ids: tuple[int, ...] = ()) -> Catalogue:
 
 
 def tmdb_settings(server: FakeTmdb, tmp_path: Path) -> Settings:
-    (tmp_path / "data").mkdir(exist_ok=True)
-    return Settings(
-        data_dir=tmp_path / "data",
-        warehouse=tmp_path / "warehouse",
-        tmdb_api_key=Secret(KEY),
-        tmdb_base_url=server.base_url,
-        tmdb_rps=500.0,
-        tmdb_timeout=2.0,
-        ingest_start=TODAY - dt.timedelta(days=365),
-        details_per_run=100,
-    )
+    return fake_tmdb_settings(server, tmp_path, details_per_run=100)
 
 
 def test_tmdb_values_out_of_range_do_not_land_and_are_rejected(tmp_path: Path) -> None:

@@ -824,8 +824,8 @@ def app_command(ctx: Context, port: int, address: str | None, headless: bool) ->
     if not _is_loopback(address):
         click.echo(
             f"Warning: listening on {address} makes the explorer reachable from other "
-            "machines, with no login, uploads and *Run now*; put it behind a reverse proxy "
-            "with authentication.",
+            "machines, with no login, file uploads and the Run now button; put it behind a "
+            "reverse proxy with authentication.",
             err=True,
         )
     streamlit_main(

@@ -108,7 +108,8 @@ def test_bad_settings_are_one_line_errors(tmp_path: Path) -> None:
     done = run_cli("stats", cwd=tmp_path, env={"WATCHBUDDY_TMDB_RPS": "fast"})
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "Error: Setting tmdb_rps (WATCHBUDDY_TMDB_RPS) has an invalid value; expected float."
+        "Error: Setting tmdb_rps (WATCHBUDDY_TMDB_RPS) has an invalid value; expected a finite "
+        "number above 0."
     )
 
 

@@ -18,7 +18,7 @@ import click
 import polars as pl
 
 from watchbuddy import __version__
-from watchbuddy.candidates import MODES
+from watchbuddy.candidates import MAX_LIST, MODES
 from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
 from watchbuddy.land import ImportReport, bootstrap, find_inputs
 from watchbuddy.safe_text import clip, guard_terminal, printable, unguard_terminal
@@ -285,8 +285,6 @@ def _json_text(value: Any) -> str | None:
 def _sql_table(frame: pl.DataFrame) -> str:
     """The first rows for a person at a terminal: every text value on one line, control
     characters shown as escapes, long values cut, and no dtype or shape banner."""
-    from watchbuddy.safe_text import printable
-
     shown = frame.head(SQL_TABLE_ROWS)
     as_text = []
     for name, dtype in shown.schema.items():
@@ -486,8 +484,8 @@ def refresh_votes_command(
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="Watched list: CSV with a TMDB id column and optional media type.",
 )
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_LIST), default=20, show_default=True)
+@click.option("--offset", type=click.IntRange(0, MAX_LIST), default=0, show_default=True)
 @click.option("--no-fallback", is_flag=True, help="Answer from the pool only.")
 @click.option(
     "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True
@@ -743,7 +741,7 @@ DEMO_MAX_ROWS = 5_000_000
     type=click.IntRange(20, DEMO_MAX_ROWS),
     default=50_000,
     show_default=True,
-    help="Movies plus shows to generate (shows are ~11%, as in the real dumps); at most 5,000,000.",
+    help="Movies plus shows to generate (shows are ~11%, as in the real dumps).",
 )
 @click.option(
     "--out",

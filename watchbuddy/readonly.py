@@ -97,6 +97,13 @@ def check_statement(con: duckdb.DuckDBPyConnection, query: str) -> None:
         if explained is None:
             _refuse("EXPLAIN")
         statement, inside = explained, " inside EXPLAIN"
+    if statement.type == duckdb.StatementType.MULTI:
+        # A PIVOT without an IN list: DuckDB runs it as several statements, one of which
+        # creates a type, so it cannot run read-only.
+        _refuse(
+            _first_word(statement.query, "PIVOT") + " that runs as several statements"
+            " (a PIVOT needs an explicit `IN (...)` list here)"
+        )
     if statement.type != duckdb.StatementType.SELECT:
         # Named by its first word as written (DuckDB files INSTALL under LOAD, say).
         _refuse(_first_word(statement.query, statement.type.name) + inside)
@@ -113,8 +120,8 @@ def _first_word(text: str, default: str) -> str:
 
 def _refuse(what: str) -> None:
     raise QueryRefused(
-        f"Refused {what}: `watchbuddy sql` only reads (SELECT, WITH ... SELECT, DESCRIBE, "
-        "SHOW, EXPLAIN)."
+        f"Refused {what}: `watchbuddy sql` only reads (SELECT, WITH ... SELECT, FROM ..., "
+        "VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)."
     )
 
 

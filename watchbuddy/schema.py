@@ -364,7 +364,7 @@ def plan_columns(header: list[str], file_name: str) -> ColumnPlan:
     if media_type is None:
         raise NotATitleTable(
             "cannot tell movies from shows: add a media_type column or put 'movie' or 'tv' "
-            "in the file name"
+            "in the file name, then run `watchbuddy bootstrap --force`"
         )
     origin = "columns" if _media_type_from_columns(normalized) else "file name"
     return ColumnPlan(columns, media_type, origin, genre_ids, positions, notes)

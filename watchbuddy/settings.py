@@ -397,6 +397,12 @@ _EXPECTED = {
     float: ("a number", (int, float)),
     dt.date: ("a date such as 2024-01-01 (without a time of day)", dt.date),
 }
+# What `_coerce` accepts beyond the type, for its one error message.
+_RULES = {
+    float: "a finite number above 0",
+    int: "a whole number, 0 or more",
+    dt.date: "a date such as 2024-01-01 (without a time of day)",
+}
 _TOML_TYPES = (
     (bool, "true/false"),
     (dict, "a table"),
@@ -453,9 +459,9 @@ def _convert(spec: SettingSpec, raw: Any) -> Any:
             return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw).strip())
         return str(raw).strip() if spec.kind is Size else spec.kind(raw)
     except (TypeError, ValueError, OverflowError, RuntimeError):  # RuntimeError: ~nobody/
+        rule = _RULES.get(spec.kind, _EXPECTED[spec.kind][0])
         raise ConfigError(
-            f"Setting {spec.name} ({spec.env}) has an invalid value; "
-            f"expected {spec.kind.__name__.lower()}."
+            f"Setting {spec.name} ({spec.env}) has an invalid value; expected {rule}."
         ) from None
 
 

@@ -182,8 +182,8 @@ class Warehouse:
             return Manifest.from_json(data)
         except (ValueError, KeyError, TypeError) as exc:
             raise WarehouseError(
-                f"{self.manifest_path} is damaged ({exc}); restore it from a backup or remove "
-                "the warehouse folder and run `watchbuddy bootstrap` again."
+                f"{self.manifest_path} is damaged ({exc}); restore it from a backup, or delete "
+                "the contents of the warehouse folder and run `watchbuddy bootstrap` again."
             ) from None
 
     def _refuse_a_file(self) -> None:

@@ -46,6 +46,7 @@ import pyarrow as pa
 
 from watchbuddy.errors import ConfigError, WatchBuddyError
 from watchbuddy.runs import Run, abandon_dead_runs, is_published, stage_run, start_run
+from watchbuddy.safe_text import clip_json
 from watchbuddy.schema import (
     CHECKPOINT_SCHEMA,
     MEDIA_TYPES,
@@ -327,7 +328,7 @@ def _text(record: dict[str, Any], key: str) -> str | None:
     value = record.get(key)
     if value is None or isinstance(value, str):
         return value or None
-    raise RejectedValue(f"{key} '{_shown(value)}' is not text")
+    raise RejectedValue(f"{key} '{clip_json(value)}' is not text")
 
 
 def _object(record: dict[str, Any], key: str) -> dict[str, Any]:
@@ -336,7 +337,7 @@ def _object(record: dict[str, Any], key: str) -> dict[str, Any]:
     value = record.get(key)
     if value is None or isinstance(value, dict):
         return value or {}
-    raise RejectedValue(f"{key} '{_shown(value)}' is not a JSON object")
+    raise RejectedValue(f"{key} '{clip_json(value)}' is not a JSON object")
 
 
 def _list(record: dict[str, Any], key: str, of: type, noun: str) -> list[Any]:
@@ -349,12 +350,7 @@ def _list(record: dict[str, Any], key: str, of: type, noun: str) -> list[Any]:
         isinstance(v, of) and not (of is int and isinstance(v, bool)) for v in value
     ):
         return value
-    raise RejectedValue(f"{key} '{_shown(value)}' is not a list of {noun}")
-
-
-def _shown(value: Any) -> str:
-    """A value as a reject reason quotes it: its JSON, cut short."""
-    return json.dumps(value, ensure_ascii=False)[:60]
+    raise RejectedValue(f"{key} '{clip_json(value)}' is not a list of {noun}")
 
 
 def _record(item: Any, media_type: str, names: dict[int, str]) -> dict[str, Any]:
@@ -363,7 +359,7 @@ def _record(item: Any, media_type: str, names: dict[int, str]) -> dict[str, Any]
     rule refuses or of the wrong JSON type (TMDB's JSON is data from the network: a list
     where a title belongs must be refused here, not crash the frame it would go into)."""
     if not isinstance(item, dict):
-        raise RejectedValue(f"result '{_shown(item)}' is not a JSON object")
+        raise RejectedValue(f"result '{clip_json(item)}' is not a JSON object")
     is_movie = media_type == "movie"
     fields = {
         "tmdb_id": "id",
@@ -381,7 +377,7 @@ def _record(item: Any, media_type: str, names: dict[int, str]) -> dict[str, Any]
         raise RejectedValue("missing title")
     adult = item.get("adult")
     if adult is not None and not isinstance(adult, bool):
-        raise RejectedValue(f"adult '{_shown(adult)}' is not true or false")
+        raise RejectedValue(f"adult '{clip_json(adult)}' is not true or false")
     genre_ids = _list(item, "genre_ids", int, "genre ids")
     return {
         "media_type": media_type,
@@ -518,7 +514,7 @@ def _genre_ids_of_details(body: dict[str, Any]) -> list[int]:
     genres = _list(body, "genres", dict, "genre objects")
     ids = [g.get("id") for g in genres]
     if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
-        raise RejectedValue(f"genres '{_shown(genres)}' is not a list of genre objects")
+        raise RejectedValue(f"genres '{clip_json(genres)}' is not a list of genre objects")
     return ids
 
 
@@ -576,7 +572,7 @@ async def _details_bodies(
         if body is None:
             return "not_found", tmdb_id
         if body.get("id") != tmdb_id:
-            out.why[tmdb_id] = f"an answer about another title (id {_shown(body.get('id'))})"
+            out.why[tmdb_id] = f"an answer about another title (id {clip_json(body.get('id'))})"
             return "skipped", tmdb_id
         return "body", body
 

@@ -9,8 +9,10 @@ Data keeps its bytes: `--format json`/`csv` and the warehouse hold the text as i
 from __future__ import annotations
 
 import io
+import json
 import re
 import sys
+from typing import Any
 
 # C0 controls (ESC, BEL, BS, CR, ...), DEL and the C1 controls (CSI is U+009B), plus the
 # Unicode format characters that reorder or hide text (bidi overrides, zero-width joiners
@@ -119,3 +121,8 @@ def clip(text: object, limit: int = 60) -> str:
     a 100 KB `--genre` must not turn into a 100 KB error line."""
     value = str(text)
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def clip_json(value: Any, limit: int = 60) -> str:
+    """A value from an answer as a message quotes it: its JSON, cut short (with "…")."""
+    return clip(json.dumps(value, ensure_ascii=False, default=str), limit)

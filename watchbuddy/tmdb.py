@@ -49,6 +49,7 @@ import httpx
 
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.redact import redact, scrub
+from watchbuddy.safe_text import clip_json
 from watchbuddy.settings import Settings
 
 log = logging.getLogger("watchbuddy.tmdb")
@@ -331,20 +332,16 @@ def _parse_json(body: bytes) -> Any:
     raise _Unusable("JSON nested too deeply")
 
 
-def _shown(value: Any) -> str:
-    return json.dumps(value)[:40]
-
-
 def _page_problem(body: dict[str, Any]) -> str | None:
     """Why `body` is not a page of TMDB's paginated answers (None: it is one): a list of
     results and whole-number totals in range, which a caller can then trust."""
     if not isinstance(body.get("results"), list):
-        return f"a page whose results are not a list ({_shown(body.get('results'))})"
+        return f"a page whose results are not a list ({clip_json(body.get('results'))})"
     for key in ("total_pages", "total_results"):
         value = body.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOTAL:
             expected = f"a whole number from 0 to {MAX_TOTAL:,}"
-            return f"a page whose {key} is not {expected} ({_shown(value)})"
+            return f"a page whose {key} is not {expected} ({clip_json(value)})"
     return None
 
 

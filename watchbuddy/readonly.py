@@ -33,7 +33,7 @@ import duckdb
 
 from watchbuddy.errors import QueryRefused, WarehouseError, WatchBuddyError
 from watchbuddy.safe_text import printable
-from watchbuddy.settings import parse_size
+from watchbuddy.settings import SETTINGS, Secret, parse_size
 from watchbuddy.views import define_views, materialized_pool, new_connection, pool_file
 from watchbuddy.warehouse import Warehouse
 
@@ -43,12 +43,14 @@ if TYPE_CHECKING:
 # Query nodes that only read. Every other kind (COPY_QUERY_NODE, INSERT_QUERY_NODE, ...)
 # changes something, wherever in the tree it sits.
 READ_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"})
-MEMORY_SETTING = "WATCHBUDDY_SQL_MEMORY_LIMIT"
-TIMEOUT_SETTING = "WATCHBUDDY_SQL_TIMEOUT"
-DEFAULT_MEMORY_LIMIT = "1GB"
-DEFAULT_TIMEOUT = 300.0
+# The two limits as `settings.SETTINGS` declares them (their variables name them in errors).
+_SPECS = {spec.name: spec for spec in SETTINGS}
+MEMORY_SETTING = _SPECS["sql_memory_limit"].env
+TIMEOUT_SETTING = _SPECS["sql_timeout"].env
+DEFAULT_MEMORY_LIMIT: str = _SPECS["sql_memory_limit"].default
+DEFAULT_TIMEOUT: float = _SPECS["sql_timeout"].default
 # The child's own environment: it needs no TMDB credential.
-_CREDENTIALS = ("TMDB_API_KEY", "TMDB_READ_ACCESS_TOKEN")
+_CREDENTIALS = tuple(spec.env for spec in SETTINGS if spec.kind is Secret)
 _STARTED, _RESULT, _ERROR = b"S", b"R", b"E"
 _BATCH_ROWS = 65_536
 _NOT_FOR_POLARS = re.compile(r"\b(INTERVAL|UNION|BIT)\b")

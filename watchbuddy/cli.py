@@ -42,7 +42,7 @@ class _Interrupted(BaseException):
     "Aborted!"). A BaseException, like KeyboardInterrupt, so no `except Exception` stops it."""
 
 
-class _Group(click.Group):
+class _InterruptibleGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -147,7 +147,7 @@ def ensure_pool(ctx: Context) -> None:
     click.echo(f"Landed {landed:,} titles.", err=True)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_InterruptibleGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_DATA_DIR.")
 @click.option(
     "--warehouse", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_WAREHOUSE."

@@ -23,7 +23,7 @@ from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
 from watchbuddy.land import ImportReport, bootstrap, find_inputs
 from watchbuddy.safe_text import clip, guard_terminal, printable, unguard_terminal
 from watchbuddy.settings import Settings, load_settings
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.warehouse import WRITER_WAIT_SECONDS, Warehouse
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
@@ -636,7 +636,7 @@ def compact_command(ctx: Context, drop_demo: bool) -> None:
 @pass_context
 def repair_command(ctx: Context) -> None:
     """Drop published files that are missing from disk, so the rest can be read again."""
-    with ctx.warehouse.writer("repair", wait_seconds=30.0) as writer:
+    with ctx.warehouse.writer("repair", wait_seconds=WRITER_WAIT_SECONDS) as writer:
         missing = writer.drop_missing()
     if not missing:
         click.echo("Nothing to repair: every file the warehouse lists is on disk.")

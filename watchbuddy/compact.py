@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from watchbuddy.schema import MERGED_FIELDS, TITLE_SCHEMA
 from watchbuddy.views import define_views, known_condition, new_connection
-from watchbuddy.warehouse import Warehouse, writing
+from watchbuddy.warehouse import WRITER_WAIT_SECONDS, Warehouse, writing
 
 # The records the pool's merge can still use (`pool_records`, sql/pool.sql): per title the
 # newest title record, the newest TMDB record (when TMDB last served the title, which
@@ -76,7 +76,7 @@ def compact(
     """Rewrite the titles into one snapshot when that drops a record (or, with `drop_demo`,
     also every synthetic demo record: the demo titles leave the pool)."""
     started = time.perf_counter()
-    with warehouse.writer("compact", wait_seconds=30.0) as writer:
+    with warehouse.writer("compact", wait_seconds=WRITER_WAIT_SECONDS) as writer:
         manifest = warehouse.read_manifest()
         files = manifest.files("titles")
         if not files:

@@ -60,6 +60,7 @@ from watchbuddy.validate import landing_query, load_cell_macros, raw_with_file_n
 from watchbuddy.views import new_connection, open_views
 from watchbuddy.warehouse import (
     PARQUET_OPTIONS,
+    WRITER_WAIT_SECONDS,
     Warehouse,
     WarehouseWriter,
     is_disk_full,
@@ -70,7 +71,6 @@ from watchbuddy.warehouse import (
 BATCH_ROWS = 131_072
 PART_ROWS = 350_000
 INPUT_SUFFIXES = (".csv", ".csv.gz")  # in any case
-WRITE_LOCK_WAIT_SECONDS = 30.0
 MAX_REASON_VALUE = 60
 MAX_ERROR_TEXT = 300
 # Where an open descriptor can be opened again by path (Linux): DuckDB and the sniffer then
@@ -237,7 +237,7 @@ def bootstrap(
     reports: list[ImportReport] = []
     if not files:
         return reports
-    with warehouse.writer("bootstrap", wait_seconds=WRITE_LOCK_WAIT_SECONDS) as writer:
+    with warehouse.writer("bootstrap", wait_seconds=WRITER_WAIT_SECONDS) as writer:
         known = set() if force else known_hashes(warehouse)
         for path in files:
             report = _land_one(path, known, writer, settings, progress)

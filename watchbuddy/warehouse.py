@@ -43,6 +43,9 @@ MANIFEST = "manifest.json"
 LOCK_FILE = ".write.lock"
 TABLES = tuple(TABLE_SCHEMAS)
 RETIRED_GRACE = dt.timedelta(hours=6)
+# How long a writer started by hand (bootstrap, compact, repair) waits for the write lock
+# before it names the holder and stops; TMDB jobs wait longer (ingest.py).
+WRITER_WAIT_SECONDS = 30.0
 FORMAT_VERSION = 1
 # How every Parquet file is written: zstd level 1 is within 20% of the default level's size
 # at 20% less CPU (benchmarks/RESULTS.md).

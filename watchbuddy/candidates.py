@@ -37,6 +37,7 @@ from watchbuddy.views import materialized_pool, new_connection, sql_file
 from watchbuddy.warehouse import Warehouse
 
 MediaChoice = Literal["movie", "tv", "both"]
+GenreMode = Literal["any", "all"]
 # Release years a filter may ask for: the years of the release dates that land.
 YEAR_RANGE = (RELEASE_DATE_RANGE[0].year, RELEASE_DATE_RANGE[1].year)
 # The most --limit and --offset may be: far past any pool (TMDB has about 1.5M titles), far
@@ -119,7 +120,7 @@ class CandidateFilters:
     media_type: MediaChoice = "both"
     languages: tuple[str, ...] = ()
     genres: tuple[str, ...] = ()
-    genre_mode: Literal["any", "all"] = "any"
+    genre_mode: GenreMode = "any"
     year_min: int | None = None
     year_max: int | None = None
     min_rating: float | None = None

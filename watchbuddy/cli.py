@@ -12,13 +12,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import polars as pl
 
 from watchbuddy import __version__
-from watchbuddy.candidates import MAX_LIST, MODES
+from watchbuddy.candidates import MAX_LIST, MODES, GenreMode, MediaChoice
 from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
 from watchbuddy.land import ImportReport, bootstrap, find_inputs
 from watchbuddy.safe_text import clip, guard_terminal, printable, unguard_terminal
@@ -555,10 +555,10 @@ def recommend_command(
                 err=True,
             )
     filters = CandidateFilters(
-        media_type=media_type,
+        media_type=cast(MediaChoice, media_type),
         languages=languages,
         genres=genres,
-        genre_mode=genre_mode,
+        genre_mode=cast(GenreMode, genre_mode),
         year_min=year_min,
         year_max=year_max,
         min_rating=min_rating,

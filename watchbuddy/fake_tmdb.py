@@ -379,7 +379,7 @@ class FakeTmdb:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/3"
+        return f"http://{host!s}:{port}/3"
 
     def start(self) -> FakeTmdb:
         self._thread = threading.Thread(

@@ -518,7 +518,7 @@ def _genre_ids_of_details(body: dict[str, Any]) -> list[int]:
     return ids
 
 
-DETAILS_SCHEMA = {
+DETAILS_SCHEMA: dict[str, Any] = {
     "tmdb_id": pl.Int64,
     "runtime": pl.Int32,
     "status": pl.String,
@@ -559,6 +559,7 @@ async def _details_bodies(
 
     async def one(tmdb_id: int) -> tuple[str, Any]:
         nonlocal done
+        body: dict[str, Any] | bool | None
         try:
             body = await client.get(f"/{media_type}/{tmdb_id}", params)
         except TmdbMalformed as exc:
@@ -567,17 +568,22 @@ async def _details_bodies(
         done += 1
         if progress:
             progress(done, len(ids))
-        if body is False:
-            return "skipped", tmdb_id
         if body is None:
             return "not_found", tmdb_id
+        if not isinstance(body, dict):  # False: unreadable twice
+            return "skipped", tmdb_id
         if body.get("id") != tmdb_id:
             out.why[tmdb_id] = f"an answer about another title (id {clip_json(body.get('id'))})"
             return "skipped", tmdb_id
         return "body", body
 
+    lists: dict[str, list[Any]] = {
+        "body": out.bodies,
+        "not_found": out.not_found,
+        "skipped": out.skipped,
+    }
     for kind, value in await asyncio.gather(*(one(i) for i in ids)):
-        {"body": out.bodies, "not_found": out.not_found, "skipped": out.skipped}[kind].append(value)
+        lists[kind].append(value)
     return out
 
 

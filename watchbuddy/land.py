@@ -446,7 +446,7 @@ def _reasons(rejects: pa.Table) -> dict[str, int]:
     if not rejects.num_rows:
         return {}
     kinds = (
-        pl.from_arrow(rejects)
+        pl.DataFrame(rejects)
         .select(pl.col("reason").str.replace(r" '.*$", "").str.replace(r":.*$", ""))
         .to_series()
         .value_counts(sort=True)

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -93,7 +93,7 @@ class EveryTrigger(IntervalTrigger):
         self.stagger = stagger
 
 
-Trigger = EveryTrigger | CronTrigger
+Trigger: TypeAlias = EveryTrigger | CronTrigger
 
 
 def parse_schedule(text: str) -> Trigger:

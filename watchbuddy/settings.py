@@ -387,7 +387,7 @@ def _coerce(spec: SettingSpec, raw: Any) -> Any:
 # What a value that does not come as text (a watchbuddy.toml value, a command-line option)
 # may be, per kind: `str()` would turn a TOML table into a "credential" and `true` into a
 # count of 1.
-_EXPECTED = {
+_EXPECTED: dict[type, tuple[str, type | tuple[type, ...]]] = {
     Path: ("a path in quotes", os.PathLike),
     Secret: ("the credential in quotes", Secret),
     str: ("text in quotes", ()),

@@ -85,7 +85,7 @@ def encoding_label(codec: str) -> str:
 
 def open_binary(source: Path, compressed: bool) -> io.BufferedIOBase:
     if compressed:
-        return gzip.open(source, "rb")  # type: ignore[return-value]
+        return gzip.open(source, "rb")
     return open(source, "rb")
 
 

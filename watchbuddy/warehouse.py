@@ -49,7 +49,7 @@ WRITER_WAIT_SECONDS = 30.0
 FORMAT_VERSION = 1
 # How every Parquet file is written: zstd level 1 is within 20% of the default level's size
 # at 20% less CPU (benchmarks/RESULTS.md).
-PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1}
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 
 
 def utcnow() -> dt.datetime:

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
 
-from watchbuddy.candidates import COMPONENTS, MODES, CandidateFilters, read_watched_file
+from watchbuddy.candidates import (
+    COMPONENTS,
+    MODES,
+    CandidateFilters,
+    GenreMode,
+    MediaChoice,
+    read_watched_file,
+)
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import footer, page_context, stop_if_empty
@@ -161,14 +169,14 @@ def _sidebar(languages: list[str]) -> CandidateFilters:
             st.session_state.pop(key, None)
         st.query_params.clear()
         st.rerun()
-    year_min, year_max = _year_range(year_min, year_max)
+    low, high = _year_range(year_min, year_max)
     return CandidateFilters(
-        media_type=media,
+        media_type=cast(MediaChoice, media),
         languages=tuple(chosen_languages),
         genres=tuple(genres),
-        genre_mode=genre_mode,
-        year_min=year_min,
-        year_max=year_max,
+        genre_mode=cast(GenreMode, genre_mode),
+        year_min=low,
+        year_max=high,
         min_rating=min_rating or None,
         min_votes=min_votes,
         include_adult=include_adult,
@@ -204,9 +212,7 @@ def _read_watched(content: bytes, name: str) -> frozenset[tuple[str, int]]:
     return watched.keys
 
 
-def _score_bar(
-    label: str | None, number_format: str, help_text: str | None = None
-) -> Mapping[str, object]:
+def _score_bar(label: str | None, number_format: str, help_text: str | None = None) -> ColumnConfig:
     """A 0-1 score as a progress bar (every score column, here and in the detail panel)."""
     return st.column_config.ProgressColumn(
         label, min_value=0.0, max_value=1.0, format=number_format, help=help_text, width="small"

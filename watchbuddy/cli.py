@@ -294,11 +294,11 @@ def _sql_table(frame: pl.DataFrame) -> str:
         for value in shown[name].to_list():
             if value is not None:
                 text = value if isinstance(value, str) else _json_text(value)
-                value = _cut(printable(text, one_line=True))
+                value = clip(printable(text, one_line=True), SQL_CELL_CHARS)
             cells.append(value)
         as_text.append(pl.Series(name, cells, dtype=pl.String))
     shown = shown.with_columns(as_text)
-    names = [_cut(printable(n, one_line=True)) for n in shown.columns]
+    names = [clip(printable(n, one_line=True), SQL_CELL_CHARS) for n in shown.columns]
     if len(set(names)) == len(names):
         shown.columns = names
     else:  # two names that differ only in their control characters
@@ -318,10 +318,6 @@ def _sql_table(frame: pl.DataFrame) -> str:
             "--format csv or json prints them all."
         )
     return text
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= SQL_CELL_CHARS else text[: SQL_CELL_CHARS - 1] + "…"
 
 
 def _date_option(value: str | None, name: str) -> dt.date | None:

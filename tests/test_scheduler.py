@@ -17,13 +17,14 @@ import pytest
 
 import watchbuddy
 from tests.conftest import run_cli
-from watchbuddy import ingest
+from watchbuddy.sources.tmdb import ingest
 from watchbuddy.candidates import CandidateFilters, provider_for
 from watchbuddy.errors import ConfigError
 from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
 from watchbuddy.scheduler import (
     JOB_NAMES,
     Scheduler,
+    StopSignals,
     first_runs,
     job_lock,
     last_runs,
@@ -496,3 +497,26 @@ def test_sigterm_during_a_tmdb_outage_stops_in_seconds_and_records_why(tmp_path,
     assert con.sql("SELECT count(*) FROM runs").fetchall() == [(1,)]
     assert con.sql("SELECT count(*) FROM runs WHERE status = 'running'").fetchall() == [(0,)]
     assert con.sql("SELECT count(*) FROM checkpoints").fetchall() == [(0,)]
+
+
+@pytest.mark.timeout(60)
+def test_a_stop_signal_taken_by_a_busy_job_thread_still_wakes_the_main_thread() -> None:
+    """The kernel hands a process signal to any thread; while a job ran, it was often the
+    job's thread, and a main thread parked in a bare wait never saw it (`schedule` ignored
+    SIGTERM until killed). Here the signal goes to another thread on purpose."""
+    done = threading.Event()
+    before = signal.getsignal(signal.SIGTERM)
+
+    def busy_thread_takes_the_signal() -> None:
+        while not done.wait(0.05):  # repeated: one may land before the wait begins
+            signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+    with StopSignals() as signals:
+        sender = threading.Thread(target=busy_thread_takes_the_signal, daemon=True)
+        sender.start()
+        try:
+            assert signals.wait() == signal.SIGTERM
+        finally:
+            done.set()
+            sender.join()
+    assert signal.getsignal(signal.SIGTERM) is before  # the previous handler is back

@@ -648,27 +648,24 @@ def repair_command(ctx: Context) -> None:
 @pass_context
 def schedule_command(ctx: Context) -> None:
     """Run the scheduler in the foreground (Ctrl-C or SIGTERM lets a running job end)."""
-    from watchbuddy.scheduler import Scheduler
-
-    stop = threading.Event()
+    from watchbuddy.scheduler import Scheduler, StopSignals
 
     def say(message: str) -> None:
         click.echo(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} {message}", err=True)
 
     scheduler = Scheduler(ctx.settings, on_event=say)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     if not ctx.settings.has_tmdb_credential:
         say("no TMDB credential: the ingest and refresh jobs will be skipped (and recorded)")
-    scheduler.start()
-    stop.wait()
-    # Nothing starts after this, so the job named (if any) is all the shutdown waits for.
-    running = scheduler.stop_new_runs()
-    if running:
-        say(f"stopping: waiting for {running} to finish (it publishes whole or not at all)")
-    else:
-        say("stopping")
-    scheduler.shutdown(wait=True)
+    with StopSignals() as signals:
+        scheduler.start()
+        signals.wait()
+        # Nothing starts after this, so the job named (if any) is all the shutdown waits for.
+        running = scheduler.stop_new_runs()
+        if running:
+            say(f"stopping: waiting for {running} to finish (it publishes whole or not at all)")
+        else:
+            say("stopping")
+        scheduler.shutdown(wait=True)
     say("stopped")
 
 

@@ -1,5 +1,5 @@
 """Streamlit entry point: `streamlit run app.py` (or `watchbuddy app`, or `make run`)."""
 
-from watchbuddy.streamlit_app import main
+from watchbuddy.explorer.app import main
 
 main()

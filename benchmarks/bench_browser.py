@@ -49,10 +49,10 @@ from tests.browser_support import (  # noqa: E402 - needs the repository root on
     titles_metric,
     wait_for_rows,
 )
-from watchbuddy.candidates import CandidateFilters, CandidateProvider  # noqa: E402
 from watchbuddy.explorer.query_params import DEFAULTS  # noqa: E402
-from watchbuddy.pool_cache import CACHE_DIR  # noqa: E402
-from watchbuddy.warehouse import Warehouse  # noqa: E402
+from watchbuddy.pool.cache import CACHE_DIR  # noqa: E402
+from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider  # noqa: E402
+from watchbuddy.store.warehouse import Warehouse  # noqa: E402
 
 SECTION = "## Explorer (issue: Streamlit explorer)"
 FULL_ROWS = 1_465_000

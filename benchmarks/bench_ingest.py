@@ -60,7 +60,7 @@ def start_server(movies: int, start: dt.date, seed: int) -> tuple[subprocess.Pop
         [
             sys.executable,
             "-m",
-            "watchbuddy.fake_tmdb",
+            "watchbuddy.devtools.fake_tmdb",
             "--port",
             str(port),
             "--movies",

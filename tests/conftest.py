@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from watchbuddy.demo import generate
+from watchbuddy.devtools.demo import generate
 from watchbuddy.settings import Secret, Settings
 
 # Property tests draw the same examples on every run, so `make test` passes or fails the

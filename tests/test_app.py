@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from watchbuddy.land import bootstrap
-from watchbuddy.scheduler import job_lock
+from watchbuddy.jobs.scheduler import job_lock
 from watchbuddy.settings import Settings
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.warehouse import Warehouse
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = {

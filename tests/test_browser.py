@@ -20,8 +20,8 @@ from tests.browser_support import (
     titles_metric,
     wait_for_rows,
 )
-from watchbuddy.land import bootstrap
 from watchbuddy.settings import Settings
+from watchbuddy.sources.csv.land import bootstrap
 
 pytestmark = pytest.mark.slow
 

@@ -13,19 +13,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import run_cli
-from watchbuddy.candidates import (
+from watchbuddy.errors import ConfigError
+from watchbuddy.jobs.scheduler import run_job
+from watchbuddy.pool.candidates import (
     MODES,
     CandidateFilters,
     CandidateProvider,
     get_candidates,
     read_watched_file,
 )
-from watchbuddy.errors import ConfigError
-from watchbuddy.genres import canonical
-from watchbuddy.land import bootstrap
-from watchbuddy.scheduler import run_job
+from watchbuddy.pool.genres import canonical
 from watchbuddy.settings import Settings
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.warehouse import Warehouse
 
 TODAY = dt.date.today()
 
@@ -253,7 +253,7 @@ def test_recommend_cli_formats_and_errors(tmp_path, demo_dir):
 
 
 def test_fallback_asks_tmdb_lands_results_and_flags_them(settings):
-    from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
+    from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb
     from watchbuddy.settings import Secret
 
     small_pool(settings)  # 2 Danish/English sci-fi titles; ask for more than the pool has

@@ -19,7 +19,7 @@ import pytest
 import watchbuddy
 from tests.conftest import run_cli
 from watchbuddy import cli
-from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
+from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb
 
 TODAY = dt.date.today()
 

@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 
 import watchbuddy
-from watchbuddy.compact import compact
-from watchbuddy.demo import generate
-from watchbuddy.land import bootstrap
+from watchbuddy.devtools.demo import generate
 from watchbuddy.settings import Settings
-from watchbuddy.warehouse import TABLES, Warehouse
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.compact import compact
+from watchbuddy.store.warehouse import TABLES, Warehouse
 
 pytestmark = pytest.mark.slow
 
 READER = r"""
 import json, sys, time
 import watchbuddy
-from watchbuddy.views import refresh
+from watchbuddy.store.views import refresh
 root, seconds = sys.argv[1], float(sys.argv[2])
 seen, errors = [], []
 held = watchbuddy.connect(root)          # a long-lived reader that refreshes, like the app

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 import watchbuddy
 from tests.conftest import run_cli
-from watchbuddy.land import bootstrap
 from watchbuddy.settings import Settings
-from watchbuddy.sniff import REPAIR_CHUNK
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.sources.csv.sniff import REPAIR_CHUNK
 
 HEADER = b"id,title,original_language,overview"
 

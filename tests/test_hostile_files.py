@@ -15,9 +15,9 @@ import pytest
 
 import watchbuddy
 from tests.conftest import run_cli
-from watchbuddy import tmdb
 from watchbuddy.settings import Secret, Settings
-from watchbuddy.tmdb import TmdbClient, redact
+from watchbuddy.sources.tmdb import client as tmdb
+from watchbuddy.sources.tmdb.client import TmdbClient, redact
 
 KEY = "k3y/with+plus;and=eq&amp;0123456789abcdef"  # no space: settings refuse one
 MOVIES = "id,title,release_date\n1,Alpha,2020-01-01\n2,Beta,2021-02-02\n"

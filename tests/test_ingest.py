@@ -15,12 +15,13 @@ import pytest
 
 import watchbuddy
 from tests.conftest import fake_tmdb_settings, run_cli
-from watchbuddy import fake_tmdb, ingest
-from watchbuddy.fake_tmdb import Catalogue, FakeTmdb, Title
-from watchbuddy.ingest import ingest_new_content, refresh_recent_votes
-from watchbuddy.land import bootstrap
+from watchbuddy.devtools import fake_tmdb
+from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb, Title
 from watchbuddy.settings import Secret, Settings
-from watchbuddy.tmdb import TmdbAuthError
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.sources.tmdb import ingest
+from watchbuddy.sources.tmdb.client import TmdbAuthError
+from watchbuddy.sources.tmdb.ingest import ingest_new_content, refresh_recent_votes
 
 KEY = "ingest-test-key"
 # Ingestion's "today" is the UTC date (TMDB's dates are UTC): the local date differs from it

@@ -24,11 +24,11 @@ from tests.test_ingest import (
     pool_keys,
     settings_for,
 )
-from watchbuddy import ingest
-from watchbuddy.candidates import CandidateFilters, get_candidates
-from watchbuddy.fake_tmdb import Catalogue, FakeTmdb, Title
-from watchbuddy.ingest import ingest_new_content, refresh_recent_votes
-from watchbuddy.land import bootstrap
+from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb, Title
+from watchbuddy.pool.candidates import CandidateFilters, get_candidates
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.sources.tmdb import ingest
+from watchbuddy.sources.tmdb.ingest import ingest_new_content, refresh_recent_votes
 
 
 @pytest.fixture

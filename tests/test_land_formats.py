@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import watchbuddy
-from watchbuddy.land import bootstrap
 from watchbuddy.settings import Settings
+from watchbuddy.sources.csv.land import bootstrap
 
 
 def land(settings: Settings, name: str, content: bytes | str) -> list:

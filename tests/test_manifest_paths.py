@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from watchbuddy.demo import generate
+from watchbuddy.devtools.demo import generate
 
 Edit = Callable[[dict[str, Any], Path], None]
 

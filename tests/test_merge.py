@@ -15,16 +15,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import watchbuddy
-from watchbuddy.compact import compact
-from watchbuddy.land import bootstrap
-from watchbuddy.schema import (
+from watchbuddy.settings import Settings
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.compact import compact
+from watchbuddy.store.schema import (
     LIST_FIELDS,
     REMOVAL_SCHEMA,
     TITLE_SCHEMA,
     VOTE_SCHEMA,
 )
-from watchbuddy.settings import Settings
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.store.warehouse import Warehouse
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 KEYS = [("movie", 1), ("tv", 1), ("movie", 2)]  # id 1 is both a movie and a show

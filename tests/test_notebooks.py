@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from watchbuddy.land import bootstrap
 from watchbuddy.settings import Settings
+from watchbuddy.sources.csv.land import bootstrap
 
 nbformat = pytest.importorskip("nbformat", reason="nbformat is a dev dependency")
 nbclient = pytest.importorskip("nbclient", reason="nbclient is a dev dependency")
@@ -61,8 +61,8 @@ def refreshed_warehouse(tmp_path_factory: pytest.TempPathFactory, demo_warehouse
     import pyarrow.parquet as pq
 
     import watchbuddy
-    from watchbuddy.schema import VOTE_SCHEMA
-    from watchbuddy.warehouse import Warehouse
+    from watchbuddy.store.schema import VOTE_SCHEMA
+    from watchbuddy.store.warehouse import Warehouse
 
     root = tmp_path_factory.mktemp("notebook-pool-refreshed") / "warehouse"
     shutil.copytree(demo_warehouse, root)

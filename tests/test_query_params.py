@@ -6,7 +6,6 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watchbuddy.candidates import MODES, CandidateFilters
 from watchbuddy.explorer.query_params import (
     DEFAULTS,
     MAX_LIMIT,
@@ -15,7 +14,8 @@ from watchbuddy.explorer.query_params import (
     filters_from_params,
     params_from_filters,
 )
-from watchbuddy.genres import CANONICAL_NAMES
+from watchbuddy.pool.candidates import MODES, CandidateFilters
+from watchbuddy.pool.genres import CANONICAL_NAMES
 
 years = st.none() | st.integers(*YEAR_RANGE)
 filters_strategy = st.builds(

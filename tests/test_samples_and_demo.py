@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 import watchbuddy
-from watchbuddy.demo import MOVIE_FILE, generate
-from watchbuddy.land import bootstrap
+from watchbuddy.devtools.demo import MOVIE_FILE, generate
 from watchbuddy.settings import Settings
+from watchbuddy.sources.csv.land import bootstrap
 
 
 def test_shared_samples_land_with_reports_that_add_up(samples: Path, settings: Settings) -> None:
@@ -114,8 +114,8 @@ def test_a_sample_without_languages_erases_none_of_the_languages_another_gave(
         """
     ).fetchall()[0][0]
     assert both > 100  # titles in both files keep devnxh's language, poster and IMDb id
-    from watchbuddy.candidates import CandidateFilters, CandidateProvider
-    from watchbuddy.warehouse import Warehouse
+    from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider
+    from watchbuddy.store.warehouse import Warehouse
 
     scifi = CandidateProvider(Warehouse(settings.warehouse)).get(
         CandidateFilters(languages=("English",), genres=("Science Fiction",), media_type="movie")
@@ -143,8 +143,8 @@ def test_lucky_perfect_ratings_stay_off_the_top_of_every_mode_on_real_data(
         + "\n"
     )
     bootstrap(settings)
-    from watchbuddy.candidates import MODES, CandidateFilters, CandidateProvider
-    from watchbuddy.warehouse import Warehouse
+    from watchbuddy.pool.candidates import MODES, CandidateFilters, CandidateProvider
+    from watchbuddy.store.warehouse import Warehouse
 
     provider = CandidateProvider(Warehouse(settings.warehouse))
     for mode in MODES:

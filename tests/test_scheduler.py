@@ -17,11 +17,9 @@ import pytest
 
 import watchbuddy
 from tests.conftest import run_cli
-from watchbuddy.sources.tmdb import ingest
-from watchbuddy.candidates import CandidateFilters, provider_for
+from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb
 from watchbuddy.errors import ConfigError
-from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
-from watchbuddy.scheduler import (
+from watchbuddy.jobs.scheduler import (
     JOB_NAMES,
     Scheduler,
     StopSignals,
@@ -32,8 +30,10 @@ from watchbuddy.scheduler import (
     period_seconds,
     run_job,
 )
+from watchbuddy.pool.candidates import CandidateFilters, provider_for
 from watchbuddy.settings import Secret, Settings
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.sources.tmdb import ingest
+from watchbuddy.store.warehouse import Warehouse
 
 NEVER = "0 0 1 1 *"  # cron: once a year, i.e. not during a test
 TODAY = dt.date.today()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchbuddy.views import new_connection, sql_file
+from watchbuddy.store.views import new_connection, sql_file
 
 ratings = st.floats(min_value=0, max_value=10, allow_nan=False)
 votes = st.integers(min_value=0, max_value=2_000_000)
@@ -135,10 +135,10 @@ def test_a_lucky_ten_is_shrunk_below_a_well_attested_rating(con) -> None:
 
 def test_pool_scores_follow_today(tmp_path) -> None:
     """Freshness is computed when queried: the pool view uses current_date."""
-    from watchbuddy.land import bootstrap
     from watchbuddy.settings import Settings
-    from watchbuddy.views import open_views
-    from watchbuddy.warehouse import Warehouse
+    from watchbuddy.sources.csv.land import bootstrap
+    from watchbuddy.store.views import open_views
+    from watchbuddy.store.warehouse import Warehouse
 
     data = tmp_path / "data"
     data.mkdir()

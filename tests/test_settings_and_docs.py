@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from watchbuddy.candidates import COMPONENTS, MODES, CandidateProvider
 from watchbuddy.cli import cli
-from watchbuddy.demo import generate
+from watchbuddy.devtools.demo import generate
 from watchbuddy.errors import ConfigError
 from watchbuddy.explorer.query_params import filters_from_params
-from watchbuddy.land import bootstrap
-from watchbuddy.readonly import run_query
+from watchbuddy.pool.candidates import COMPONENTS, MODES, CandidateProvider
+from watchbuddy.query.readonly import run_query
 from watchbuddy.settings import SETTINGS, Secret, Settings, load_settings
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.warehouse import Warehouse
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -17,13 +17,13 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from tests.conftest import run_cli
-from watchbuddy.demo import generate
+from watchbuddy.devtools.demo import generate
 from watchbuddy.errors import ConfigError, QueryRefused, WatchBuddyError
-from watchbuddy.land import bootstrap
-from watchbuddy.readonly import run_query
+from watchbuddy.query.readonly import run_query
 from watchbuddy.settings import Settings
-from watchbuddy.views import materialized_pool, open_views
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.views import materialized_pool, open_views
+from watchbuddy.store.warehouse import Warehouse
 
 ENDLESS = "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT count(*) FROM t"
 
@@ -177,7 +177,7 @@ def _landlock_available() -> bool:
         [
             sys.executable,
             "-c",
-            "from watchbuddy.sandbox import forbid_file_writes as f; print(f())",
+            "from watchbuddy.query.sandbox import forbid_file_writes as f; print(f())",
         ],
         capture_output=True,
         text=True,
@@ -194,8 +194,8 @@ def test_the_query_process_can_write_no_file_at_all(warehouse: Warehouse, tmp_pa
     target = warehouse.path(warehouse.read_manifest().files("titles")[0])
     script = f"""
 import duckdb, os
-from watchbuddy.readonly import contained_connection
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.query.readonly import contained_connection
+from watchbuddy.store.warehouse import Warehouse
 con = contained_connection(Warehouse({str(warehouse.root)!r}))
 try:
     con.execute("COPY (SELECT 1 AS x) TO {str(target)!r} (FORMAT parquet, USE_TMP_FILE false)")

@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 
-from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
+from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb
 from watchbuddy.settings import Secret, Settings
-from watchbuddy.tmdb import (
+from watchbuddy.sources.tmdb.client import (
     MissingCredential,
     TmdbAuthError,
     TmdbClient,

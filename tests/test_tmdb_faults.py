@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 
 import watchbuddy
-from watchbuddy import tmdb as tmdb_module
-from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
-from watchbuddy.ingest import ingest_new_content
+from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb
 from watchbuddy.settings import Secret, Settings
-from watchbuddy.tmdb import (
+from watchbuddy.sources.tmdb import client as tmdb_module
+from watchbuddy.sources.tmdb.client import (
     BACKOFF_BASE,
     RETRY_AFTER_CAP,
     TmdbClient,
     retry_after_seconds,
 )
+from watchbuddy.sources.tmdb.ingest import ingest_new_content
 
 TODAY = dt.date.today()
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)

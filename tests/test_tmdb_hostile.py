@@ -12,12 +12,12 @@ import pytest
 
 import watchbuddy
 from tests.conftest import fake_tmdb_settings, run_cli
-from watchbuddy import tmdb as tmdb_module
+from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb
 from watchbuddy.errors import ConfigError
-from watchbuddy.fake_tmdb import Catalogue, FakeTmdb
-from watchbuddy.ingest import ingest_new_content
 from watchbuddy.settings import Settings, load_settings
-from watchbuddy.tmdb import MAX_BODY_BYTES, TmdbError, TmdbUnavailable
+from watchbuddy.sources.tmdb import client as tmdb_module
+from watchbuddy.sources.tmdb.client import MAX_BODY_BYTES, TmdbError, TmdbUnavailable
+from watchbuddy.sources.tmdb.ingest import ingest_new_content
 
 TODAY = dt.datetime.now(dt.UTC).date()
 DAY = (TODAY - dt.timedelta(days=2)).isoformat()

@@ -19,14 +19,14 @@ from hypothesis import strategies as st
 
 import watchbuddy
 from tests.conftest import fake_tmdb_settings, run_cli
-from watchbuddy.fake_tmdb import Catalogue, FakeTmdb, Title
-from watchbuddy.ingest import ingest_new_content, refresh_recent_votes
-from watchbuddy.land import bootstrap
-from watchbuddy.schema import MAX_WHOLE_NUMBER, RELEASE_DATE_RANGE
+from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb, Title
 from watchbuddy.settings import Settings
-from watchbuddy.validate import load_cell_macros
-from watchbuddy.views import new_connection
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.sources.csv.validate import load_cell_macros
+from watchbuddy.sources.tmdb.ingest import ingest_new_content, refresh_recent_votes
+from watchbuddy.store.schema import MAX_WHOLE_NUMBER, RELEASE_DATE_RANGE
+from watchbuddy.store.views import new_connection
+from watchbuddy.store.warehouse import Warehouse
 
 FIRST_DAY, LAST_DAY = RELEASE_DATE_RANGE
 DATES = f"a date from {FIRST_DAY} to {LAST_DAY}"

@@ -8,10 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import watchbuddy
-from watchbuddy.land import bootstrap
-from watchbuddy.schema import VOTE_SCHEMA
 from watchbuddy.settings import Settings
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.schema import VOTE_SCHEMA
+from watchbuddy.store.warehouse import Warehouse
 
 
 def test_newer_vote_refresh_patches_the_pool(settings: Settings) -> None:

@@ -18,11 +18,11 @@ def connect(warehouse: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     `runs` and `checkpoints` over the warehouse (default: the `WATCHBUDDY_WAREHOUSE` setting).
 
     The views show the warehouse as it was published when they were defined; call
-    `watchbuddy.views.refresh(con)` (or connect again) to see data published since.
+    `watchbuddy.store.views.refresh(con)` (or connect again) to see data published since.
     """
     from watchbuddy.settings import load_settings
-    from watchbuddy.views import open_views
-    from watchbuddy.warehouse import Warehouse
+    from watchbuddy.store.views import open_views
+    from watchbuddy.store.warehouse import Warehouse
 
     root = Path(warehouse) if warehouse is not None else load_settings().warehouse
     return open_views(Warehouse(root))

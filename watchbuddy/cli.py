@@ -18,12 +18,12 @@ import click
 import polars as pl
 
 from watchbuddy import __version__
-from watchbuddy.candidates import MAX_LIST, MODES, GenreMode, MediaChoice
 from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
-from watchbuddy.land import ImportReport, bootstrap, find_inputs
+from watchbuddy.pool.candidates import MAX_LIST, MODES, GenreMode, MediaChoice
 from watchbuddy.safe_text import clip, guard_terminal, printable, unguard_terminal
 from watchbuddy.settings import Settings, load_settings
-from watchbuddy.warehouse import WRITER_WAIT_SECONDS, Warehouse
+from watchbuddy.sources.csv.land import ImportReport, bootstrap, find_inputs
+from watchbuddy.store.warehouse import WRITER_WAIT_SECONDS, Warehouse
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
@@ -196,8 +196,8 @@ def bootstrap_command(ctx: Context, force: bool, as_json: bool) -> None:
 @pass_context
 def stats_command(ctx: Context, as_json: bool) -> None:
     """Counts by media type and source, imports, data age, checkpoints and last runs."""
-    from watchbuddy.stats import pool_stats
-    from watchbuddy.views import open_views
+    from watchbuddy.pool.stats import pool_stats
+    from watchbuddy.store.views import open_views
 
     ensure_pool(ctx)
     con = open_views(ctx.warehouse)
@@ -238,7 +238,7 @@ def stats_command(ctx: Context, as_json: bool) -> None:
 @pass_context
 def sql_command(ctx: Context, query: str, fmt: str) -> None:
     """Run one read-only SQL statement over the views (titles, pool, rejects, imports, ...)."""
-    from watchbuddy.readonly import run_query
+    from watchbuddy.query.readonly import run_query
 
     ensure_pool(ctx)
     settings = ctx.settings
@@ -350,7 +350,7 @@ def ingest_command(
     ctx: Context, media: str, since: str | None, until: str | None, as_json: bool
 ) -> None:
     """Fetch titles released since the last checkpoint from TMDB and publish them."""
-    from watchbuddy.ingest import ingest_new_content, status_summary
+    from watchbuddy.sources.tmdb.ingest import ingest_new_content, status_summary
 
     first, last = _date_option(since, "--since"), _date_option(until, "--until")
 
@@ -384,7 +384,7 @@ def _run_jobs(
     job: Callable[[str, Any], Any],
 ) -> None:
     """Run a TMDB job for each media type; print a summary line (and notes) or JSON."""
-    from watchbuddy.ingest import media_types
+    from watchbuddy.sources.tmdb.ingest import media_types
 
     results = []
     for media_type in media_types(media):
@@ -418,7 +418,7 @@ def refresh_votes_command(
     ctx: Context, media: str, days: int | None, limit: int | None, as_json: bool
 ) -> None:
     """Fetch current votes and popularity of recent titles, least recently refreshed first."""
-    from watchbuddy.ingest import refresh_recent_votes, status_summary
+    from watchbuddy.sources.tmdb.ingest import refresh_recent_votes, status_summary
 
     ensure_pool(ctx)
 
@@ -508,13 +508,13 @@ def recommend_command(
     fmt: str,
 ) -> None:
     """Candidate titles for the given filters and discovery mode, best first."""
-    from watchbuddy.candidates import (
+    from watchbuddy.pool.candidates import (
         CandidateFilters,
         get_candidates,
         provider_for,
         read_watched_file,
     )
-    from watchbuddy.languages import label, to_code
+    from watchbuddy.pool.languages import label, to_code
 
     ensure_pool(ctx)
     if ctx.warehouse.read_manifest().is_empty and (
@@ -602,7 +602,7 @@ def recommend_command(
 @pass_context
 def compact_command(ctx: Context, drop_demo: bool) -> None:
     """Rewrite the landed records into one sorted snapshot (readers unaffected)."""
-    from watchbuddy.compact import compact
+    from watchbuddy.store.compact import compact
 
     if ctx.warehouse.read_manifest().is_empty:
         click.echo("Nothing to compact: the warehouse holds no titles yet.")
@@ -648,7 +648,7 @@ def repair_command(ctx: Context) -> None:
 @pass_context
 def schedule_command(ctx: Context) -> None:
     """Run the scheduler in the foreground (Ctrl-C or SIGTERM lets a running job end)."""
-    from watchbuddy.scheduler import Scheduler, StopSignals
+    from watchbuddy.jobs.scheduler import Scheduler, StopSignals
 
     def say(message: str) -> None:
         click.echo(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} {message}", err=True)
@@ -676,7 +676,7 @@ def jobs_group(click_ctx: click.Context, as_json: bool) -> None:
     """Each job's schedule, next run, last run, and who holds the scheduler lock."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from watchbuddy.scheduler import jobs_status
+    from watchbuddy.jobs.scheduler import jobs_status
 
     ctx: Context = click_ctx.obj
     status = jobs_status(ctx.settings)
@@ -718,7 +718,7 @@ def jobs_group(click_ctx: click.Context, as_json: bool) -> None:
 @pass_context
 def jobs_run_command(ctx: Context, name: str) -> None:
     """Run one job now, through the same locks as the scheduler."""
-    from watchbuddy.scheduler import run_job
+    from watchbuddy.jobs.scheduler import run_job
 
     click.echo(run_job(name, ctx.settings))
 
@@ -753,7 +753,7 @@ def demo_data_command(
     ctx: Context, rows: int, out: Path | None, seed: int, if_no_data: bool
 ) -> None:
     """Write a synthetic dataset in the Kaggle TMDB movie (v11) and TV (v3) layouts."""
-    from watchbuddy.demo import generate
+    from watchbuddy.devtools.demo import generate
 
     target = out or ctx.settings.data_dir
     if if_no_data:
@@ -822,7 +822,7 @@ def app_command(ctx: Context, port: int, address: str | None, headless: bool) ->
     streamlit_main(
         [
             "run",
-            str(Path(__file__).with_name("streamlit_app.py")),
+            str(Path(__file__).parent / "explorer" / "app.py"),
             "--server.port",
             str(port),
             "--server.address",

@@ -9,10 +9,10 @@ import streamlit as st
 
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer import data
+from watchbuddy.pool.stats import synthetic_warning
 from watchbuddy.safe_text import plain_markdown
 from watchbuddy.settings import Settings, load_settings
-from watchbuddy.stats import synthetic_warning
-from watchbuddy.warehouse import Manifest, Warehouse
+from watchbuddy.store.warehouse import Manifest, Warehouse
 
 TMDB_NOTICE = "This product uses the TMDB API but is not endorsed or certified by TMDB."
 

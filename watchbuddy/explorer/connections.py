@@ -13,9 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-from watchbuddy.candidates import provider_at
-from watchbuddy.views import open_views
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.pool.candidates import provider_at
+from watchbuddy.store.views import open_views
+from watchbuddy.store.warehouse import Warehouse
 
 WARM_SQL = "SELECT count(*) FROM pool WHERE media_type = 'movie' AND tmdb_id = -1"
 

@@ -18,10 +18,10 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from watchbuddy.candidates import CandidateFilters, provider_at
 from watchbuddy.explorer.connections import views_at
-from watchbuddy.stats import STALE_AFTER_DAYS
-from watchbuddy.stats import pool_flags as _pool_flags
+from watchbuddy.pool.candidates import CandidateFilters, provider_at
+from watchbuddy.pool.stats import STALE_AFTER_DAYS
+from watchbuddy.pool.stats import pool_flags as _pool_flags
 
 POSTER_BASE = "https://image.tmdb.org/t/p/"
 TMDB_WEBSITE = "https://www.themoviedb.org"

@@ -9,10 +9,10 @@ import polars as pl
 import streamlit as st
 
 from watchbuddy import __version__
-from watchbuddy.candidates import MODES
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import TMDB_NOTICE, page_context
 from watchbuddy.explorer.query_params import PARAMETERS
+from watchbuddy.pool.candidates import MODES
 
 COMPONENTS = ("duckdb", "polars", "pyarrow", "streamlit", "httpx", "apscheduler")
 

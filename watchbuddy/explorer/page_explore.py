@@ -17,14 +17,6 @@ import polars as pl
 import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
-from watchbuddy.candidates import (
-    COMPONENTS,
-    MODES,
-    CandidateFilters,
-    GenreMode,
-    MediaChoice,
-    read_watched_file,
-)
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import footer, page_context, stop_if_empty
@@ -35,7 +27,15 @@ from watchbuddy.explorer.query_params import (
     filters_from_params,
     params_from_filters,
 )
-from watchbuddy.genres import CANONICAL_NAMES
+from watchbuddy.pool.candidates import (
+    COMPONENTS,
+    MODES,
+    CandidateFilters,
+    GenreMode,
+    MediaChoice,
+    read_watched_file,
+)
+from watchbuddy.pool.genres import CANONICAL_NAMES
 from watchbuddy.safe_text import plain_markdown, printable
 
 STATE = "explore_filters"

@@ -20,10 +20,10 @@ import streamlit as st
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import PageContext, footer, page_context
+from watchbuddy.jobs.scheduler import JOB_NAMES, jobs_status, run_job, running_jobs
 from watchbuddy.safe_text import plain_markdown
-from watchbuddy.scheduler import JOB_NAMES, jobs_status, run_job, running_jobs
 from watchbuddy.settings import Settings
-from watchbuddy.warehouse import utcnow
+from watchbuddy.store.warehouse import utcnow
 
 REFRESH_SECONDS = 2.0
 

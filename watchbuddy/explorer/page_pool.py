@@ -8,7 +8,7 @@ import streamlit as st
 
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import footer, page_context, stop_if_empty
-from watchbuddy.stats import STALE_AFTER_DAYS
+from watchbuddy.pool.stats import STALE_AFTER_DAYS
 
 THIN_LANGUAGE_TITLES = 100  # below this a language gives the recommender little to choose from
 

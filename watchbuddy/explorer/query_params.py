@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from watchbuddy.candidates import MODES, YEAR_RANGE, CandidateFilters
-from watchbuddy.genres import CANONICAL_NAMES, normalize_request
+from watchbuddy.pool.candidates import MODES, YEAR_RANGE, CandidateFilters
+from watchbuddy.pool.genres import CANONICAL_NAMES, normalize_request
 
 DEFAULTS = CandidateFilters(limit=100)
 MAX_LIMIT = 1000

@@ -1,6 +1,6 @@
 -- Parsers for the cell formats found in TMDB-derived CSVs, as DuckDB macros.
 --
--- The landing query (watchbuddy/land.py) reads every cell as text and runs these inside
+-- The landing query (watchbuddy/sources/csv/land.py) reads every cell as text and runs these inside
 -- DuckDB's CSV scan, in parallel with parsing. Each parser returns NULL when a cell cannot
 -- be parsed; the landing query compares "was there a value" with "did it parse" to reject
 -- the row with a reason. `{movie_genres}` and `{tv_genres}` are filled in from the genre
@@ -32,7 +32,7 @@ CREATE OR REPLACE MACRO wb_clean_free_text(t) AS
 -- 'inf', 'nan' (a null spelling, see above), hex '0x10', binary '0b1', '1_000', '12abc'.
 -- DuckDB's casts take several of these (and exponents for whole numbers), so every cell is
 -- matched against the grammar before any cast. The range of each field is checked in the
--- landing query (watchbuddy/validate.py, from schema.VALUE_RULES).
+-- landing query (watchbuddy/sources/csv/validate.py, from schema.VALUE_RULES).
 -- Blanks around a number: what regular expressions call \s and the casts ignore.
 CREATE OR REPLACE MACRO wb_trim_blanks(t) AS
     trim(t, ' ' || chr(9) || chr(10) || chr(12) || chr(13));

@@ -10,7 +10,7 @@
 -- count only for titles that no real record knows. Nothing is keyed by tmdb_id alone:
 -- about 100K ids are both a movie and a show.
 --
--- The two placeholders in braces below are filled in by watchbuddy/views.py from the title
+-- The two placeholders in braces below are filled in by watchbuddy/store/views.py from the title
 -- schema (the list of fields, and one `arg_max(field, record_order) FILTER (WHERE field is
 -- known)` per field), so this file and the schema cannot disagree. The expanded text of each view
 -- is in `SELECT sql FROM duckdb_views()`.

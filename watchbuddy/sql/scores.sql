@@ -6,7 +6,7 @@
 -- Two kinds of score, kept apart on purpose:
 --   reach   (obscurity, mainstream): how widely seen a title is; votes and popularity only.
 --   quality (quality):               how good it is, as far as its votes can tell.
--- The discovery modes (watchbuddy/candidates.py, MODES) blend them with freshness and the
+-- The discovery modes (watchbuddy/pool/candidates.py, MODES) blend them with freshness and the
 -- genre match. Mixing quality into reach (as the old relative-quality obscurity did) let a
 -- lucky 10.0 from six votes top every obscure list.
 --

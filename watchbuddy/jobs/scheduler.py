@@ -45,14 +45,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watchbuddy.candidates import prepare_for_new_version
 from watchbuddy.errors import ConfigError, JobBusy, WatchBuddyError
+from watchbuddy.pool.candidates import prepare_for_new_version
 from watchbuddy.safe_text import clip
 from watchbuddy.settings import SETTINGS, Settings
-from watchbuddy.tmdb import clear_stop, request_stop
-from watchbuddy.warehouse import Warehouse, lock_file_holder, utcnow
+from watchbuddy.sources.tmdb.client import clear_stop, request_stop
+from watchbuddy.store.warehouse import Warehouse, lock_file_holder, utcnow
 
-log = logging.getLogger("watchbuddy.scheduler")
+log = logging.getLogger("watchbuddy.jobs.scheduler")
 
 LOCK_FILE = ".scheduler.lock"
 TAKEOVER_POLL_SECONDS = 2.0
@@ -252,9 +252,13 @@ def run_job(name: str, settings: Settings) -> str:
 
 
 def _run_job_locked(spec: JobSpec, settings: Settings) -> str:
-    from watchbuddy.compact import compact
-    from watchbuddy.ingest import ingest_new_content, refresh_recent_votes, status_summary
-    from watchbuddy.runs import Run, stage_run
+    from watchbuddy.sources.tmdb.ingest import (
+        ingest_new_content,
+        refresh_recent_votes,
+        status_summary,
+    )
+    from watchbuddy.store.compact import compact
+    from watchbuddy.store.runs import Run, stage_run
 
     name = spec.name
     media = "movie" if name.endswith("movies") else "tv"
@@ -574,7 +578,7 @@ def last_runs(warehouse: Warehouse) -> dict[str, dt.datetime]:
     """When each scheduled job last started (from the `runs` view)."""
     if not warehouse.read_manifest().files("runs"):
         return {}
-    from watchbuddy.views import open_views
+    from watchbuddy.store.views import open_views
 
     con = open_views(warehouse, materialize=False)
     try:
@@ -631,7 +635,7 @@ def jobs_status(settings: Settings) -> dict[str, Any]:
 def _last_run_details(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
     if not warehouse.read_manifest().files("runs"):
         return {}
-    from watchbuddy.views import open_views
+    from watchbuddy.store.views import open_views
 
     con = open_views(warehouse, materialize=False)
     try:

@@ -38,7 +38,17 @@ import pyarrow as pa
 from watchbuddy.errors import DiskFull, LandingError, WarehouseError
 from watchbuddy.redact import redact
 from watchbuddy.safe_text import printable
-from watchbuddy.schema import (
+from watchbuddy.settings import Settings
+from watchbuddy.sources.csv.sniff import (
+    Dialect,
+    Repair,
+    encoding_label,
+    has_mixed_line_ends,
+    sniff,
+    transcode_to_utf8,
+)
+from watchbuddy.sources.csv.validate import landing_query, load_cell_macros, raw_with_file_names
+from watchbuddy.store.schema import (
     IMPORT_SCHEMA,
     REJECT_SCHEMA,
     TITLE_POLARS_SCHEMA,
@@ -47,18 +57,8 @@ from watchbuddy.schema import (
     is_synthetic_file_name,
     plan_columns,
 )
-from watchbuddy.settings import Settings
-from watchbuddy.sniff import (
-    Dialect,
-    Repair,
-    encoding_label,
-    has_mixed_line_ends,
-    sniff,
-    transcode_to_utf8,
-)
-from watchbuddy.validate import landing_query, load_cell_macros, raw_with_file_names
-from watchbuddy.views import new_connection, open_views
-from watchbuddy.warehouse import (
+from watchbuddy.store.views import new_connection, open_views
+from watchbuddy.store.warehouse import (
     PARQUET_OPTIONS,
     WRITER_WAIT_SECONDS,
     Warehouse,

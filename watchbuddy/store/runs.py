@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from watchbuddy.schema import RUN_SCHEMA
-from watchbuddy.views import open_views
-from watchbuddy.warehouse import WarehouseWriter, utcnow
+from watchbuddy.store.schema import RUN_SCHEMA
+from watchbuddy.store.views import open_views
+from watchbuddy.store.warehouse import WarehouseWriter, utcnow
 
 MAX_MESSAGES = 20
 

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from watchbuddy.errors import WarehouseLocked
-from watchbuddy.genres import canonical
-from watchbuddy.ingest import (
+from watchbuddy.pool.genres import canonical
+from watchbuddy.settings import Settings
+from watchbuddy.sources.tmdb.client import TmdbClient, TmdbError, TmdbMalformed
+from watchbuddy.sources.tmdb.ingest import (
     DATE_FIELD,
     _client,
     _copy_stats,
@@ -25,14 +27,12 @@ from watchbuddy.ingest import (
     api_title_rows,
     normalize,
 )
-from watchbuddy.runs import Run, stage_run
-from watchbuddy.schema import genre_table
-from watchbuddy.settings import Settings
-from watchbuddy.tmdb import TmdbClient, TmdbError, TmdbMalformed
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.store.runs import Run, stage_run
+from watchbuddy.store.schema import genre_table
+from watchbuddy.store.warehouse import Warehouse
 
 if TYPE_CHECKING:
-    from watchbuddy.candidates import CandidateFilters
+    from watchbuddy.pool.candidates import CandidateFilters
 
 PAGES_PER_QUERY = 3
 LOCK_WAIT_SECONDS = 10.0

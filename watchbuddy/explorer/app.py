@@ -14,13 +14,13 @@ import streamlit as st
 
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer.serving import disable_nagle_on_open_sockets
-from watchbuddy.land import bootstrap, find_inputs
+from watchbuddy.jobs.scheduler import Scheduler
 from watchbuddy.safe_text import plain_markdown
-from watchbuddy.scheduler import Scheduler
 from watchbuddy.settings import Settings, load_settings
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.sources.csv.land import bootstrap, find_inputs
+from watchbuddy.store.warehouse import Warehouse
 
-PAGES_DIR = Path(__file__).resolve().parent / "explorer"
+PAGES_DIR = Path(__file__).resolve().parent
 # file, title, url path, icon
 PAGES = [
     ("page_explore.py", "Explore", "explore", ":material/search:"),

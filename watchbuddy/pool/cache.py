@@ -32,8 +32,8 @@ from pathlib import Path
 
 import duckdb
 
-from watchbuddy.genres import sql_mask
-from watchbuddy.warehouse import RETIRED_GRACE, Manifest, Warehouse
+from watchbuddy.pool.genres import sql_mask
+from watchbuddy.store.warehouse import RETIRED_GRACE, Manifest, Warehouse
 
 CACHE_DIR = "cache"
 SOURCE_TABLES = ("titles", "votes", "removals")

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from watchbuddy.schema import ALIASES, normalize_header
+from watchbuddy.store.schema import ALIASES, normalize_header
 
 HEAD_BYTES = 256 * 1024
 MAX_PRELUDE_LINES = 10

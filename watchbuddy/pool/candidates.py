@@ -27,14 +27,14 @@ import duckdb
 import polars as pl
 
 from watchbuddy.errors import ConfigError
-from watchbuddy.genres import CANONICAL_NAMES, normalize_request
-from watchbuddy.languages import to_code
+from watchbuddy.pool.genres import CANONICAL_NAMES, normalize_request
+from watchbuddy.pool.languages import to_code
 from watchbuddy.safe_text import clip
-from watchbuddy.schema import MEDIA_TYPE_ALIASES, RELEASE_DATE_RANGE, normalize_header
 from watchbuddy.settings import Settings
-from watchbuddy.sniff import utf8_csv_bytes
-from watchbuddy.views import materialized_pool, new_connection, sql_file
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.sources.csv.sniff import utf8_csv_bytes
+from watchbuddy.store.schema import MEDIA_TYPE_ALIASES, RELEASE_DATE_RANGE, normalize_header
+from watchbuddy.store.views import materialized_pool, new_connection, sql_file
+from watchbuddy.store.warehouse import Warehouse
 
 MediaChoice = Literal["movie", "tv", "both"]
 GenreMode = Literal["any", "all"]
@@ -501,7 +501,7 @@ def get_candidates(
     if not settings.has_tmdb_credential:
         result.notes.append("no TMDB credential is set for the fallback.")
         return result
-    from watchbuddy.fallback import fill_from_tmdb
+    from watchbuddy.sources.tmdb.fallback import fill_from_tmdb
 
     before = set(zip(result.frame["media_type"], result.frame["tmdb_id"], strict=True))
     found = fill_from_tmdb(settings, result.filters)

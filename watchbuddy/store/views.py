@@ -20,16 +20,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from watchbuddy import pool_cache
 from watchbuddy.errors import WarehouseError
-from watchbuddy.schema import (
+from watchbuddy.pool import cache as pool_cache
+from watchbuddy.store.schema import (
     KEY_FIELDS,
     LIST_FIELDS,
     MERGED_FIELDS,
     TABLE_SCHEMAS,
     VALUE_RULES,
 )
-from watchbuddy.warehouse import Manifest, Warehouse
+from watchbuddy.store.warehouse import Manifest, Warehouse
 
 DUCKDB_CONFIG = {
     # Only parquet, json, icu and core functions are available offline; without these a

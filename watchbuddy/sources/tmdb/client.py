@@ -52,7 +52,7 @@ from watchbuddy.redact import redact, scrub
 from watchbuddy.safe_text import clip_json
 from watchbuddy.settings import Settings
 
-log = logging.getLogger("watchbuddy.tmdb")
+log = logging.getLogger("watchbuddy.sources.tmdb.client")
 
 MAX_ATTEMPTS = 6  # consecutive failures (timeouts, connection errors, 5xx) per request
 MAX_THROTTLED = 100  # 429s per request before giving up (about eight minutes of waiting)

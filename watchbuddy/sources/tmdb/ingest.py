@@ -45,9 +45,11 @@ import polars as pl
 import pyarrow as pa
 
 from watchbuddy.errors import ConfigError, WatchBuddyError
-from watchbuddy.runs import Run, abandon_dead_runs, is_published, stage_run, start_run
 from watchbuddy.safe_text import clip_json
-from watchbuddy.schema import (
+from watchbuddy.settings import Settings
+from watchbuddy.sources.tmdb.client import TmdbClient, TmdbMalformed
+from watchbuddy.store.runs import Run, abandon_dead_runs, is_published, stage_run, start_run
+from watchbuddy.store.schema import (
     CHECKPOINT_SCHEMA,
     MEDIA_TYPES,
     REJECT_SCHEMA,
@@ -58,10 +60,8 @@ from watchbuddy.schema import (
     RejectedValue,
     genre_table,
 )
-from watchbuddy.settings import Settings
-from watchbuddy.tmdb import TmdbClient, TmdbMalformed
-from watchbuddy.views import open_views
-from watchbuddy.warehouse import Warehouse, WarehouseWriter, utcnow
+from watchbuddy.store.views import open_views
+from watchbuddy.store.warehouse import Warehouse, WarehouseWriter, utcnow
 
 MAX_PAGE = 500  # TMDB serves no page past it (HTTP 400) and caps total_pages at it
 PAGE_SIZE = 20  # titles a discover page; MAX_PAGE * PAGE_SIZE is all a query serves

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from watchbuddy.errors import DiskFull, WarehouseDamaged, WarehouseError, WarehouseLocked
-from watchbuddy.schema import TABLE_SCHEMAS
+from watchbuddy.store.schema import TABLE_SCHEMAS
 
 MANIFEST = "manifest.json"
 LOCK_FILE = ".write.lock"

@@ -18,9 +18,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from watchbuddy.schema import MERGED_FIELDS, TITLE_SCHEMA
-from watchbuddy.views import define_views, known_condition, new_connection
-from watchbuddy.warehouse import WRITER_WAIT_SECONDS, Warehouse, writing
+from watchbuddy.store.schema import MERGED_FIELDS, TITLE_SCHEMA
+from watchbuddy.store.views import define_views, known_condition, new_connection
+from watchbuddy.store.warehouse import WRITER_WAIT_SECONDS, Warehouse, writing
 
 # The records the pool's merge can still use (`pool_records`, sql/pool.sql): per title the
 # newest title record, the newest TMDB record (when TMDB last served the title, which

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from watchbuddy.schema import SYNTHETIC_COLUMN, SYNTHETIC_FILE_PREFIX, genre_table
+from watchbuddy.store.schema import SYNTHETIC_COLUMN, SYNTHETIC_FILE_PREFIX, genre_table
 
 MOVIE_FILE = f"{SYNTHETIC_FILE_PREFIX}TMDB_movie_dataset_v11.csv"
 TV_FILE = f"{SYNTHETIC_FILE_PREFIX}TMDB_tv_dataset_v3.csv"

@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.store.warehouse import Warehouse
 
 STALE_AFTER_DAYS = 182  # TMDB's terms: cached data should not be older than six months
 

@@ -19,7 +19,7 @@ headers, padding, gzip, so a test can send a body that decodes to many megabytes
 redirect) and bodies that trickle in a byte at a time. `catalogue.remove()` deletes a title,
 which then answers 404.
 
-    python -m watchbuddy.fake_tmdb --port 8765 --movies 5000 --shows 1000 --api-key demo
+    python -m watchbuddy.devtools.fake_tmdb --port 8765 --movies 5000 --shows 1000 --api-key demo
 
 then `WATCHBUDDY_TMDB_BASE_URL=http://127.0.0.1:8765/3 TMDB_API_KEY=demo watchbuddy ingest all`.
 Faults can also be set over HTTP: `POST /__faults` with a JSON object of `Faults` fields.
@@ -44,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from watchbuddy.schema import genre_table
+from watchbuddy.store.schema import genre_table
 
 PAGE_SIZE = 20
 MAX_PAGE = 500  # TMDB serves no page past it; the results cap is MAX_PAGE * PAGE_SIZE

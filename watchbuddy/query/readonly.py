@@ -34,8 +34,8 @@ import duckdb
 from watchbuddy.errors import QueryRefused, WarehouseError, WatchBuddyError
 from watchbuddy.safe_text import printable
 from watchbuddy.settings import SETTINGS, Secret, parse_size
-from watchbuddy.views import define_views, materialized_pool, new_connection, pool_file
-from watchbuddy.warehouse import Warehouse
+from watchbuddy.store.views import define_views, materialized_pool, new_connection, pool_file
+from watchbuddy.store.warehouse import Warehouse
 
 if TYPE_CHECKING:
     import polars as pl
@@ -200,7 +200,7 @@ def run_query(
     readers: list[threading.Thread] = []
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from watchbuddy.readonly import serve; serve()"],
+            [sys.executable, "-c", "from watchbuddy.query.readonly import serve; serve()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -312,7 +312,7 @@ def contained_connection(
     running, so no DuckDB database (each has its own worker threads) may be alive when it is
     taken: the pool's file is built first on a connection that is then closed, and the
     sealed connection's workers start under the lock."""
-    from watchbuddy.sandbox import cap_address_space, forbid_file_writes
+    from watchbuddy.query.sandbox import cap_address_space, forbid_file_writes
 
     with contextlib.suppress(WarehouseError):  # no file for it: `pool` is the computed view
         materialized_pool(warehouse)

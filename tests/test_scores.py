@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchbuddy.store.views import new_connection, sql_file
+from watchbuddy.sql import sql_file
+from watchbuddy.store.views import new_connection
 
 ratings = st.floats(min_value=0, max_value=10, allow_nan=False)
 votes = st.integers(min_value=0, max_value=2_000_000)

@@ -14,7 +14,6 @@ where no copy can be written.
 from __future__ import annotations
 
 import contextlib
-from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -22,6 +21,7 @@ import pyarrow as pa
 
 from watchbuddy.errors import WarehouseError
 from watchbuddy.pool import cache as pool_cache
+from watchbuddy.sql import literal, sql_file
 from watchbuddy.store.schema import (
     KEY_FIELDS,
     LIST_FIELDS,
@@ -55,14 +55,6 @@ _DUCKDB_TYPES = {
 }
 
 
-def sql_file(name: str) -> str:
-    return resources.files("watchbuddy.sql").joinpath(name).read_text("utf-8")
-
-
-def quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _empty_select(schema: pa.Schema) -> str:
     columns = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[f.type]}) AS {f.name}" for f in schema)
     return f"SELECT {columns} WHERE false"
@@ -91,7 +83,7 @@ def table_source_sql(warehouse: Warehouse, manifest: Manifest, table: str) -> st
     if not files:
         return _empty_select(schema)
     # Paths come from our own manifest, never from user input; quoted all the same.
-    listed = ", ".join(quote_literal(str(warehouse.path(f))) for f in files)
+    listed = ", ".join(literal(str(warehouse.path(f))) for f in files)
     return (
         f"SELECT {table_columns_sql(table)} FROM ({_empty_select(schema)} "
         f"UNION ALL BY NAME SELECT * FROM read_parquet([{listed}], union_by_name = true))"
@@ -123,7 +115,7 @@ def _materialized_pool_view(path: str) -> str:
     return (
         f"CREATE OR REPLACE VIEW pool AS SELECT * EXCLUDE ({extra}), "
         "freshness_score(release_date, current_date) AS freshness_score "
-        f"FROM read_parquet({quote_literal(path)})"
+        f"FROM read_parquet({literal(path)})"
     )
 
 

@@ -13,8 +13,8 @@ import json
 
 import duckdb
 
+from watchbuddy.sql import sql_file
 from watchbuddy.store.schema import ALIASES, ISO_DATE_TEXT, VALUE_RULES, ColumnPlan, genre_table
-from watchbuddy.store.views import sql_file
 
 MAX_REASON_VALUE = 60
 # How each field's text is prepared before parsing (default: `wb_clean`).

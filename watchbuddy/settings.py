@@ -1,9 +1,11 @@
 """Settings: one declared list, read from `watchbuddy.toml`, then the environment, then CLI options.
 
-Each setting is declared once in `SETTINGS` with its environment variable, default and a
-sentence of documentation; a test checks that every one of them appears in the README, so
-the list cannot drift from what users read. The TMDB credential is wrapped in `Secret` so
-that printing a `Settings` object, or an error that includes one, never shows it.
+Each setting is declared once, as a field of `Settings` with its default, environment
+variable and a sentence of documentation (`setting()`); `SETTINGS`, the list the loader,
+the `sql` sandbox and the docs test read, is derived from those fields. A test checks that
+every one of them appears in the README, so the list cannot drift from what users read.
+The TMDB credential is wrapped in `Secret` so that printing a `Settings` object, or an
+error that includes one, never shows it.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import os
 import re
 import tomllib
 import urllib.parse
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from watchbuddy.errors import ConfigError
 from watchbuddy.safe_text import clip
@@ -24,6 +26,8 @@ from watchbuddy.safe_text import clip
 DEFAULT_TMDB_BASE_URL = "https://api.themoviedb.org/3"
 CONFIG_FILE_ENV = "WATCHBUDDY_CONFIG"
 DEFAULT_CONFIG_FILE = "watchbuddy.toml"
+_SETTING = "watchbuddy.setting"  # the field metadata key that makes a field a setting
+T = TypeVar("T")
 
 
 class Secret:
@@ -88,211 +92,157 @@ class SettingSpec:
     bounds: tuple[float, float] | None = None
 
 
-SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec(
-        "data_dir",
-        "WATCHBUDDY_DATA_DIR",
-        Path,
-        Path("data"),
-        "Folder scanned for `*.csv` / `*.csv.gz` files to land.",
-    ),
-    SettingSpec(
-        "warehouse",
-        "WATCHBUDDY_WAREHOUSE",
-        Path,
-        Path("warehouse"),
-        "Folder holding the Parquet warehouse (the system of record).",
-    ),
-    SettingSpec(
-        "tmdb_api_key",
-        "TMDB_API_KEY",
-        Secret,
-        None,
-        "TMDB v3 API key, sent as the `api_key` query parameter.",
-    ),
-    SettingSpec(
-        "tmdb_read_access_token",
-        "TMDB_READ_ACCESS_TOKEN",
-        Secret,
-        None,
-        "TMDB v4 read access token, sent as `Authorization: Bearer` (preferred over the key).",
-    ),
-    SettingSpec(
-        "tmdb_base_url",
-        "WATCHBUDDY_TMDB_BASE_URL",
-        str,
-        DEFAULT_TMDB_BASE_URL,
-        "TMDB API v3 base URL; tests point it at the bundled fake server.",
-    ),
-    SettingSpec(
-        "tmdb_rps",
-        "WATCHBUDDY_TMDB_RPS",
-        float,
-        35.0,
-        "Client-side TMDB request rate limit, requests per second (0.1 to 10,000).",
-        bounds=(0.1, 10_000),
-    ),
-    SettingSpec(
-        "tmdb_timeout",
-        "WATCHBUDDY_TMDB_TIMEOUT",
-        float,
-        10.0,
-        "Seconds one TMDB request may take, its whole answer included, before it is retried "
-        "(0.5 to 600).",
-        bounds=(0.5, 600),
-    ),
-    SettingSpec(
-        "tmdb_concurrency",
-        "WATCHBUDDY_TMDB_CONCURRENCY",
-        int,
-        8,
-        "TMDB requests in flight at once (1 to 64; the rate limit still applies).",
-        bounds=(1, 64),
-    ),
-    SettingSpec(
-        "details_per_run",
-        "WATCHBUDDY_DETAILS_PER_RUN",
-        int,
-        200,
-        "Newly seen titles per ingest run to enrich with details (runtime, keywords, IMDb id); "
-        "0 turns enrichment off.",
-    ),
-    SettingSpec(
-        "ingest_start",
-        "WATCHBUDDY_INGEST_START",
-        dt.date,
-        dt.date(2024, 1, 1),
-        "First release date to ingest when a media type has no checkpoint yet (a date, no time "
-        "of day; not after today).",
-    ),
-    SettingSpec(
-        "refresh_days",
-        "WATCHBUDDY_REFRESH_DAYS",
-        int,
-        90,
-        "Vote refresh covers titles released within this many days (more days than the "
-        "calendar has means every title).",
-    ),
-    SettingSpec(
-        "refresh_limit",
-        "WATCHBUDDY_REFRESH_LIMIT",
-        int,
-        400,
-        "Titles per vote-refresh run, least recently refreshed first.",
-    ),
-    SettingSpec(
-        "schedule_ingest_movies",
-        "WATCHBUDDY_SCHEDULE_INGEST_MOVIES",
-        str,
-        "every 2h",
-        "When the `ingest-movies` job runs: `every <n>s|m|h|d [at +<offset>]` (at most `366d`, "
-        "the offset shorter than the interval) or a UTC cron expression that fires.",
-    ),
-    SettingSpec(
-        "schedule_ingest_tv",
-        "WATCHBUDDY_SCHEDULE_INGEST_TV",
-        str,
-        "every 2h at +1h",
-        "When the `ingest-tv` job runs (staggered an hour after the movies by default).",
-    ),
-    SettingSpec(
-        "schedule_refresh_movies",
-        "WATCHBUDDY_SCHEDULE_REFRESH_MOVIES",
-        str,
-        "30 3 * * *",
-        "When the `refresh-votes-movies` job runs (daily, 03:30 UTC).",
-    ),
-    SettingSpec(
-        "schedule_refresh_tv",
-        "WATCHBUDDY_SCHEDULE_REFRESH_TV",
-        str,
-        "0 4 * * *",
-        "When the `refresh-votes-tv` job runs (daily, 04:00 UTC).",
-    ),
-    SettingSpec(
-        "schedule_compact",
-        "WATCHBUDDY_SCHEDULE_COMPACT",
-        str,
-        "30 4 * * *",
-        "When the `compact` job runs (daily, 04:30 UTC; it does nothing until 8 titles files "
-        "have piled up).",
-    ),
-    SettingSpec(
-        "scheduler_in_app",
-        "WATCHBUDDY_SCHEDULER_IN_APP",
-        bool,
-        True,
-        "Run the scheduler inside the Streamlit app's server process.",
-    ),
-    SettingSpec(
-        "auto_bootstrap",
-        "WATCHBUDDY_AUTO_BOOTSTRAP",
-        bool,
-        True,
-        "Land the data dir automatically when a read command or the app finds the pool empty.",
-    ),
-    SettingSpec(
-        "app_address",
-        "WATCHBUDDY_APP_ADDRESS",
-        str,
-        "127.0.0.1",
-        "Address the explorer listens on. The default serves this machine only; `0.0.0.0` "
-        "exposes it to the network with no login (see Operations).",
-    ),
-    SettingSpec(
-        "duckdb_memory_limit",
-        "WATCHBUDDY_DUCKDB_MEMORY_LIMIT",
-        Size,
-        "1GB",
-        "Memory cap for DuckDB while landing and compacting (it spills to disk beyond it): a "
-        "size from `16MB` to `100TB` in DuckDB's units (`KB`, `MB`, `GB`, `TB`, `KiB` … `TiB`, "
-        "`B`).",
-    ),
-    SettingSpec(
-        "sql_memory_limit",
-        "WATCHBUDDY_SQL_MEMORY_LIMIT",
-        Size,
-        "1GB",
-        "Memory cap for one `watchbuddy sql` query and its result (no spilling: past it the "
-        "query stops with an error); a size like `duckdb_memory_limit`'s.",
-    ),
-    SettingSpec(
-        "sql_timeout",
-        "WATCHBUDDY_SQL_TIMEOUT",
-        float,
-        300.0,
-        "Seconds one `watchbuddy sql` query may run before it is stopped.",
-    ),
-)
-
-_SPECS = {spec.name: spec for spec in SETTINGS}
+def setting(
+    default: T,
+    env: str,
+    doc: str,
+    *,
+    kind: type | None = None,
+    bounds: tuple[float, float] | None = None,
+) -> T:
+    """A field of `Settings` that is a setting: its default, environment variable, README
+    sentence, kind (the default's type unless given) and bounds, declared in one place.
+    Typed as the default, so `settings.tmdb_rps` stays a `float` to the type checker."""
+    meta = {"env": env, "doc": doc, "kind": kind or type(default), "bounds": bounds}
+    return field(default=default, metadata={_SETTING: meta})
 
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path("data")
-    warehouse: Path = Path("warehouse")
-    tmdb_api_key: Secret | None = None
-    tmdb_read_access_token: Secret | None = None
-    tmdb_base_url: str = DEFAULT_TMDB_BASE_URL
-    tmdb_rps: float = 35.0
-    tmdb_timeout: float = 10.0
-    tmdb_concurrency: int = 8
-    details_per_run: int = 200
-    ingest_start: dt.date = dt.date(2024, 1, 1)
-    refresh_days: int = 90
-    refresh_limit: int = 400
-    schedule_ingest_movies: str = "every 2h"
-    schedule_ingest_tv: str = "every 2h at +1h"
-    schedule_refresh_movies: str = "30 3 * * *"
-    schedule_refresh_tv: str = "0 4 * * *"
-    schedule_compact: str = "30 4 * * *"
-    scheduler_in_app: bool = True
-    auto_bootstrap: bool = True
-    app_address: str = "127.0.0.1"
-    duckdb_memory_limit: str = "1GB"
-    sql_memory_limit: str = "1GB"
-    sql_timeout: float = 300.0
+    data_dir: Path = setting(
+        Path("data"),
+        "WATCHBUDDY_DATA_DIR",
+        "Folder scanned for `*.csv` / `*.csv.gz` files to land.",
+        kind=Path,
+    )
+    warehouse: Path = setting(
+        Path("warehouse"),
+        "WATCHBUDDY_WAREHOUSE",
+        "Folder holding the Parquet warehouse (the system of record).",
+        kind=Path,
+    )
+    tmdb_api_key: Secret | None = setting(
+        None,
+        "TMDB_API_KEY",
+        "TMDB v3 API key, sent as the `api_key` query parameter.",
+        kind=Secret,
+    )
+    tmdb_read_access_token: Secret | None = setting(
+        None,
+        "TMDB_READ_ACCESS_TOKEN",
+        "TMDB v4 read access token, sent as `Authorization: Bearer` (preferred over the key).",
+        kind=Secret,
+    )
+    tmdb_base_url: str = setting(
+        DEFAULT_TMDB_BASE_URL,
+        "WATCHBUDDY_TMDB_BASE_URL",
+        "TMDB API v3 base URL; tests point it at the bundled fake server.",
+    )
+    tmdb_rps: float = setting(
+        35.0,
+        "WATCHBUDDY_TMDB_RPS",
+        "Client-side TMDB request rate limit, requests per second (0.1 to 10,000).",
+        bounds=(0.1, 10_000),
+    )
+    tmdb_timeout: float = setting(
+        10.0,
+        "WATCHBUDDY_TMDB_TIMEOUT",
+        "Seconds one TMDB request may take, its whole answer included, before it is retried "
+        "(0.5 to 600).",
+        bounds=(0.5, 600),
+    )
+    tmdb_concurrency: int = setting(
+        8,
+        "WATCHBUDDY_TMDB_CONCURRENCY",
+        "TMDB requests in flight at once (1 to 64; the rate limit still applies).",
+        bounds=(1, 64),
+    )
+    details_per_run: int = setting(
+        200,
+        "WATCHBUDDY_DETAILS_PER_RUN",
+        "Newly seen titles per ingest run to enrich with details (runtime, keywords, IMDb id); "
+        "0 turns enrichment off.",
+    )
+    ingest_start: dt.date = setting(
+        dt.date(2024, 1, 1),
+        "WATCHBUDDY_INGEST_START",
+        "First release date to ingest when a media type has no checkpoint yet (a date, no time "
+        "of day; not after today).",
+    )
+    refresh_days: int = setting(
+        90,
+        "WATCHBUDDY_REFRESH_DAYS",
+        "Vote refresh covers titles released within this many days (more days than the "
+        "calendar has means every title).",
+    )
+    refresh_limit: int = setting(
+        400,
+        "WATCHBUDDY_REFRESH_LIMIT",
+        "Titles per vote-refresh run, least recently refreshed first.",
+    )
+    schedule_ingest_movies: str = setting(
+        "every 2h",
+        "WATCHBUDDY_SCHEDULE_INGEST_MOVIES",
+        "When the `ingest-movies` job runs: `every <n>s|m|h|d [at +<offset>]` (at most `366d`, "
+        "the offset shorter than the interval) or a UTC cron expression that fires.",
+    )
+    schedule_ingest_tv: str = setting(
+        "every 2h at +1h",
+        "WATCHBUDDY_SCHEDULE_INGEST_TV",
+        "When the `ingest-tv` job runs (staggered an hour after the movies by default).",
+    )
+    schedule_refresh_movies: str = setting(
+        "30 3 * * *",
+        "WATCHBUDDY_SCHEDULE_REFRESH_MOVIES",
+        "When the `refresh-votes-movies` job runs (daily, 03:30 UTC).",
+    )
+    schedule_refresh_tv: str = setting(
+        "0 4 * * *",
+        "WATCHBUDDY_SCHEDULE_REFRESH_TV",
+        "When the `refresh-votes-tv` job runs (daily, 04:00 UTC).",
+    )
+    schedule_compact: str = setting(
+        "30 4 * * *",
+        "WATCHBUDDY_SCHEDULE_COMPACT",
+        "When the `compact` job runs (daily, 04:30 UTC; it does nothing until 8 titles files "
+        "have piled up).",
+    )
+    scheduler_in_app: bool = setting(
+        True,
+        "WATCHBUDDY_SCHEDULER_IN_APP",
+        "Run the scheduler inside the Streamlit app's server process.",
+    )
+    auto_bootstrap: bool = setting(
+        True,
+        "WATCHBUDDY_AUTO_BOOTSTRAP",
+        "Land the data dir automatically when a read command or the app finds the pool empty.",
+    )
+    app_address: str = setting(
+        "127.0.0.1",
+        "WATCHBUDDY_APP_ADDRESS",
+        "Address the explorer listens on. The default serves this machine only; `0.0.0.0` "
+        "exposes it to the network with no login (see Operations).",
+    )
+    duckdb_memory_limit: str = setting(
+        "1GB",
+        "WATCHBUDDY_DUCKDB_MEMORY_LIMIT",
+        "Memory cap for DuckDB while landing and compacting (it spills to disk beyond it): a "
+        "size from `16MB` to `100TB` in DuckDB's units (`KB`, `MB`, `GB`, `TB`, `KiB` … `TiB`, "
+        "`B`).",
+        kind=Size,
+    )
+    sql_memory_limit: str = setting(
+        "1GB",
+        "WATCHBUDDY_SQL_MEMORY_LIMIT",
+        "Memory cap for one `watchbuddy sql` query and its result (no spilling: past it the "
+        "query stops with an error); a size like `duckdb_memory_limit`'s.",
+        kind=Size,
+    )
+    sql_timeout: float = setting(
+        300.0,
+        "WATCHBUDDY_SQL_TIMEOUT",
+        "Seconds one `watchbuddy sql` query may run before it is stopped.",
+    )
     config_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -303,6 +253,16 @@ class Settings:
         """Apply CLI options; `None` means "not given" and keeps the current value."""
         given = {k: _coerce(_SPECS[k], v) for k, v in overrides.items() if v is not None}
         return replace(self, **given)
+
+
+# Derived from the fields, in their order: every setting's default is written once, above.
+SETTINGS: tuple[SettingSpec, ...] = tuple(
+    SettingSpec(name=f.name, default=f.default, **f.metadata[_SETTING])
+    for f in fields(Settings)
+    if _SETTING in f.metadata
+)
+DEFAULT_SETTINGS: dict[str, Any] = {spec.name: spec.default for spec in SETTINGS}
+_SPECS = {spec.name: spec for spec in SETTINGS}
 
 
 # What a TMDB credential can be: a v3 key is 32 hex digits, a v4 token a JWT; both travel in

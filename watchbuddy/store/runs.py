@@ -15,12 +15,14 @@ import datetime as dt
 import os
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
+from watchbuddy.sql import statement
 from watchbuddy.store.schema import RUN_SCHEMA
 from watchbuddy.store.views import open_views
-from watchbuddy.store.warehouse import WarehouseWriter, utcnow
+from watchbuddy.store.warehouse import Warehouse, WarehouseWriter, utcnow
 
 MAX_MESSAGES = 20
 
@@ -86,15 +88,20 @@ def start_run(writer: WarehouseWriter, run: Run) -> None:
     writer.commit(add={"runs": [stage_run(writer, [run])]})
 
 
+def publish_run(warehouse: Warehouse, run: Run, purpose: str) -> None:
+    """Publish a finished run's record on its own (for runs that publish no data with it),
+    waiting up to two minutes for the write lock a long ingest may hold."""
+    with warehouse.writer(purpose, wait_seconds=120) as writer:
+        writer.commit(add={"runs": [stage_run(writer, [run])]})
+
+
 def abandon_dead_runs(writer: WarehouseWriter) -> int:
     """Mark runs still 'running' as 'incomplete' (call while holding the write lock)."""
     if not writer.warehouse.read_manifest().files("runs"):
         return 0
     con = open_views(writer.warehouse, materialize=False)
     try:
-        rows = con.sql(
-            "SELECT run_id, job, media_type, started_at, pid FROM runs WHERE status = 'running'"
-        ).fetchall()
+        rows = con.sql(statement("runs.sql", "still_running")).fetchall()
     finally:
         con.close()
     if not rows:
@@ -110,3 +117,33 @@ def abandon_dead_runs(writer: WarehouseWriter) -> int:
         dead.append(run)
     writer.commit(add={"runs": [stage_run(writer, dead)]})
     return len(dead)
+
+
+RunKind = tuple[str, str]  # (job, media_type) as run records name them
+
+
+def last_started(warehouse: Warehouse) -> dict[RunKind, dt.datetime]:
+    """When each kind of run last started (runs still going left out)."""
+    if not warehouse.read_manifest().files("runs"):
+        return {}
+    con = open_views(warehouse, materialize=False)
+    try:
+        rows = con.sql(statement("runs.sql", "last_started")).fetchall()
+    finally:
+        con.close()
+    return {(job, media_type): started for job, media_type, started in rows}
+
+
+def last_run_details(warehouse: Warehouse) -> dict[RunKind, dict[str, Any]]:
+    """The latest run of each kind: status, start, seconds, counts and last message, keyed
+    `last_*` as `watchbuddy jobs` and the Jobs page show them."""
+    if not warehouse.read_manifest().files("runs"):
+        return {}
+    con = open_views(warehouse, materialize=False)
+    try:
+        rel = con.sql(statement("runs.sql", "last_run"))
+        columns = rel.columns
+        rows = [dict(zip(columns, r, strict=True)) for r in rel.fetchall()]
+    finally:
+        con.close()
+    return {(row.pop("job"), row.pop("media_type")): row for row in rows}

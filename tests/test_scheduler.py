@@ -20,9 +20,7 @@ from tests.conftest import run_cli
 from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb
 from watchbuddy.errors import ConfigError
 from watchbuddy.jobs.scheduler import (
-    JOB_NAMES,
     Scheduler,
-    StopSignals,
     first_runs,
     job_lock,
     last_runs,
@@ -30,10 +28,12 @@ from watchbuddy.jobs.scheduler import (
     period_seconds,
     run_job,
 )
+from watchbuddy.jobs.signals import StopSignals
+from watchbuddy.jobs.specs import JOB_NAMES, JOBS
 from watchbuddy.pool.candidates import CandidateFilters, provider_for
 from watchbuddy.settings import Secret, Settings
 from watchbuddy.sources.tmdb import ingest
-from watchbuddy.store.warehouse import Warehouse
+from watchbuddy.store.warehouse import TABLES, Warehouse
 
 NEVER = "0 0 1 1 *"  # cron: once a year, i.e. not during a test
 TODAY = dt.date.today()
@@ -209,6 +209,20 @@ def test_jobs_fire_and_land_data(tmp_path, tmdb) -> None:
         counts[(job, media)] = counts.get((job, media), 0) + 1
     assert counts[("ingest", "movie")] >= 2
     assert counts[("ingest", "tv")] == counts[("refresh-votes", "movie")] == 1
+
+
+def test_each_job_writes_only_the_tables_its_spec_declares(tmp_path, tmdb) -> None:
+    settings = make_settings(tmp_path, tmdb)
+    warehouse = Warehouse(settings.warehouse)
+    for job in JOBS:
+        before = warehouse.read_manifest().tables
+        summary = run_job(job.name, settings)
+        after = warehouse.read_manifest().tables
+        changed = {t for t in TABLES if before.get(t, []) != after.get(t, [])}
+        assert summary.startswith(f"{job.name}: ")
+        assert "runs" in changed and changed <= set(job.writes), (job.name, changed)
+    # Each job's run record maps back to it (the catch-up rule reads them so).
+    assert set(last_runs(warehouse)) == set(JOB_NAMES)
 
 
 def test_a_failing_job_is_recorded_and_the_next_slot_still_runs(tmp_path, tmdb) -> None:

@@ -648,7 +648,8 @@ def repair_command(ctx: Context) -> None:
 @pass_context
 def schedule_command(ctx: Context) -> None:
     """Run the scheduler in the foreground (Ctrl-C or SIGTERM lets a running job end)."""
-    from watchbuddy.jobs.scheduler import Scheduler, StopSignals
+    from watchbuddy.jobs.scheduler import Scheduler
+    from watchbuddy.jobs.signals import StopSignals
 
     def say(message: str) -> None:
         click.echo(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} {message}", err=True)

@@ -20,7 +20,8 @@ import streamlit as st
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import PageContext, footer, page_context
-from watchbuddy.jobs.scheduler import JOB_NAMES, jobs_status, run_job, running_jobs
+from watchbuddy.jobs.scheduler import jobs_status, run_job, running_jobs
+from watchbuddy.jobs.specs import JOB_NAMES
 from watchbuddy.safe_text import plain_markdown
 from watchbuddy.settings import Settings
 from watchbuddy.store.warehouse import utcnow

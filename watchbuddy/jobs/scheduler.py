@@ -28,16 +28,11 @@ import json
 import logging
 import os
 import re
-import select
-import signal
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeAlias
 
 from apscheduler.executors.debug import DebugExecutor
@@ -46,38 +41,21 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watchbuddy.errors import ConfigError, JobBusy, WatchBuddyError
+from watchbuddy.jobs.specs import BY_RECORD, JOBS, JobSpec, job_spec
 from watchbuddy.pool.candidates import prepare_for_new_version
 from watchbuddy.safe_text import clip
-from watchbuddy.settings import SETTINGS, Settings
+from watchbuddy.settings import Settings
 from watchbuddy.sources.tmdb.client import clear_stop, request_stop
+from watchbuddy.store.runs import Run, last_run_details, last_started, publish_run
 from watchbuddy.store.warehouse import Warehouse, lock_file_holder, utcnow
 
 log = logging.getLogger("watchbuddy.jobs.scheduler")
 
 LOCK_FILE = ".scheduler.lock"
 TAKEOVER_POLL_SECONDS = 2.0
-COMPACT_WHEN_FILES = 8  # compact only when this many titles files have piled up
 MAX_INTERVAL_DAYS = 366
 _DURATION = re.compile(r"([0-9]{1,12})([smhd])", re.ASCII)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    name: str
-    setting: str  # Settings attribute holding the schedule
-    needs_tmdb: bool
-    misfire_grace: int  # seconds a late slot may still run
-
-
-JOBS: tuple[JobSpec, ...] = (
-    JobSpec("ingest-movies", "schedule_ingest_movies", True, 1800),
-    JobSpec("ingest-tv", "schedule_ingest_tv", True, 1800),
-    JobSpec("refresh-votes-movies", "schedule_refresh_movies", True, 6 * 3600),
-    JobSpec("refresh-votes-tv", "schedule_refresh_tv", True, 6 * 3600),
-    JobSpec("compact", "schedule_compact", False, 6 * 3600),
-)
-JOB_NAMES = tuple(j.name for j in JOBS)
 
 
 class EveryTrigger(IntervalTrigger):
@@ -141,9 +119,9 @@ def parse_schedule(text: str) -> Trigger:
 def job_trigger(spec: JobSpec, settings: Settings) -> Trigger:
     """The job's trigger from its setting; a schedule that cannot work names that setting."""
     try:
-        return parse_schedule(getattr(settings, spec.setting))
+        return parse_schedule(spec.schedule(settings))
     except ConfigError as exc:
-        env = next(s.env for s in SETTINGS if s.name == spec.setting)
+        env = spec.schedule_setting.env
         raise ConfigError(f"Setting {spec.setting} ({env}): {exc}") from None
 
 
@@ -244,60 +222,21 @@ def run_job(name: str, settings: Settings) -> str:
     """Run one job now, the way the scheduler does; returns a one-line summary.
 
     Raises `JobBusy` when the job is already running anywhere on this warehouse."""
-    spec = next((j for j in JOBS if j.name == name), None)
-    if spec is None:
-        raise ConfigError(f"Unknown job {name!r}; jobs: {', '.join(JOB_NAMES)}.")
+    spec = job_spec(name)
     with job_lock(Warehouse(settings.warehouse), name):
-        return _run_job_locked(spec, settings)
+        return f"{name}: {_run_job_locked(spec, settings)}"
 
 
 def _run_job_locked(spec: JobSpec, settings: Settings) -> str:
-    from watchbuddy.sources.tmdb.ingest import (
-        ingest_new_content,
-        refresh_recent_votes,
-        status_summary,
-    )
-    from watchbuddy.store.compact import compact
-    from watchbuddy.store.runs import Run, stage_run
-
-    name = spec.name
-    media = "movie" if name.endswith("movies") else "tv"
+    """Run the job's function, or, for a TMDB job without a credential, record a skipped
+    run saying why (so `jobs` shows it came due)."""
     if spec.needs_tmdb and not settings.has_tmdb_credential:
-        run = Run(
-            job=name.rsplit("-", 1)[0] if name.startswith("ingest") else "refresh-votes",
-            media_type=media,
-        )
+        job, media_type = spec.record
+        run = Run(job=job, media_type=media_type)
         run.finish("skipped", "no TMDB credential: set TMDB_API_KEY or TMDB_READ_ACCESS_TOKEN")
-        warehouse = Warehouse(settings.warehouse)
-        with warehouse.writer(f"job {name}", wait_seconds=120) as writer:
-            writer.commit(add={"runs": [stage_run(writer, [run])]})
-        return f"{name}: skipped (no TMDB credential)"
-    if name.startswith("ingest"):
-        result = ingest_new_content(settings, media)
-        return (
-            f"{name}: {status_summary(result.run, result.problems)}"
-            f"{result.run.titles_new} new, {result.run.titles_updated} updated"
-        )
-    if name.startswith("refresh-votes"):
-        refreshed = refresh_recent_votes(settings, media)
-        return (
-            f"{name}: {status_summary(refreshed.run, refreshed.problems)}"
-            f"{refreshed.refreshed} refreshed, {refreshed.removed} removed from TMDB"
-        )
-    warehouse = Warehouse(settings.warehouse)
-    run = Run(job="compact", media_type="all")
-    files = len(warehouse.read_manifest().files("titles"))
-    if files < COMPACT_WHEN_FILES:
-        summary = f"compact: {files} titles files, nothing to do below {COMPACT_WHEN_FILES}"
-        run.finish("skipped", summary)
-    else:
-        report = compact(warehouse, settings.duckdb_memory_limit)
-        summary = f"compact: {report.files_before} files into one ({report.titles} titles)"
-        run.titles_updated = report.rows_after
-        run.finish("ok", summary)
-    with warehouse.writer("job compact", wait_seconds=120) as writer:
-        writer.commit(add={"runs": [stage_run(writer, [run])]})
-    return summary
+        publish_run(Warehouse(settings.warehouse), run, f"job {spec.name}")
+        return "skipped (no TMDB credential)"
+    return spec.run(settings)
 
 
 class SchedulerLock:
@@ -527,78 +466,13 @@ class Scheduler:
         self.lock.release()
 
 
-class StopSignals:
-    """SIGINT and SIGTERM, caught for the whole process and waited for on the main thread.
-
-    A signal goes to whichever thread the kernel picks, often a busy job thread. Python then
-    runs its handler on the main thread only when that thread next runs Python code, and a
-    main thread parked in `Event.wait()` never does, so the stop was never seen (a scheduler
-    ignored SIGTERM now and then). The C-level handler writes every signal to a wakeup socket
-    from any thread, so the main thread waits on that socket instead. While the block is
-    open, later signals are absorbed: a shutdown waiting for its running job is not cut short.
-    """
-
-    def __init__(self, signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
-        self.signals = tuple(signals)
-        self._previous: dict[int, Any] = {}
-        self._previous_fd = -1
-        self._read, self._write = socket.socketpair()
-
-    def __enter__(self) -> StopSignals:
-        for sock in (self._read, self._write):
-            sock.setblocking(False)
-        self._previous_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
-        # A Python handler must be set for the C handler to catch the signal at all.
-        self._previous = {s: signal.signal(s, lambda *_: None) for s in self.signals}
-        return self
-
-    def wait(self) -> int:
-        """Block until one of the signals arrives; return it."""
-        while True:
-            select.select([self._read], [], [])
-            with contextlib.suppress(BlockingIOError):
-                for signum in self._read.recv(64):
-                    if signum in self.signals:
-                        return signum
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        signal.set_wakeup_fd(self._previous_fd)
-        self._read.close()
-        self._write.close()
-
-
 def last_runs(warehouse: Warehouse) -> dict[str, dt.datetime]:
     """When each scheduled job last started (from the `runs` view)."""
-    if not warehouse.read_manifest().files("runs"):
-        return {}
-    from watchbuddy.store.views import open_views
-
-    con = open_views(warehouse, materialize=False)
-    try:
-        rows = con.sql(
-            "SELECT job, media_type, max(started_at) FROM runs "
-            "WHERE status <> 'running' GROUP BY ALL"
-        ).fetchall()
-    finally:
-        con.close()
-    out: dict[str, dt.datetime] = {}
-    for job, media_type, started in rows:
-        out[_job_name(job, media_type)] = started
-    return out
-
-
-def _job_name(job: str, media_type: str) -> str:
-    """A run record's (job, media type) -> the scheduled job's name."""
-    if job == "compact":
-        return "compact"
-    return f"{job}-{'movies' if media_type == 'movie' else 'tv'}"
+    return {
+        BY_RECORD[kind].name: started
+        for kind, started in last_started(warehouse).items()
+        if kind in BY_RECORD
+    }
 
 
 def jobs_status(settings: Settings) -> dict[str, Any]:
@@ -606,7 +480,11 @@ def jobs_status(settings: Settings) -> dict[str, Any]:
     warehouse = Warehouse(settings.warehouse)
     holder = SchedulerLock(warehouse.root).holder()
     now = utcnow()
-    last = _last_run_details(warehouse)
+    last = {
+        BY_RECORD[kind].name: details
+        for kind, details in last_run_details(warehouse).items()
+        if kind in BY_RECORD
+    }
     running = running_jobs(warehouse)
     # The active scheduler's own next runs when one is running; else what the trigger says.
     planned = (holder or {}).pop("next_runs", None) or {}
@@ -621,7 +499,7 @@ def jobs_status(settings: Settings) -> dict[str, Any]:
         rows.append(
             {
                 "job": spec.name,
-                "schedule": getattr(settings, spec.setting),
+                "schedule": spec.schedule(settings),
                 "next_run": next_run,
                 "needs_tmdb": spec.needs_tmdb,
                 "runnable": settings.has_tmdb_credential or not spec.needs_tmdb,
@@ -630,31 +508,3 @@ def jobs_status(settings: Settings) -> dict[str, Any]:
             }
         )
     return {"scheduler_lock": holder, "jobs": rows}
-
-
-def _last_run_details(warehouse: Warehouse) -> dict[str, dict[str, Any]]:
-    if not warehouse.read_manifest().files("runs"):
-        return {}
-    from watchbuddy.store.views import open_views
-
-    con = open_views(warehouse, materialize=False)
-    try:
-        rel = con.sql(
-            """
-            SELECT job, media_type, status AS last_status, started_at AS last_started,
-                   date_diff('millisecond', started_at, finished_at) / 1000.0 AS last_seconds,
-                   titles_new AS last_new, titles_updated AS last_updated,
-                   errors AS last_errors, messages[-1] AS last_message
-            FROM runs
-            QUALIFY row_number() OVER (PARTITION BY job, media_type ORDER BY started_at DESC) = 1
-            """
-        )
-        columns = rel.columns
-        rows = [dict(zip(columns, r, strict=True)) for r in rel.fetchall()]
-    finally:
-        con.close()
-    out = {}
-    for row in rows:
-        job, media = row.pop("job"), row.pop("media_type")
-        out[_job_name(job, media)] = row
-    return out

@@ -1,0 +1,174 @@
+"""The scheduled jobs, each declared once: what runs, when by default, and what it writes.
+
+The scheduler, `watchbuddy jobs`, `watchbuddy jobs run NAME`, the app's Jobs page and the
+README's job table all read `JOBS`, so adding a job is one `JobSpec` here, the function it
+runs, its schedule setting (a field of `Settings`, where every setting's default is
+declared) and its test. A job's run records name it by (job, media type), the way the
+CLI's `ingest movie` names its own: `record` is that pair, and the scheduler maps records
+back to jobs through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from watchbuddy.errors import ConfigError
+from watchbuddy.settings import SETTINGS, Settings, SettingSpec
+from watchbuddy.sources.tmdb.ingest import (
+    ingest_new_content,
+    refresh_recent_votes,
+    status_summary,
+)
+from watchbuddy.store.compact import compact
+from watchbuddy.store.runs import Run, RunKind, publish_run
+from watchbuddy.store.warehouse import Warehouse
+
+COMPACT_WHEN_FILES = 8  # compact only when this many titles files have piled up
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled job. `run` does the work under the job's lock (the scheduler takes it)
+    and returns what happened in one line, without the job's name (the caller adds it)."""
+
+    name: str
+    run: Callable[[Settings], str]
+    setting: str  # the Settings field holding the schedule (and, through it, the default)
+    misfire_grace: int  # seconds a late slot may still run
+    needs_tmdb: bool  # without a TMDB credential the job records a skipped run instead
+    writes: tuple[str, ...]  # the warehouse tables it publishes to
+    record: RunKind  # (job, media_type) of its run records
+    doc: str  # what it does, one line, as the README's job table says it
+
+    @property
+    def schedule_setting(self) -> SettingSpec:
+        return next(spec for spec in SETTINGS if spec.name == self.setting)
+
+    @property
+    def default_schedule(self) -> str:
+        default: str = self.schedule_setting.default
+        return default
+
+    def schedule(self, settings: Settings) -> str:
+        """The schedule `settings` give this job."""
+        value: str = getattr(settings, self.setting)
+        return value
+
+
+def _ingest(settings: Settings, media_type: str) -> str:
+    result = ingest_new_content(settings, media_type)
+    return (
+        f"{status_summary(result.run, result.problems)}"
+        f"{result.run.titles_new} new, {result.run.titles_updated} updated"
+    )
+
+
+def _refresh_votes(settings: Settings, media_type: str) -> str:
+    refreshed = refresh_recent_votes(settings, media_type)
+    return (
+        f"{status_summary(refreshed.run, refreshed.problems)}"
+        f"{refreshed.refreshed} refreshed, {refreshed.removed} removed from TMDB"
+    )
+
+
+def ingest_movies(settings: Settings) -> str:
+    return _ingest(settings, "movie")
+
+
+def ingest_tv(settings: Settings) -> str:
+    return _ingest(settings, "tv")
+
+
+def refresh_votes_movies(settings: Settings) -> str:
+    return _refresh_votes(settings, "movie")
+
+
+def refresh_votes_tv(settings: Settings) -> str:
+    return _refresh_votes(settings, "tv")
+
+
+def compact_when_piled_up(settings: Settings) -> str:
+    """Compact once `COMPACT_WHEN_FILES` titles files have piled up; either way record the
+    run, so `jobs` shows the job ran (and, when skipped, why)."""
+    warehouse = Warehouse(settings.warehouse)
+    run = Run(job="compact", media_type="all")
+    files = len(warehouse.read_manifest().files("titles"))
+    if files < COMPACT_WHEN_FILES:
+        summary = f"{files} titles files, nothing to do below {COMPACT_WHEN_FILES}"
+        run.finish("skipped", f"compact: {summary}")
+    else:
+        report = compact(warehouse, settings.duckdb_memory_limit)
+        summary = f"{report.files_before} files into one ({report.titles} titles)"
+        run.titles_updated = report.rows_after
+        run.finish("ok", f"compact: {summary}")
+    publish_run(warehouse, run, "job compact")
+    return summary
+
+
+INGEST_WRITES = ("titles", "removals", "rejects", "checkpoints", "runs")
+REFRESH_WRITES = ("votes", "removals", "rejects", "runs")
+
+# In this order jobs due together run, and `jobs` and the Jobs page list them.
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec(
+        "ingest-movies",
+        ingest_movies,
+        "schedule_ingest_movies",
+        misfire_grace=30 * 60,
+        needs_tmdb=True,
+        writes=INGEST_WRITES,
+        record=("ingest", "movie"),
+        doc="`ingest movie`: movies released since the checkpoint, and changed ones",
+    ),
+    JobSpec(
+        "ingest-tv",
+        ingest_tv,
+        "schedule_ingest_tv",
+        misfire_grace=30 * 60,
+        needs_tmdb=True,
+        writes=INGEST_WRITES,
+        record=("ingest", "tv"),
+        doc="`ingest tv`: shows first aired since the checkpoint, and changed ones",
+    ),
+    JobSpec(
+        "refresh-votes-movies",
+        refresh_votes_movies,
+        "schedule_refresh_movies",
+        misfire_grace=6 * 3600,
+        needs_tmdb=True,
+        writes=REFRESH_WRITES,
+        record=("refresh-votes", "movie"),
+        doc="`refresh-votes movie`: current votes of recent movies",
+    ),
+    JobSpec(
+        "refresh-votes-tv",
+        refresh_votes_tv,
+        "schedule_refresh_tv",
+        misfire_grace=6 * 3600,
+        needs_tmdb=True,
+        writes=REFRESH_WRITES,
+        record=("refresh-votes", "tv"),
+        doc="`refresh-votes tv`: current votes of recent shows",
+    ),
+    JobSpec(
+        "compact",
+        compact_when_piled_up,
+        "schedule_compact",
+        misfire_grace=6 * 3600,
+        needs_tmdb=False,
+        writes=("titles", "runs"),
+        record=("compact", "all"),
+        doc=f"`compact`, only when {COMPACT_WHEN_FILES} or more titles files have piled up",
+    ),
+)
+JOB_NAMES = tuple(job.name for job in JOBS)
+BY_RECORD: dict[RunKind, JobSpec] = {job.record: job for job in JOBS}
+
+
+def job_spec(name: str) -> JobSpec:
+    """The job called `name`; an unknown name lists the jobs there are."""
+    for job in JOBS:
+        if job.name == name:
+            return job
+    raise ConfigError(f"Unknown job {name!r}; jobs: {', '.join(JOB_NAMES)}.")

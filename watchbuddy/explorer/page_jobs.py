@@ -90,10 +90,15 @@ def _anything_running(context: PageContext) -> bool:
     )
 
 
-def _live_status(context: PageContext, was_running: bool) -> None:
+def _live_status(context: PageContext, was_running: bool, read_at: dt.datetime) -> None:
     """Scheduler, jobs and the app's own runs. While a job runs this part reruns itself
-    every few seconds; when the job is done the whole page reruns to show its history."""
-    if was_running and not _anything_running(context):
+    every few seconds; when the job is done the whole page reruns to show its history.
+    A run of the app's that finished after the page read the warehouse (`read_at`) also
+    reruns the page: else "finished" could show above a history read just before it."""
+    finished_since = any(
+        run.finished is not None and run.finished >= read_at for run in _background_runs().values()
+    )
+    if finished_since or (was_running and not _anything_running(context)):
         st.rerun()
     status = jobs_status(context.settings)
     holder = status["scheduler_lock"]
@@ -127,10 +132,13 @@ def _live_status(context: PageContext, was_running: bool) -> None:
 
 
 def render() -> None:
+    read_at = utcnow()  # before the manifest is read: see _live_status
     context = page_context()
     st.title("Jobs")
     running = _anything_running(context)
-    st.fragment(run_every=REFRESH_SECONDS if running else None)(_live_status)(context, running)
+    st.fragment(run_every=REFRESH_SECONDS if running else None)(_live_status)(
+        context, running, read_at
+    )
     with st.form("run_now"):
         st.write("Run a job now (it takes the same locks as the scheduler).")
         job = st.selectbox("Job", JOB_NAMES, key="job_to_run")

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from watchbuddy.errors import WarehouseLocked
+from watchbuddy.errors import TmdbError, TmdbMalformed, WarehouseLocked
 from watchbuddy.pool.genres import canonical
 from watchbuddy.settings import Settings
-from watchbuddy.sources.tmdb.client import TmdbClient, TmdbError, TmdbMalformed
+from watchbuddy.sources.tmdb.client import TmdbClient
 from watchbuddy.sources.tmdb.ingest import (
     DATE_FIELD,
     _client,

@@ -50,8 +50,8 @@ from tests.browser_support import (  # noqa: E402 - needs the repository root on
     wait_for_rows,
 )
 from watchbuddy.explorer.query_params import DEFAULTS  # noqa: E402
-from watchbuddy.pool.cache import CACHE_DIR  # noqa: E402
 from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider  # noqa: E402
+from watchbuddy.store.pool_cache import CACHE_DIR  # noqa: E402
 from watchbuddy.store.warehouse import Warehouse  # noqa: E402
 
 SECTION = "## Explorer (issue: Streamlit explorer)"

@@ -24,7 +24,7 @@ from pathlib import Path
 from bench_candidates import full_size_warehouse, land
 from bench_landing import WORK, machine, write_section_named
 
-from watchbuddy.pool import cache as pool_cache
+from watchbuddy.store import pool_cache
 from watchbuddy.store.views import define_views, new_connection
 from watchbuddy.store.warehouse import Warehouse
 

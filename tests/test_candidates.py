@@ -22,9 +22,9 @@ from watchbuddy.pool.candidates import (
     get_candidates,
     read_watched_file,
 )
-from watchbuddy.pool.genres import canonical
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.genres import canonical
 from watchbuddy.store.warehouse import Warehouse
 
 TODAY = dt.date.today()

@@ -17,10 +17,10 @@ import watchbuddy
 from tests.conftest import fake_tmdb_settings, run_cli
 from watchbuddy.devtools import fake_tmdb
 from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb, Title
+from watchbuddy.errors import TmdbAuthError
 from watchbuddy.settings import Secret, Settings
 from watchbuddy.sources.csv.land import bootstrap
 from watchbuddy.sources.tmdb import ingest
-from watchbuddy.sources.tmdb.client import TmdbAuthError
 from watchbuddy.sources.tmdb.ingest import ingest_new_content, refresh_recent_votes
 
 KEY = "ingest-test-key"

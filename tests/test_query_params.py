@@ -15,7 +15,7 @@ from watchbuddy.explorer.query_params import (
     params_from_filters,
 )
 from watchbuddy.pool.candidates import MODES, CandidateFilters
-from watchbuddy.pool.genres import CANONICAL_NAMES
+from watchbuddy.store.genres import CANONICAL_NAMES
 
 years = st.none() | st.integers(*YEAR_RANGE)
 filters_strategy = st.builds(

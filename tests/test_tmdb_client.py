@@ -11,14 +11,9 @@ import httpx
 import pytest
 
 from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb
+from watchbuddy.errors import MissingCredential, TmdbAuthError, TmdbMalformed, TmdbUnavailable
 from watchbuddy.settings import Secret, Settings
-from watchbuddy.sources.tmdb.client import (
-    MissingCredential,
-    TmdbAuthError,
-    TmdbClient,
-    TmdbMalformed,
-    TmdbUnavailable,
-)
+from watchbuddy.sources.tmdb.client import TmdbClient
 
 KEY = "very-secret-key-1234"
 

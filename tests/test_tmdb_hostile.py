@@ -13,10 +13,10 @@ import pytest
 import watchbuddy
 from tests.conftest import fake_tmdb_settings, run_cli
 from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb
-from watchbuddy.errors import ConfigError
+from watchbuddy.errors import ConfigError, TmdbError, TmdbUnavailable
 from watchbuddy.settings import Settings, load_settings
 from watchbuddy.sources.tmdb import client as tmdb_module
-from watchbuddy.sources.tmdb.client import MAX_BODY_BYTES, TmdbError, TmdbUnavailable
+from watchbuddy.sources.tmdb.client import MAX_BODY_BYTES
 from watchbuddy.sources.tmdb.ingest import ingest_new_content
 
 TODAY = dt.datetime.now(dt.UTC).date()

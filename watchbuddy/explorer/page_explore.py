@@ -35,8 +35,8 @@ from watchbuddy.pool.candidates import (
     MediaChoice,
     read_watched_file,
 )
-from watchbuddy.pool.genres import CANONICAL_NAMES
 from watchbuddy.safe_text import plain_markdown, printable
+from watchbuddy.store.genres import CANONICAL_NAMES
 
 STATE = "explore_filters"
 NOTES = "explore_url_notes"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from watchbuddy.pool.candidates import MODES, YEAR_RANGE, CandidateFilters
-from watchbuddy.pool.genres import CANONICAL_NAMES, normalize_request
+from watchbuddy.store.genres import CANONICAL_NAMES, normalize_request
 
 DEFAULTS = CandidateFilters(limit=100)
 MAX_LIMIT = 1000

@@ -27,12 +27,12 @@ import duckdb
 import polars as pl
 
 from watchbuddy.errors import ConfigError
-from watchbuddy.pool.genres import CANONICAL_NAMES, normalize_request
 from watchbuddy.pool.languages import to_code
 from watchbuddy.safe_text import clip
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.sniff import utf8_csv_bytes
 from watchbuddy.sql import sql_file
+from watchbuddy.store.genres import CANONICAL_NAMES, normalize_request
 from watchbuddy.store.schema import MEDIA_TYPE_ALIASES, RELEASE_DATE_RANGE, normalize_header
 from watchbuddy.store.views import materialized_pool, new_connection
 from watchbuddy.store.warehouse import Warehouse

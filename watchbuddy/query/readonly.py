@@ -31,7 +31,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import duckdb
 
-from watchbuddy.errors import QueryRefused, WarehouseError, WatchBuddyError
+from watchbuddy.errors import QueryRefused, QueryStopped, WarehouseError, WatchBuddyError
 from watchbuddy.safe_text import printable
 from watchbuddy.settings import SETTINGS, Secret, parse_size
 from watchbuddy.store.views import define_views, materialized_pool, new_connection, pool_file
@@ -54,13 +54,6 @@ _CREDENTIALS = tuple(spec.env for spec in SETTINGS if spec.kind is Secret)
 _STARTED, _RESULT, _ERROR = b"S", b"R", b"E"
 _BATCH_ROWS = 65_536
 _NOT_FOR_POLARS = re.compile(r"\b(INTERVAL|UNION|BIT)\b")
-
-
-class QueryStopped(WatchBuddyError):
-    """Ctrl-C stopped the query (a WatchBuddyError, not a KeyboardInterrupt, so that the
-    command line says so in one line rather than click's "Aborted!")."""
-
-    exit_code = 130
 
 
 def sealed_connection(

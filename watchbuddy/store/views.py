@@ -20,8 +20,8 @@ import duckdb
 import pyarrow as pa
 
 from watchbuddy.errors import WarehouseError
-from watchbuddy.pool import cache as pool_cache
 from watchbuddy.sql import literal, sql_file
+from watchbuddy.store import pool_cache
 from watchbuddy.store.schema import (
     KEY_FIELDS,
     LIST_FIELDS,

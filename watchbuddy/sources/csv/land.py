@@ -35,7 +35,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from watchbuddy.errors import DiskFull, LandingError, WarehouseError
+from watchbuddy.errors import DiskFull, LandingError, UnreadableCsv, WarehouseError
 from watchbuddy.redact import redact
 from watchbuddy.safe_text import printable
 from watchbuddy.settings import Settings
@@ -133,10 +133,6 @@ class InputFile:
     compressed: bool
     size: int
     mtime: float  # the `updated_at` of the file's records
-
-
-class UnreadableCsv(LandingError):
-    """DuckDB's reader refused the file as a whole (not row by row)."""
 
 
 class NotRead(Exception):

@@ -47,7 +47,13 @@ from typing import Any
 
 import httpx
 
-from watchbuddy.errors import WatchBuddyError
+from watchbuddy.errors import (
+    MissingCredential,
+    TmdbAuthError,
+    TmdbError,
+    TmdbMalformed,
+    TmdbUnavailable,
+)
 from watchbuddy.redact import redact, scrub
 from watchbuddy.safe_text import clip_json
 from watchbuddy.settings import Settings
@@ -68,50 +74,6 @@ DEFAULT_CONCURRENCY = 8
 MAX_BODY_BYTES = 8 << 20
 MAX_JSON_DEPTH = 32  # TMDB's answers nest 4 levels; deeper is malformed, not a RecursionError
 MAX_TOTAL = 2**31 - 1  # a page's total_pages and total_results are 32-bit counts
-
-
-class TmdbError(WatchBuddyError):
-    """TMDB could not be used for this run (down, refusing, or misconfigured)."""
-
-    @property
-    def reason(self) -> str:
-        """What went wrong, without what a job makes of it (the fallback words it its way)."""
-        return str(self)
-
-
-class TmdbAuthError(TmdbError):
-    """TMDB refused the credential (HTTP 401)."""
-
-
-class TmdbUnavailable(TmdbError):
-    """TMDB kept failing after every retry."""
-
-    JOB_OUTCOME = "; nothing was published and the checkpoint is unchanged"
-
-    def __init__(self, reason: str, advice: str = ", try again later.") -> None:
-        super().__init__(reason + self.JOB_OUTCOME + advice)
-        self._reason = reason
-
-    @property
-    def reason(self) -> str:
-        return self._reason
-
-
-class MissingCredential(TmdbError):
-    exit_code = 2
-
-
-class TmdbMalformed(TmdbError):
-    """TMDB answered one request with something unusable twice (malformed JSON, an answer
-    past the size cap, a page without its envelope): that request is lost, the run goes on.
-    Callers catch it per request and record the gap (a `TmdbError`, so one that is not
-    caught still ends the run as failed rather than passing silently). `problem` says what
-    the last answer was, as a noun phrase ("malformed JSON")."""
-
-    def __init__(self, path: str, problem: str = "malformed JSON") -> None:
-        super().__init__(f"TMDB answered {path} with {problem} twice; run the job again later.")
-        self.path = path
-        self.problem = problem
 
 
 class _Unusable(Exception):

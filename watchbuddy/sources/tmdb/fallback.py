@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from watchbuddy.errors import WarehouseLocked
-from watchbuddy.pool.genres import canonical
+from watchbuddy.errors import TmdbError, TmdbMalformed, WarehouseLocked
 from watchbuddy.settings import Settings
-from watchbuddy.sources.tmdb.client import TmdbClient, TmdbError, TmdbMalformed
+from watchbuddy.sources.tmdb.client import TmdbClient
 from watchbuddy.sources.tmdb.ingest import (
     DATE_FIELD,
     _client,
@@ -27,6 +26,7 @@ from watchbuddy.sources.tmdb.ingest import (
     api_title_rows,
     normalize,
 )
+from watchbuddy.store.genres import canonical
 from watchbuddy.store.runs import Run, stage_run
 from watchbuddy.store.schema import genre_table
 from watchbuddy.store.warehouse import Warehouse

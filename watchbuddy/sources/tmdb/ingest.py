@@ -44,10 +44,10 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from watchbuddy.errors import ConfigError, WatchBuddyError
+from watchbuddy.errors import ConfigError, TmdbMalformed, WatchBuddyError
 from watchbuddy.safe_text import clip_json
 from watchbuddy.settings import Settings
-from watchbuddy.sources.tmdb.client import TmdbClient, TmdbMalformed
+from watchbuddy.sources.tmdb.client import TmdbClient
 from watchbuddy.store.runs import Run, abandon_dead_runs, is_published, stage_run, start_run
 from watchbuddy.store.schema import (
     CHECKPOINT_SCHEMA,

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from watchbuddy.pool.genres import sql_mask
+from watchbuddy.store.genres import sql_mask
 from watchbuddy.store.warehouse import RETIRED_GRACE, Manifest, Warehouse
 
 CACHE_DIR = "cache"

@@ -20,12 +20,8 @@ from pathlib import Path
 from bench_landing import WORK, bootstrap_command, machine, write_section_named
 
 from watchbuddy.pool.cache import CACHE_DIR
-from watchbuddy.pool.candidates import (
-    MODES,
-    CandidateFilters,
-    CandidateProvider,
-    genre_mask,
-)
+from watchbuddy.pool.candidates import MODES, CandidateFilters, CandidateProvider
+from watchbuddy.pool.genres import genre_mask
 from watchbuddy.store.warehouse import Warehouse
 
 SECTION = "## Candidates (issue: candidate provider)"

@@ -30,7 +30,6 @@ import polars as pl
 from watchbuddy.errors import ConfigError
 from watchbuddy.pool.filters import CandidateFilters as CandidateFilters
 from watchbuddy.pool.filters import discover_queries, media_types
-from watchbuddy.pool.genres import genre_mask
 from watchbuddy.pool.modes import COMPONENTS as COMPONENTS
 from watchbuddy.pool.modes import MODES as MODES
 from watchbuddy.settings import Settings
@@ -101,11 +100,8 @@ def _conditions(filters: CandidateFilters) -> tuple[list[str], dict[str, Any], s
     for name, values in filters.conditions():
         conditions.append(statement(SQL, name))
         params.update(values)
-    if filters.genres:
-        genre_match = statement(SQL, "genre_match")
-        params["genre_mask"] = genre_mask(filters.genres)
-    else:
-        genre_match = statement(SQL, "no_genre_requested")
+    # The genres condition brings $genre_mask, which the match reads too.
+    genre_match = statement(SQL, "genre_match" if filters.genres else "no_genre_requested")
     return conditions, params, genre_match
 
 

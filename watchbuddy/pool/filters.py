@@ -261,12 +261,12 @@ def year_order_error(year_min: int | None, year_max: int | None) -> str | None:
 # ---------------------------------------------------------------- SQL and TMDB parameters
 
 
-def _when_set(statement: str, parameter: str) -> Callable[[CandidateFilters], Condition | None]:
-    """The condition `where_<statement>` with the filter's value as `$parameter`, when set."""
+def _when_set(name: str) -> Callable[[CandidateFilters], Condition | None]:
+    """The condition `where_<name>` with the filter's value as `$<name>`, when it is set."""
 
     def where(filters: CandidateFilters) -> Condition | None:
-        value = getattr(filters, parameter)
-        return None if value is None else (f"where_{statement}", {parameter: value})
+        value = getattr(filters, name)
+        return None if value is None else (f"where_{name}", {name: value})
 
     return where
 
@@ -391,6 +391,7 @@ class CandidateFilters:
         "any",
         Filter(
             "Whether a title needs any or all of the genres.",
+            # its SQL condition and TMDB parameter are the genres entry's
             refusal=_unknown_choice("use any or all"),
             cli="--genre-mode",
             url="genre_mode",
@@ -408,7 +409,7 @@ class CandidateFilters:
             refusal=_out_of_range(
                 "{word} {value} is outside the years titles can have ({low}-{high})."
             ),
-            where=_when_set("year_min", "year_min"),
+            where=_when_set("year_min"),
             discover=_year_min_discover,
             cli="--year-min",
             cli_range=False,  # its sentence says what the range is
@@ -425,7 +426,7 @@ class CandidateFilters:
             refusal=_out_of_range(
                 "{word} {value} is outside the years titles can have ({low}-{high})."
             ),
-            where=_when_set("year_max", "year_max"),
+            where=_when_set("year_max"),
             discover=_release_ceiling,
             cli="--year-max",
             cli_range=False,
@@ -440,7 +441,7 @@ class CandidateFilters:
             "Lowest TMDB rating (vote average), 0-10.",
             bounds=(0, 10),
             refusal=_out_of_range("{word} must be between {low} and {high}."),
-            where=_when_set("min_rating", "min_rating"),
+            where=_when_set("min_rating"),
             discover=_min_rating_discover,
             cli="--min-rating",
             url="min_rating",

@@ -19,12 +19,8 @@ from pathlib import Path
 
 from bench_landing import WORK, bootstrap_command, machine, write_section_named
 
-from watchbuddy.pool.candidates import (
-    MODES,
-    CandidateFilters,
-    CandidateProvider,
-    genre_mask,
-)
+from watchbuddy.pool.candidates import MODES, CandidateFilters, CandidateProvider
+from watchbuddy.store.genres import genre_mask
 from watchbuddy.store.pool_cache import CACHE_DIR
 from watchbuddy.store.warehouse import Warehouse
 

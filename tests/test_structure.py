@@ -83,17 +83,10 @@ ALLOWED: dict[str, dict[str, str]] = {
     "devtools": {"store": "demo files and the fake TMDB use the schema's genre table"},
 }
 
-# TODO(filters branch): the filter registry takes CandidateFilters out of fallback and gives
-# ingest public helpers; the lead deletes these entries at merge (the tests below fail while
-# an entry names an import that no longer exists).
-KNOWN_LAYER_EXCEPTIONS = {
-    ("watchbuddy.sources.tmdb.fallback", "watchbuddy.pool.candidates"),
-}
-KNOWN_PRIVATE_IMPORTS = {
-    ("watchbuddy.sources.tmdb.fallback", "watchbuddy.sources.tmdb.ingest", "_client"),
-    ("watchbuddy.sources.tmdb.fallback", "watchbuddy.sources.tmdb.ingest", "_copy_stats"),
-    ("watchbuddy.sources.tmdb.fallback", "watchbuddy.sources.tmdb.ingest", "_existing"),
-}
+# Allowed exceptions to the rules below: none. A new one needs its reason here, and the
+# tests fail once it is gone, so the list never outlives what it excuses.
+KNOWN_LAYER_EXCEPTIONS: set[tuple[str, str]] = set()
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()
 
 
 def _module_name(path: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import json
 import os
@@ -12,14 +13,21 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 import polars as pl
 
 from watchbuddy import __version__
 from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
-from watchbuddy.pool.candidates import MAX_LIST, MODES, GenreMode, MediaChoice
+from watchbuddy.pool.filters import (
+    BY_NAME,
+    FILTERS,
+    SAME,
+    CandidateFilters,
+    Filter,
+    missing_languages,
+)
 from watchbuddy.safe_text import clip, guard_terminal, printable, unguard_terminal
 from watchbuddy.settings import Settings, load_settings
 from watchbuddy.sources.csv.land import ImportReport, bootstrap, find_inputs
@@ -442,79 +450,60 @@ def refresh_votes_command(
     )
 
 
+def _click_settings(spec: Filter) -> dict[str, Any]:
+    """The click option for a registry entry: its type, bounds, default and help."""
+    default = spec.default if spec.cli_default is SAME else spec.cli_default
+    settings: dict[str, Any] = {"help": spec.help}
+    if spec.cli_file:
+        settings["type"] = click.Path(path_type=Path, exists=True, dir_okay=False)
+    elif spec.base is bool:
+        settings["is_flag"] = True
+    elif spec.is_list:
+        settings["multiple"] = True
+    elif spec.options:
+        settings.update(type=click.Choice(list(spec.options)), default=default, show_default=True)
+    else:
+        if spec.bounds is not None and spec.cli_range:
+            low, high = spec.bounds
+            settings["type"] = (
+                click.IntRange(int(low), int(high))
+                if spec.base is int
+                else click.FloatRange(low, high)
+            )
+        else:
+            settings["type"] = spec.base
+        if default is not None:
+            settings.update(default=default, show_default=True)
+    return settings
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One click option per registry entry that has one (`watchbuddy.pool.filters`), handed
+    to the command as one dict, `chosen`: field name -> the option's value."""
+    names = [spec.name for spec in FILTERS if spec.cli]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        chosen = {name: kwargs.pop(name) for name in names}
+        return command(*args, chosen=chosen, **kwargs)
+
+    for spec in reversed(FILTERS):
+        if spec.cli:
+            wrapper = click.option(spec.cli, spec.name, **_click_settings(spec))(wrapper)
+    return wrapper
+
+
 @cli.command("recommend")
-@click.option(
-    "--media-type", type=click.Choice(["movie", "tv", "both"]), default="both", show_default=True
-)
-@click.option(
-    "--language",
-    "languages",
-    multiple=True,
-    help="Original language: a code (da) or a name (Danish, Deutsch); repeat for any of several.",
-)
-@click.option(
-    "--genre",
-    "genres",
-    multiple=True,
-    help="Genre (e.g. 'Science Fiction', 'Sci-Fi', 'Thriller'); repeat for several.",
-)
-@click.option("--genre-mode", type=click.Choice(["any", "all"]), default="any", show_default=True)
-@click.option("--year-min", type=int)
-@click.option("--year-max", type=int)
-@click.option("--min-rating", type=click.FloatRange(0, 10))
-@click.option("--min-votes", type=click.IntRange(min=0), help="Default: the mode's vote floor.")
-@click.option("--mode", type=click.Choice(list(MODES)), default="balanced", show_default=True)
-@click.option("--include-adult", is_flag=True)
-@click.option(
-    "--include-unreleased",
-    is_flag=True,
-    help="Also titles released after today or with no release date.",
-)
-@click.option(
-    "--include-removed",
-    is_flag=True,
-    help="Also titles TMDB answered 404 for (removed_from_tmdb_at is set).",
-)
-@click.option(
-    "--exclude-file",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    help="Watched list: CSV with a TMDB id column and optional media type.",
-)
-@click.option("--limit", type=click.IntRange(1, MAX_LIST), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(0, MAX_LIST), default=0, show_default=True)
+@filter_options
 @click.option("--no-fallback", is_flag=True, help="Answer from the pool only.")
 @click.option(
     "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True
 )
 @pass_context
-def recommend_command(
-    ctx: Context,
-    media_type: str,
-    languages: tuple[str, ...],
-    genres: tuple[str, ...],
-    genre_mode: str,
-    year_min: int | None,
-    year_max: int | None,
-    min_rating: float | None,
-    min_votes: int | None,
-    mode: str,
-    include_adult: bool,
-    include_unreleased: bool,
-    include_removed: bool,
-    exclude_file: Path | None,
-    limit: int,
-    offset: int,
-    no_fallback: bool,
-    fmt: str,
-) -> None:
+def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, fmt: str) -> None:
     """Candidate titles for the given filters and discovery mode, best first."""
-    from watchbuddy.pool.candidates import (
-        CandidateFilters,
-        get_candidates,
-        provider_for,
-        read_watched_file,
-    )
-    from watchbuddy.pool.languages import label, to_code
+    from watchbuddy.pool.candidates import get_candidates, provider_for, read_watched_file
+    from watchbuddy.pool.languages import label
 
     ensure_pool(ctx)
     if ctx.warehouse.read_manifest().is_empty and (
@@ -526,12 +515,13 @@ def recommend_command(
         )
     provider = provider_for(ctx.settings)
     known = provider.languages()
-    codes = {lang: to_code(lang) for lang in languages}
+    # Each language checked by its registry entry (a code or a name -> TMDB's code).
+    codes = {lang: BY_NAME["languages"].validate((lang,))[0] for lang in chosen["languages"]}
     missing = sorted(
         {
             f"{clip(given)} ({code})" if given != code else code
             for given, code in codes.items()
-            if code not in known
+            if missing_languages((code,), known)
         }
     )
     if missing and known:  # an empty pool asks TMDB (the check above let it through)
@@ -539,6 +529,7 @@ def recommend_command(
             f"No title in the pool has the language {', '.join(missing)}; the pool has: "
             f"{', '.join(label(code) for code in known)}."
         )
+    exclude_file: Path | None = chosen.pop("exclude")
     exclude: frozenset[tuple[str, int]] = frozenset()
     if exclude_file is not None:
         watched = read_watched_file(exclude_file)
@@ -550,23 +541,7 @@ def recommend_command(
                 f"{'; ...' if len(watched.unknown) > 3 else ''})",
                 err=True,
             )
-    filters = CandidateFilters(
-        media_type=cast(MediaChoice, media_type),
-        languages=languages,
-        genres=genres,
-        genre_mode=cast(GenreMode, genre_mode),
-        year_min=year_min,
-        year_max=year_max,
-        min_rating=min_rating,
-        min_votes=min_votes,
-        mode=mode,
-        include_adult=include_adult,
-        include_unreleased=include_unreleased,
-        include_removed=include_removed,
-        exclude=exclude,
-        limit=limit,
-        offset=offset,
-    )
+    filters = CandidateFilters(**chosen, exclude=exclude)
     result = get_candidates(filters, ctx.settings, fallback=not no_fallback)
     if result.short_by and not result.past_the_end:
         click.echo(f"Found {result.frame.height} of the {result.requested} asked for.", err=True)

@@ -32,6 +32,17 @@ class ConfigError(WatchBuddyError):
     exit_code = 2
 
 
+class InvalidValue(ConfigError):
+    """A candidate filter's value its registry entry refuses (`pool/filters.py`).
+
+    `str()` is the sentence `validated()` and the CLI show; `reason` the short phrase the
+    explorer's "Ignored ..." note gives for a link parameter, which is then left out."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 # The warehouse (store/) ---------------------------------------------------------------------
 
 

@@ -34,10 +34,15 @@ class Result:
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def candidates(root: str, version: int, day: str, filters: CandidateFilters) -> Result:
-    """The candidate list with the explorer's display columns (poster and TMDB links)."""
+def candidates(
+    root: str, version: int, day: str, key: tuple[tuple[str, Any], ...], _filters: CandidateFilters
+) -> Result:
+    """The candidate list with the explorer's display columns (poster and TMDB links).
+
+    Cached by `key`, `_filters.cache_key()`: every registry entry's value (Streamlit does not
+    hash arguments whose names start with an underscore)."""
     started = time.perf_counter()
-    frame = provider_at(Path(root)).get(filters).frame
+    frame = provider_at(Path(root)).get(_filters).frame
     elapsed = (time.perf_counter() - started) * 1000
     frame = frame.with_columns(
         # "" rather than null: the image column prints "None" for a null.

@@ -12,7 +12,7 @@ from watchbuddy import __version__
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import TMDB_NOTICE, page_context
 from watchbuddy.explorer.query_params import PARAMETERS
-from watchbuddy.pool.candidates import MODES
+from watchbuddy.pool.modes import MODES
 
 COMPONENTS = ("duckdb", "polars", "pyarrow", "streamlit", "httpx", "apscheduler")
 

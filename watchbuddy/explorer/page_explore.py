@@ -11,7 +11,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import cast
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -20,27 +20,18 @@ from streamlit.elements.lib.column_types import ColumnConfig
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import footer, page_context, stop_if_empty
-from watchbuddy.explorer.query_params import (
-    MAX_LIMIT,
-    MAX_OFFSET,
-    YEAR_RANGE,
-    filters_from_params,
-    params_from_filters,
-)
-from watchbuddy.pool.candidates import (
-    COMPONENTS,
-    MODES,
-    CandidateFilters,
-    GenreMode,
-    MediaChoice,
-    read_watched_file,
-)
+from watchbuddy.explorer.query_params import filters_from_params, params_from_filters
+from watchbuddy.pool.candidates import read_watched_file
+from watchbuddy.pool.filters import BY_NAME, FILTERS, CandidateFilters, Filter
+from watchbuddy.pool.modes import COMPONENTS, MODES
 from watchbuddy.safe_text import plain_markdown, printable
-from watchbuddy.store.genres import CANONICAL_NAMES
 
 STATE = "explore_filters"
 NOTES = "explore_url_notes"
-MEDIA_LABELS = {"both": "Movies and shows", "movie": "Movies", "tv": "Shows"}
+_MEDIA_WIDGET = BY_NAME["media_type"].widget
+MEDIA_LABELS = dict(_MEDIA_WIDGET.labels or {}) if _MEDIA_WIDGET else {}
+# Filters whose widgets share a row: the first -> the second.
+SIDE_BY_SIDE = {"year_min": "year_max", "limit": "offset"}
 SCORE_HELP = {
     "mainstream": "reach: how widely seen (votes, and popularity a quarter as much)",
     "obscurity": "1 - reach: how little known (votes and popularity only)",
@@ -48,26 +39,34 @@ SCORE_HELP = {
     "freshness": "halves every 365 days after release; 1 for today",
     "genre_match": "share of the requested genres the title has (1 when none requested)",
 }
-# widget key -> CandidateFilters field
-WIDGETS = {
-    "f_mode": "mode",
-    "f_media": "media_type",
-    "f_lang": "languages",
-    "f_genre": "genres",
-    "f_genre_mode": "genre_mode",
-    "f_year_min": "year_min",
-    "f_year_max": "year_max",
-    "f_min_rating": "min_rating",
-    "f_min_votes": "min_votes",
-    "f_adult": "include_adult",
-    "f_unreleased": "include_unreleased",
-    "f_limit": "limit",
-    "f_offset": "offset",
-}
+# widget key -> CandidateFilters field: every registry entry with a sidebar widget, keyed by
+# its link parameter (f_mode, f_media, f_lang, ...).
+WIDGETS = {f"f_{spec.url}": spec.name for spec in FILTERS if spec.widget}
+KEYS = {name: key for key, name in WIDGETS.items()}
 
 
 def _query_params() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def _to_widget(spec: Filter, value: Any) -> Any:
+    """A filter value as its widget holds it: lists for a multiselect, 0.0 for no rating."""
+    if spec.is_list:
+        return list(value)
+    if spec.widget is not None and spec.widget.kind == "slider":
+        return value or 0.0
+    return value
+
+
+def _from_widget(spec: Filter, value: Any) -> Any:
+    """A widget's value as the filter holds it (the inverse of `_to_widget`)."""
+    if spec.is_list:
+        return tuple(value)
+    if spec.widget is not None and spec.widget.kind == "slider":
+        return value or None
+    if spec.widget is not None and spec.widget.kind == "number" and spec.default is not None:
+        return int(value)
+    return value
 
 
 def _seed_widgets(languages: list[str]) -> None:
@@ -81,80 +80,70 @@ def _seed_widgets(languages: list[str]) -> None:
     filters: CandidateFilters = st.session_state[STATE]
     for key, name in WIDGETS.items():
         if key not in st.session_state:
-            value = getattr(filters, name)
-            if name in ("languages", "genres"):
-                value = list(value)
-            if name == "min_rating":
-                value = value or 0.0
-            st.session_state[key] = value
+            st.session_state[key] = _to_widget(BY_NAME[name], getattr(filters, name))
+
+
+def _widget(where: Any, name: str, **extra: Any) -> Any:
+    """The sidebar widget of the filter `name`, as its registry entry declares it (kind,
+    label, help, options, bounds, step); `extra` is what only the page knows (the pool's
+    languages, the mode's vote floor)."""
+    spec = BY_NAME[name]
+    widget = spec.widget
+    assert widget is not None, name
+    common: dict[str, Any] = {"key": KEYS[name], "help": spec.help}
+    labels = widget.labels
+    if widget.kind in ("selectbox", "radio"):
+        common["format_func"] = labels.__getitem__ if labels else str
+        if widget.kind == "radio":
+            common["horizontal"] = True
+        return getattr(where, widget.kind)(widget.label, list(spec.options), **common, **extra)
+    if widget.kind == "multiselect":
+        options = extra.pop("options", widget.options)
+        return where.multiselect(
+            widget.label, list(options), placeholder=widget.placeholder, **common, **extra
+        )
+    if widget.kind == "checkbox":
+        return where.checkbox(widget.label, **common, **extra)
+    low, high = spec.url_bounds or spec.bounds or (None, None)
+    if widget.kind == "slider":
+        return where.slider(
+            widget.label, float(low or 0), float(high or 0), step=widget.step, **common, **extra
+        )
+    settings: dict[str, Any] = {"min_value": low, "max_value": high, "step": widget.step}
+    if widget.placeholder:
+        settings["placeholder"] = widget.placeholder
+    return where.number_input(widget.label, **{**settings, **common, **extra})
+
+
+def _extras(name: str, chosen: dict[str, Any], languages: list[str]) -> dict[str, Any]:
+    """What only the page knows for a widget: the pool's languages, the chosen mode's vote
+    floor, the page size as the step of "Skip first"."""
+    if name == "languages":
+        return {"options": sorted(set(languages) | set(st.session_state[KEYS[name]]))}
+    if name == "min_votes":
+        return {"placeholder": f"the mode's floor: {MODES[chosen['mode']].min_votes}"}
+    if name == "offset":
+        return {"step": int(chosen["limit"])}
+    return {}
 
 
 def _sidebar(languages: list[str]) -> CandidateFilters:
+    """The filters as the sidebar sets them: a widget for every registry entry that declares
+    one, in registry order; the page decides only which pairs share a row."""
     sidebar = st.sidebar
     sidebar.header("Filters")
-    mode = sidebar.selectbox(
-        "Discovery mode",
-        list(MODES),
-        key="f_mode",
-        format_func=lambda m: f"{m.replace('_', ' ')} (≥ {MODES[m].min_votes} votes)",
-        help="Sets the default vote floor and how the scores are blended (see About).",
-    )
-    media = sidebar.radio(
-        "Media type",
-        list(MEDIA_LABELS),
-        key="f_media",
-        format_func=MEDIA_LABELS.__getitem__,
-        horizontal=True,
-    )
-    chosen_languages = sidebar.multiselect(
-        "Original language",
-        sorted(set(languages) | set(st.session_state["f_lang"])),
-        key="f_lang",
-        placeholder="any language",
-    )
-    genres = sidebar.multiselect(
-        "Genres", list(CANONICAL_NAMES), key="f_genre", placeholder="any genre"
-    )
-    genre_mode = sidebar.radio(
-        "Titles must have",
-        ["any", "all"],
-        key="f_genre_mode",
-        horizontal=True,
-        format_func={"any": "any of them", "all": "all of them"}.__getitem__,
-    )
-    year_min, year_max = (
-        column.number_input(
-            label,
-            min_value=YEAR_RANGE[0],
-            max_value=YEAR_RANGE[1],
-            step=1,
-            key=key,
-            placeholder="any",
-        )
-        for column, label, key in zip(
-            sidebar.columns(2), ("From year", "To year"), ("f_year_min", "f_year_max"), strict=True
-        )
-    )
-    min_rating = sidebar.slider("Lowest rating", 0.0, 10.0, step=0.5, key="f_min_rating")
-    min_votes = sidebar.number_input(
-        "Lowest vote count",
-        min_value=0,
-        step=10,
-        key="f_min_votes",
-        placeholder=f"the mode's floor: {MODES[mode].min_votes}",
-    )
-    include_adult = sidebar.checkbox("Include adult titles", key="f_adult")
-    include_unreleased = sidebar.checkbox("Include unreleased titles", key="f_unreleased")
-    left, right = sidebar.columns(2)
-    limit = left.number_input("Rows", min_value=1, max_value=MAX_LIMIT, step=50, key="f_limit")
-    offset = right.number_input(
-        "Skip first",
-        min_value=0,
-        max_value=MAX_OFFSET,
-        step=int(limit),
-        key="f_offset",
-        help="Rows to skip: set it to the row count for the next page.",
-    )
+    chosen: dict[str, Any] = {}
+    right: Any = None
+    for spec in FILTERS:
+        if spec.widget is None:
+            continue
+        where: Any = sidebar
+        if spec.name in SIDE_BY_SIDE:
+            where, right = sidebar.columns(2)
+        elif spec.name in SIDE_BY_SIDE.values():
+            where = right
+        chosen[spec.name] = _widget(where, spec.name, **_extras(spec.name, chosen, languages))
+    values = {name: _from_widget(BY_NAME[name], value) for name, value in chosen.items()}
     exclude: frozenset[tuple[str, int]] = frozenset()
     watched = sidebar.file_uploader(
         "Exclude a watched list (CSV with TMDB ids)",
@@ -169,23 +158,8 @@ def _sidebar(languages: list[str]) -> CandidateFilters:
             st.session_state.pop(key, None)
         st.query_params.clear()
         st.rerun()
-    low, high = _year_range(year_min, year_max)
-    return CandidateFilters(
-        media_type=cast(MediaChoice, media),
-        languages=tuple(chosen_languages),
-        genres=tuple(genres),
-        genre_mode=cast(GenreMode, genre_mode),
-        year_min=low,
-        year_max=high,
-        min_rating=min_rating or None,
-        min_votes=min_votes,
-        include_adult=include_adult,
-        include_unreleased=include_unreleased,
-        exclude=exclude,
-        mode=mode,
-        limit=int(limit),
-        offset=int(offset),
-    )
+    values["year_min"], values["year_max"] = _year_range(values["year_min"], values["year_max"])
+    return CandidateFilters(**values, exclude=exclude)
 
 
 def _year_range(low: int | None, high: int | None) -> tuple[int | None, int | None]:
@@ -355,7 +329,9 @@ def render() -> None:
             st.warning(f"From the link: {plain_markdown(note)}")
     started = time.perf_counter()
     try:
-        result = data.candidates(context.root, context.version, data.today(), filters)
+        result = data.candidates(
+            context.root, context.version, data.today(), filters.cache_key(), filters
+        )
     except WatchBuddyError as exc:
         st.error(plain_markdown(exc))
         st.stop()

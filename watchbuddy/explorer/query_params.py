@@ -3,40 +3,45 @@
 A shared link must never break the page: every parameter is read on its own, and one that
 is unknown, malformed or out of range is dropped with a note saying what was ignored and
 why, while the rest still apply. Only values that differ from the defaults are written,
-so links stay short and a default view has a bare URL.
+so links stay short and a default view has a bare URL. Which parameters exist, what they
+hold and which values pass all come from the filter registry (`watchbuddy.pool.filters`):
+a value is checked by the same entry `validated()` uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from watchbuddy.pool.candidates import MODES, YEAR_RANGE, CandidateFilters
-from watchbuddy.store.genres import CANONICAL_NAMES, normalize_request
+from watchbuddy.errors import InvalidValue
+from watchbuddy.pool.filters import (
+    FILTERS,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    YEAR_RANGE,
+    CandidateFilters,
+    Filter,
+    missing_languages,
+    year_order_error,
+)
+
+__all__ = [
+    "DEFAULTS",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "PARAMETERS",
+    "YEAR_RANGE",
+    "ParsedParams",
+    "filters_from_params",
+    "params_from_filters",
+]
 
 DEFAULTS = CandidateFilters(limit=100)
-MAX_LIMIT = 1000
-MAX_OFFSET = 1_000_000
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off"}
-
+# URL parameter -> its registry entry
+LINKED: dict[str, Filter] = {spec.url: spec for spec in FILTERS if spec.url}
 # URL parameter -> what it holds, for the README and for the "ignored" notes.
-PARAMETERS = {
-    "mode": f"discovery mode: {', '.join(MODES)}",
-    "media": "movie, tv or both",
-    "lang": "original language codes, comma-separated (da,sv)",
-    "genre": "genres, comma-separated (Thriller,Crime)",
-    "genre_mode": "any or all",
-    "year_min": "earliest release year",
-    "year_max": "latest release year",
-    "min_rating": "lowest TMDB rating, 0-10",
-    "min_votes": "vote floor (default: the mode's)",
-    "adult": "include adult titles: true/false",
-    "unreleased": "include unreleased titles: true/false",
-    "limit": f"rows to show, 1-{MAX_LIMIT}",
-    "offset": "rows to skip (the next page starts at limit)",
-}
+PARAMETERS = {name: spec.url_help for name, spec in LINKED.items()}
 
 
 @dataclass
@@ -55,62 +60,25 @@ def _items(value: str | list[str]) -> list[str]:
     return [item.strip() for v in values for item in v.split(",") if item.strip()]
 
 
-def _int_in(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
+def _list(
+    spec: Filter, name: str, raw: str | list[str], notes: list[str], languages: set[str] | None
+) -> tuple[str, ...]:
+    """The items of a comma-separated list that its entry accepts; a note for the others."""
+    kept: list[str] = []
+    for item in _items(raw):
         try:
-            number = int(text)
-        except ValueError:
-            raise ValueError("not a whole number") from None
-        if not low <= number <= high:
-            raise ValueError(f"not between {low} and {high}")
-        return number
-
-    return parse
-
-
-def _rating(text: str) -> float:
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError("not a number") from None
-    if not 0 <= number <= 10:
-        raise ValueError("not between 0 and 10")
-    return number
-
-
-def _bool(text: str) -> bool:
-    word = text.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError("not true or false")
-
-
-def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        word = text.strip().lower()
-        if word not in options:
-            raise ValueError(f"not one of {', '.join(options)}")
-        return word
-
-    return parse
-
-
-# parameter -> (CandidateFilters field, parser of one value)
-_SCALARS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "mode": ("mode", _choice(tuple(MODES))),
-    "media": ("media_type", _choice(("movie", "tv", "both"))),
-    "genre_mode": ("genre_mode", _choice(("any", "all"))),
-    "year_min": ("year_min", _int_in(*YEAR_RANGE)),
-    "year_max": ("year_max", _int_in(*YEAR_RANGE)),
-    "min_rating": ("min_rating", _rating),
-    "min_votes": ("min_votes", _int_in(0, 10_000_000)),
-    "adult": ("include_adult", _bool),
-    "unreleased": ("include_unreleased", _bool),
-    "limit": ("limit", _int_in(1, MAX_LIMIT)),
-    "offset": ("offset", _int_in(0, MAX_OFFSET)),
-}
+            spec.validate((item,))
+        except InvalidValue as exc:
+            notes.append(f"Ignored {name} {item!r}: {exc.reason}.")
+        else:
+            kept.append(item)
+    values: tuple[str, ...] = spec.validate(tuple(kept))
+    if spec.name == "languages" and languages is not None:
+        unknown = missing_languages(values, languages)
+        if unknown:
+            notes.append(f"Ignored {name} {', '.join(unknown)}: no titles in the pool.")
+        values = tuple(code for code in values if code not in unknown)
+    return values
 
 
 def filters_from_params(
@@ -123,34 +91,19 @@ def filters_from_params(
     values: dict[str, Any] = {}
     notes: list[str] = []
     for name, raw in params.items():
-        if name in _SCALARS:
-            target, parse = _SCALARS[name]
+        spec = LINKED.get(name)
+        if spec is None:
+            notes.append(f"Ignored unknown parameter {name!r}; known: {', '.join(PARAMETERS)}.")
+        elif spec.is_list:
+            values[spec.name] = _list(spec, name, raw, notes, languages)
+        else:
             text = _single(raw)
             try:
-                values[target] = parse(text)
+                values[spec.name] = spec.from_link(text)
             except ValueError as exc:
                 notes.append(f"Ignored {name}={text!r}: {str(exc) or 'not a valid value'}.")
-        elif name == "lang":
-            codes = sorted({code.lower() for code in _items(raw)})
-            unknown = [c for c in codes if languages is not None and c not in languages]
-            if unknown:
-                notes.append(f"Ignored lang {', '.join(unknown)}: no titles in the pool.")
-            values["languages"] = tuple(c for c in codes if c not in unknown)
-        elif name == "genre":
-            kept: list[str] = []
-            for genre in _items(raw):
-                try:
-                    kept.extend(normalize_request((genre,)))
-                except ValueError:
-                    notes.append(
-                        f"Ignored genre {genre!r}: not a known genre "
-                        f"({', '.join(CANONICAL_NAMES)})."
-                    )
-            values["genres"] = tuple(dict.fromkeys(kept))
-        else:
-            notes.append(f"Ignored unknown parameter {name!r}; known: {', '.join(PARAMETERS)}.")
     low, high = values.get("year_min"), values.get("year_max")
-    if low is not None and high is not None and low > high:
+    if year_order_error(low, high):
         notes.append(f"Ignored year_min={low} and year_max={high}: the range is empty.")
         values.pop("year_min")
         values.pop("year_max")
@@ -160,12 +113,8 @@ def filters_from_params(
 def params_from_filters(filters: CandidateFilters) -> dict[str, str]:
     """The query parameters for `filters`: only those that differ from the defaults."""
     params: dict[str, str] = {}
-    for name, (target, _parse) in _SCALARS.items():
-        value = getattr(filters, target)
-        if value != getattr(DEFAULTS, target):
-            params[name] = str(value).lower() if isinstance(value, bool) else str(value)
-    if filters.languages:
-        params["lang"] = ",".join(filters.languages)
-    if filters.genres:
-        params["genre"] = ",".join(filters.genres)
+    for name, spec in LINKED.items():
+        value = getattr(filters, spec.name)
+        if value != getattr(DEFAULTS, spec.name):
+            params[name] = spec.to_link(value)
     return params

@@ -8,9 +8,10 @@ version first.
 
 Filters are exact: genres are compared in one canonical vocabulary on both sides
 (`genres`), languages and media types by value, exclusions by `(media_type, tmdb_id)`.
-A discovery mode sets the default vote floor and the weights that blend the pool scores
-and the genre match into `score`; the weights are the `MODES` table below (and in the
-README). Ties are broken by vote count, then media type, then id, so pages are stable.
+Each filter's condition comes from its registry entry (`filters.CandidateFilters`), the SQL
+from `sql/candidates.sql`. A discovery mode sets the default vote floor and the weights that
+blend the pool scores and the genre match into `score` (`modes.MODES`, and the README).
+Ties are broken by vote count, then media type, then id, so pages are stable.
 """
 
 from __future__ import annotations
@@ -21,74 +22,24 @@ import re
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from watchbuddy.errors import ConfigError
-from watchbuddy.pool.languages import to_code
-from watchbuddy.safe_text import clip
+from watchbuddy.pool.filters import CandidateFilters as CandidateFilters
+from watchbuddy.pool.filters import discover_queries, media_types
+from watchbuddy.pool.modes import COMPONENTS as COMPONENTS
+from watchbuddy.pool.modes import MODES as MODES
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.sniff import utf8_csv_bytes
-from watchbuddy.sql import sql_file
-from watchbuddy.store.genres import CANONICAL_NAMES, normalize_request
-from watchbuddy.store.schema import MEDIA_TYPE_ALIASES, RELEASE_DATE_RANGE, normalize_header
+from watchbuddy.sql import sql_file, statement
+from watchbuddy.store.schema import MEDIA_TYPE_ALIASES, normalize_header
 from watchbuddy.store.views import materialized_pool, new_connection
 from watchbuddy.store.warehouse import Warehouse
 
-MediaChoice = Literal["movie", "tv", "both"]
-GenreMode = Literal["any", "all"]
-# Release years a filter may ask for: the years of the release dates that land.
-YEAR_RANGE = (RELEASE_DATE_RANGE[0].year, RELEASE_DATE_RANGE[1].year)
-# The most --limit and --offset may be: far past any pool (TMDB has about 1.5M titles), far
-# below the 64-bit integers DuckDB takes them as.
-MAX_LIST = 10_000_000
-
-
-@dataclass(frozen=True)
-class Mode:
-    """A discovery mode: the default vote floor and the weights of the score's components."""
-
-    min_votes: int
-    mainstream: float
-    obscurity: float
-    quality: float
-    freshness: float
-    genre_match: float
-
-    def weights(self) -> dict[str, float]:
-        """Each component's weight, normalized so that `score` stays in [0, 1]."""
-        raw = {name: getattr(self, name) for name in COMPONENTS}
-        total = sum(raw.values())
-        return {name: value / total for name, value in raw.items()}
-
-
-# The components a mode blends, with the pool (or query) column each one reads.
-COMPONENTS = {
-    "mainstream": "mainstream_score",
-    "obscurity": "obscurity_score",
-    "quality": "quality_score",
-    "freshness": "freshness_score",
-    "genre_match": "genre_match",
-}
-
-# The one table of discovery modes (documented in the README). `score` is the weighted sum
-# of the pool's reach scores (mainstream, obscurity), its confidence-aware quality score,
-# freshness and the share of requested genres a title has (1 when no genre is requested),
-# so it stays in [0, 1]. In the obscure modes quality outweighs obscurity: among titles
-# that few have seen, the well-attested rating decides (an 8.2 from 60 votes ranks above a
-# 10.0 from 6), while obscurity still keeps famous titles down the list.
-# mode: (vote floor, mainstream, obscurity, quality, freshness, genre match)
-_MODE_TABLE = {
-    "mainstream": (500, 0.50, 0.0, 0.30, 0.05, 0.15),
-    "popular": (100, 0.30, 0.0, 0.20, 0.35, 0.15),
-    "balanced": (50, 0.15, 0.15, 0.45, 0.10, 0.15),
-    "obscure": (20, 0.0, 0.30, 0.45, 0.10, 0.15),
-    "very_obscure": (10, 0.0, 0.40, 0.45, 0.0, 0.15),
-    "deep_discovery": (5, 0.0, 0.30, 0.35, 0.20, 0.15),
-}
-MODES: dict[str, Mode] = {name: Mode(*row) for name, row in _MODE_TABLE.items()}
+SQL = "candidates.sql"
 
 OUTPUT_COLUMNS = [
     "media_type",
@@ -111,72 +62,6 @@ OUTPUT_COLUMNS = [
     "explanation",
     "from_persistent_store",
 ]
-
-
-@dataclass(frozen=True)
-class CandidateFilters:
-    """What the engine (or a user) asks for; `validated()` (called by every query) checks it
-    and normalizes genres and languages."""
-
-    media_type: MediaChoice = "both"
-    languages: tuple[str, ...] = ()
-    genres: tuple[str, ...] = ()
-    genre_mode: GenreMode = "any"
-    year_min: int | None = None
-    year_max: int | None = None
-    min_rating: float | None = None
-    min_votes: int | None = None  # None: the mode's floor
-    include_adult: bool = False
-    include_unreleased: bool = False  # titles whose release date is after today, or unknown
-    include_removed: bool = False  # titles TMDB answered 404 for (`removed_from_tmdb_at`)
-    exclude: frozenset[tuple[str, int]] = frozenset()
-    mode: str = "balanced"
-    limit: int = 50
-    offset: int = 0
-
-    def validated(self) -> CandidateFilters:
-        if self.mode not in MODES:
-            raise ConfigError(f"Unknown mode {clip(self.mode)!r}; valid modes: {', '.join(MODES)}.")
-        if self.media_type not in ("movie", "tv", "both"):
-            raise ConfigError(
-                f"Unknown media type {clip(self.media_type)!r}; use movie, tv or both."
-            )
-        if self.genre_mode not in ("any", "all"):
-            raise ConfigError(f"Unknown genre mode {clip(self.genre_mode)!r}; use any or all.")
-        try:
-            genres = normalize_request(self.genres)
-        except ValueError as exc:
-            raise ConfigError(
-                f"Unknown genre {exc}; valid genres: {', '.join(CANONICAL_NAMES)} (TMDB's TV "
-                "names such as 'Sci-Fi & Fantasy' and 'Action & Adventure' work too)."
-            ) from None
-        low, high = YEAR_RANGE
-        for name, year in (("year-min", self.year_min), ("year-max", self.year_max)):
-            if year is not None and not low <= year <= high:
-                raise ConfigError(
-                    f"{name} {year} is outside the years titles can have ({low}-{high})."
-                )
-        if (
-            self.year_min is not None
-            and self.year_max is not None
-            and self.year_min > self.year_max
-        ):
-            raise ConfigError(f"year-min {self.year_min} is after year-max {self.year_max}.")
-        if not 1 <= self.limit <= MAX_LIST:
-            raise ConfigError(f"limit must be from 1 to {MAX_LIST:,} (got {self.limit:,}).")
-        if not 0 <= self.offset <= MAX_LIST:
-            raise ConfigError(f"offset must be from 0 to {MAX_LIST:,} (got {self.offset:,}).")
-        if self.min_rating is not None and not 0 <= self.min_rating <= 10:
-            raise ConfigError("min-rating must be between 0 and 10.")
-        if self.min_votes is not None and self.min_votes < 0:
-            raise ConfigError("min-votes must be 0 or more.")
-        # Codes or names ("Danish", "Deutsch") -> TMDB's codes.
-        languages = tuple(sorted({to_code(lang) for lang in self.languages}))
-        return CandidateFilters(**{**self.__dict__, "genres": genres, "languages": languages})
-
-    @property
-    def vote_floor(self) -> int:
-        return MODES[self.mode].min_votes if self.min_votes is None else self.min_votes
 
 
 @dataclass
@@ -202,95 +87,26 @@ class Candidates:
         return max(self.requested - self.frame.height, 0)
 
 
-# What the query scans: the filter and score columns of the pool's materialized file
-# (sorted by vote count, genres as a bitmask over CANONICAL_NAMES; see pool_cache), with
-# freshness for today. Its rowid is the row's position in that file, so the wide columns
-# of the chosen rows are a Polars gather from `DISPLAY_COLUMNS`: carrying titles and genre
-# lists through DuckDB's top-N tripled the query time.
-LOAD_SQL = """
-CREATE OR REPLACE TABLE candidate_pool AS
-SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask,
-       coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
-       coalesce(popularity, 0) AS popularity, adult,
-       removed_from_tmdb_at IS NOT NULL AS removed, coalesce(synthetic, false) AS synthetic,
-       obscurity_score, mainstream_score, quality_score,
-       freshness_score(release_date, current_date) AS freshness_score
-FROM read_parquet($path)
-"""
-
 ZERO_WHEN_UNKNOWN = ("vote_average", "vote_count", "popularity")
 # Everything the output needs that does not depend on the request or on today.
 DISPLAY_COLUMNS = OUTPUT_COLUMNS[: OUTPUT_COLUMNS.index("freshness_score")]
 
-# The candidate query. Only the filters a request uses become WHERE conditions (each one
-# parameterized): constant-folded "$x IS NULL OR ..." conditions still cost a check per row.
-QUERY_SQL = """
-WITH scored AS (
-    SELECT rowid AS rid, media_type, tmdb_id, vote_count, synthetic, obscurity_score,
-           mainstream_score, quality_score, freshness_score, {genre_match} AS genre_match
-    FROM candidate_pool
-    WHERE {conditions}
-)
-SELECT rid, synthetic, genre_match, freshness_score,
-    $w_mainstream * mainstream_score + $w_obscurity * obscurity_score
-        + $w_quality * quality_score + $w_freshness * freshness_score
-        + $w_genre_match * genre_match AS score
-FROM scored
-{exclusion}
-ORDER BY score DESC, vote_count DESC, media_type, tmdb_id
-LIMIT $limit OFFSET $offset
-"""
-
-COUNT_SQL = """
-WITH scored AS (SELECT media_type, tmdb_id FROM candidate_pool WHERE {conditions})
-SELECT count(*) FROM scored {exclusion}
-"""
-
-# filter -> (condition, parameters it needs), used when the filter is set.
-CONDITIONS = {
-    "media_type": "media_type = $media",
-    "languages": "list_contains($languages, original_language)",
-    "genres_all": "genre_mask & $genre_mask = $genre_mask",
-    "genres_any": "genre_mask & $genre_mask <> 0",
-    "year_min": "year >= $year_min",
-    "year_max": "year <= $year_max",
-    "min_rating": "vote_average >= $min_rating",
-    "adult": "NOT adult",
-    "released": "release_date <= current_date",
-    "not_removed": "NOT removed",
-}
-
 
 def _conditions(filters: CandidateFilters) -> tuple[list[str], dict[str, Any], str]:
-    """The WHERE conditions, their parameters and the genre-match expression for `filters`."""
-    conditions = ["vote_count >= $min_votes"]
-    params: dict[str, Any] = {"min_votes": filters.vote_floor}
-    if filters.media_type != "both":
-        conditions.append(CONDITIONS["media_type"])
-        params["media"] = filters.media_type
-    if filters.languages:
-        conditions.append(CONDITIONS["languages"])
-        params["languages"] = list(filters.languages)
-    genre_match = "1.0::DOUBLE"
-    if filters.genres:
-        conditions.append(CONDITIONS["genres_all" if filters.genre_mode == "all" else "genres_any"])
-        params["genre_mask"] = genre_mask(filters.genres)
-        genre_match = "bit_count(genre_mask & $genre_mask) / bit_count($genre_mask)"
-    for name in ("year_min", "year_max", "min_rating"):
-        if getattr(filters, name) is not None:
-            conditions.append(CONDITIONS[name])
-            params[name] = getattr(filters, name)
-    if not filters.include_adult:
-        conditions.append(CONDITIONS["adult"])
-    if not filters.include_unreleased:
-        conditions.append(CONDITIONS["released"])
-    if not filters.include_removed:
-        conditions.append(CONDITIONS["not_removed"])
+    """The WHERE conditions (each filter's, from the registry), their parameters and the
+    genre-match expression for `filters`."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    for name, values in filters.conditions():
+        conditions.append(statement(SQL, name))
+        params.update(values)
+    # The genres condition brings $genre_mask, which the match reads too.
+    genre_match = statement(SQL, "genre_match" if filters.genres else "no_genre_requested")
     return conditions, params, genre_match
 
 
 def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[str, Any]]:
-    """The SQL text (our constants only) and the parameters for validated `filters`."""
+    """The SQL text (candidates.sql only) and the parameters for validated `filters`."""
     conditions, params, genre_match = _conditions(filters)
     weights = MODES[filters.mode].weights()
     params.update(
@@ -298,7 +114,7 @@ def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[st
         limit=filters.limit,
         offset=filters.offset,
     )
-    sql = QUERY_SQL.format(
+    sql = statement(SQL, "query").format(
         genre_match=genre_match, conditions="\n      AND ".join(conditions), exclusion=exclusion
     )
     return sql, params
@@ -307,11 +123,8 @@ def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[st
 def build_count(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[str, Any]]:
     """How many titles match `filters` in all (asked only when a page comes back short)."""
     conditions, params, _ = _conditions(filters)
-    return COUNT_SQL.format(conditions=" AND ".join(conditions), exclusion=exclusion), params
-
-
-def genre_mask(genres: tuple[str, ...]) -> int:
-    return sum(1 << CANONICAL_NAMES.index(g) for g in genres)
+    sql = statement(SQL, "count").format(conditions=" AND ".join(conditions), exclusion=exclusion)
+    return sql, params
 
 
 class CandidateProvider:
@@ -350,7 +163,7 @@ class CandidateProvider:
             if self._con is None or self._key != key:
                 con = new_connection()
                 con.execute(sql_file("scores.sql"))
-                con.execute(LOAD_SQL, {"path": str(path)})
+                con.execute(statement(SQL, "load"), {"path": str(path)})
                 # Unknown votes, rating and popularity read as 0, as in the query's table.
                 display = (
                     pl.read_parquet(path, columns=DISPLAY_COLUMNS)
@@ -368,13 +181,7 @@ class CandidateProvider:
         """The original-language codes present in the pool."""
         cursor = self._connection()
         try:
-            return [
-                r[0]
-                for r in cursor.sql(
-                    "SELECT DISTINCT original_language FROM candidate_pool "
-                    "WHERE original_language IS NOT NULL ORDER BY 1"
-                ).fetchall()
-            ]
+            return [r[0] for r in cursor.sql(statement(SQL, "languages")).fetchall()]
         finally:
             cursor.close()
 
@@ -391,10 +198,7 @@ class CandidateProvider:
                     orient="row",
                 )
                 cursor.register("excluded", excluded.to_arrow())
-                exclusion = (
-                    "ANTI JOIN excluded ON scored.media_type = excluded.x_media "
-                    "AND scored.tmdb_id = excluded.x_id"
-                )
+                exclusion = statement(SQL, "exclusion")
             sql, params = build_query(filters, exclusion)
             chosen = cursor.sql(sql, params=params).pl()
             total = below_floor = None
@@ -503,9 +307,17 @@ def get_candidates(
         result.notes.append("no TMDB credential is set for the fallback.")
         return result
     from watchbuddy.sources.tmdb.fallback import fill_from_tmdb
+    from watchbuddy.sources.tmdb.ingest import DATE_FIELD
 
     before = set(zip(result.frame["media_type"], result.frame["tmdb_id"], strict=True))
-    found = fill_from_tmdb(settings, result.filters)
+    asked = result.filters
+    today = dt.datetime.now(dt.UTC).date()
+    found = fill_from_tmdb(
+        settings,
+        media_types(asked.media_type),
+        list(discover_queries(asked, today, DATE_FIELD)),
+        asked.exclude,
+    )
     if not found.keys:
         result.notes.extend(found.notes)
         return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from watchbuddy.safe_text import clip
+from watchbuddy.store.schema import genre_table
 
 # TMDB genre (movie or TV) or common spelling -> the canonical genres it counts as.
 CANONICAL: dict[str, tuple[str, ...]] = {
@@ -77,6 +78,22 @@ def normalize_request(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
             if c not in out:
                 out.append(c)
     return tuple(out)
+
+
+def genre_mask(genres: tuple[str, ...]) -> int:
+    """Canonical genres as a bitmask over CANONICAL_NAMES (bit i = the i-th name), as the
+    pool's `genre_mask` column holds them (`sql_mask`)."""
+    return sum(1 << CANONICAL_NAMES.index(g) for g in genres)
+
+
+def tmdb_genre_ids(genres: tuple[str, ...], media_type: str) -> dict[str, list[int]]:
+    """Canonical genre -> the TMDB genre ids of this media type that count as it."""
+    out: dict[str, list[int]] = {g: [] for g in genres}
+    for tmdb_id, name in genre_table()[media_type].items():
+        for c in canonical(name):
+            if c in out:
+                out[c].append(tmdb_id)
+    return out
 
 
 def sql_map() -> str:

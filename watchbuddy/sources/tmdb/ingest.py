@@ -701,7 +701,7 @@ def _checkpoint(warehouse: Warehouse, media_type: str) -> _Checkpoint:
     return _Checkpoint(last_release_date, last_run_day, changes_read_until)
 
 
-def _existing(warehouse: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:
+def existing_titles(warehouse: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:
     """The pool's titles among these keys, with their merged `status` (NULL: the pool has
     no details of the title yet)."""
     con = open_views(warehouse, materialize=False)
@@ -787,7 +787,7 @@ def _finish_failed(
     writer: WarehouseWriter, run: Run, client: TmdbClient | None, message: str
 ) -> None:
     if client is not None:
-        _copy_stats(run, client)
+        copy_client_stats(run, client)
     run.errors += 1
     run.finish("failed", message)
     writer.commit(add={"runs": [stage_run(writer, [run])]})
@@ -830,7 +830,7 @@ def _recorded(writer: WarehouseWriter, run: Run, client: TmdbClient) -> Iterator
         raise
 
 
-def _copy_stats(run: Run, client: TmdbClient) -> None:
+def copy_client_stats(run: Run, client: TmdbClient) -> None:
     """The client's counts, for a job that does not track lost requests itself: each answer
     that was malformed JSON twice is an error, named in the messages."""
     stats = client.stats
@@ -878,7 +878,7 @@ def _finish(
     return problems
 
 
-def _client(settings: Settings) -> TmdbClient:
+def client_for(settings: Settings) -> TmdbClient:
     import httpx
 
     return TmdbClient(
@@ -936,7 +936,7 @@ def ingest_new_content(
         raise ConfigError(f"Unknown media type {media_type!r}; use movie or tv.")
     today = today or today_utc()
     warehouse = Warehouse(settings.warehouse)
-    client = _client(settings)  # fails fast without a credential, before taking the lock
+    client = client_for(settings)  # fails fast without a credential, before taking the lock
     with warehouse.writer(f"ingest {media_type}", wait_seconds=WRITE_LOCK_WAIT_SECONDS) as writer:
         abandon_dead_runs(writer)
         before = _checkpoint(warehouse, media_type)
@@ -1063,7 +1063,7 @@ async def _fetch_new(
                 else f"/discover/{media_type}"
             )
             found.reject(endpoint, [(item, reason)])
-        known = _existing(warehouse, frame.select("media_type", "tmdb_id"))
+        known = existing_titles(warehouse, frame.select("media_type", "tmdb_id"))
         known_ids = set(known["tmdb_id"].to_list())
         new_ids = [i for i in frame["tmdb_id"].to_list() if i not in known_ids]
         run.titles_new = len(new_ids)
@@ -1214,7 +1214,7 @@ def refresh_recent_votes(
     limit = settings.refresh_limit if limit is None else limit
     today = today or today_utc()
     warehouse = Warehouse(settings.warehouse)
-    client = _client(settings)
+    client = client_for(settings)
     with warehouse.writer(
         f"refresh-votes {media_type}", wait_seconds=WRITE_LOCK_WAIT_SECONDS
     ) as writer:

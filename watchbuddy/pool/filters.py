@@ -1,0 +1,641 @@
+"""The candidate filters, each declared once: `CandidateFilters` is the registry.
+
+Every field of `CandidateFilters` carries its `Filter` entry: help text, validation, the SQL
+condition it adds, its TMDB discover parameters, its `recommend` option, its link parameter
+and its sidebar widget. Everything that handles filters is derived from these entries: the
+CLI options (`watchbuddy.cli.filter_options`), the link parser
+(`watchbuddy.explorer.query_params`), the Explore sidebar, `validated()`, the cache key, the
+fallback's discover queries and the README's filter table (`readme_table`, checked by a
+test). So the CLI, the links and the Python API cannot disagree about what a value means or
+whether it is allowed; adding a filter is one field here (and its test).
+
+A value is checked by one function per entry (`Filter.validate`). Each surface words a
+refusal its own way: `validated()` and the CLI raise the entry's sentence (click states its
+own ranges and choices first, built from the same declaration), a link drops the value with
+a short reason. Whether a language has titles in the pool is a separate question
+(`missing_languages`), asked by the CLI and the link parser, which know the pool.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from watchbuddy.errors import ConfigError, InvalidValue
+from watchbuddy.pool.languages import to_code
+from watchbuddy.pool.modes import DEFAULT_MODE, MODES
+from watchbuddy.safe_text import clip
+from watchbuddy.store.genres import CANONICAL_NAMES, genre_mask, normalize_request, tmdb_genre_ids
+from watchbuddy.store.schema import RELEASE_DATE_RANGE
+
+MediaChoice = Literal["movie", "tv", "both"]
+GenreMode = Literal["any", "all"]
+# Release years a filter may ask for: the years of the release dates that land.
+YEAR_RANGE = (RELEASE_DATE_RANGE[0].year, RELEASE_DATE_RANGE[1].year)
+# The most --limit, --offset and --min-votes may be: far past any pool (TMDB has about 1.5M
+# titles), far below the 64-bit integers DuckDB takes them as.
+MAX_LIST = 10_000_000
+# The Explore page shows at most this many rows, and its links skip at most this many.
+MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+SAME: Any = object()  # an entry's CLI default that is the field's own
+
+Number = int | float
+WidgetKind = Literal["selectbox", "radio", "multiselect", "number", "slider", "checkbox"]
+
+
+@dataclass(frozen=True)
+class Widget:
+    """How the Explore sidebar shows a filter (the page lays the widgets out)."""
+
+    kind: WidgetKind
+    label: str
+    labels: Mapping[str, str] | None = None  # option -> text shown for it
+    options: tuple[str, ...] = ()  # for a multiselect whose options are fixed
+    placeholder: str | None = None
+    step: Number | None = None
+
+
+@dataclass(frozen=True)
+class DiscoverQuery:
+    """One TMDB discover query of a fallback: for one media type and at most one language
+    (discover takes one original language per query)."""
+
+    media_type: str
+    language: str | None
+    today: dt.date
+    date_field: str  # primary_release_date or first_air_date
+
+
+# A condition: the name of its `where_*` statement in candidates.sql and its parameters.
+Condition = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One filter (or list option) of `CandidateFilters`: everything about it, in one place.
+
+    `name`, `type` and `default` come from the dataclass field the entry is declared on."""
+
+    help: str
+    # The sentence for a value outside `choices` or `bounds` (validated(), the CLI).
+    refusal: Callable[[Filter, Any], str] | None = None
+    # Normalizes a value, or raises InvalidValue (genres and languages).
+    normalize: Callable[[Filter, Any], Any] | None = None
+    choices: tuple[str, ...] = ()  # the allowed values; a Literal type gives its own
+    bounds: tuple[Number, Number] | None = None  # inclusive; None values pass
+    role: Literal["filter", "option"] = "filter"
+    where: Callable[[CandidateFilters], Condition | None] | None = None
+    discover: Callable[[CandidateFilters, DiscoverQuery], dict[str, Any] | None] | None = None
+    cli: str | None = None  # the `recommend` option
+    cli_default: Any = SAME  # the CLI's default, when it is not the field's
+    cli_range: bool = True  # click states the bounds ("x is not in the range ...")
+    cli_file: bool = False  # the option names a file the command reads into the value
+    url: str | None = None  # the Explore link parameter
+    url_help: str = ""  # what the parameter holds (the About page, "Ignored" notes)
+    url_bounds: tuple[int, int] | None = None  # narrower bounds for links and the sidebar
+    widget: Widget | None = None
+    shown_default: str | None = None  # the README's words for the default
+    # From the dataclass field the entry is declared on:
+    name: str = ""
+    python_type: Any = None
+    default: Any = None
+
+    @property
+    def word(self) -> str:
+        """How messages name the filter: `year-min`, `limit`."""
+        return self.cli.lstrip("-") if self.cli else self.name
+
+    @property
+    def base(self) -> Any:
+        """The Python type of one value: str, int, float, bool, tuple (a list) or frozenset."""
+        kind = self.python_type
+        if typing.get_origin(kind) in (typing.Union, types.UnionType):
+            kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        if typing.get_origin(kind) is Literal:
+            return str
+        return typing.get_origin(kind) or kind
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The allowed values of a choice: the Literal's, or the declared ones."""
+        if typing.get_origin(self.python_type) is Literal:
+            return tuple(typing.get_args(self.python_type))
+        return self.choices
+
+    @property
+    def is_list(self) -> bool:
+        return self.base is tuple
+
+    def validate(self, value: Any) -> Any:
+        """The value, normalized; InvalidValue when the entry refuses it. The one check of
+        a value, whichever way it came (Python, the CLI, a link)."""
+        if self.options and value not in self.options:
+            raise InvalidValue(self._refused(value), f"not one of {', '.join(self.options)}")
+        if self.bounds is not None and value is not None:
+            low, high = self.bounds
+            if not low <= value <= high:
+                raise InvalidValue(self._refused(value), f"not between {low} and {high}")
+        return self.normalize(self, value) if self.normalize else value
+
+    def _refused(self, value: Any) -> str:
+        return self.refusal(self, value) if self.refusal else f"{self.word} {value!r} is refused."
+
+    def parse(self, text: str) -> Any:
+        """One value from text (a link parameter): ValueError with a short reason."""
+        if self.base is bool:
+            word = text.strip().lower()
+            if word in TRUE_WORDS:
+                return True
+            if word in FALSE_WORDS:
+                return False
+            raise ValueError("not true or false")
+        if self.base is int:
+            try:
+                return int(text)
+            except ValueError:
+                raise ValueError("not a whole number") from None
+        if self.base is float:
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError("not a number") from None
+        return text.strip().lower() if self.options else text
+
+    def from_link(self, text: str) -> Any:
+        """A link's value, parsed and validated; ValueError with a short reason."""
+        value = self.parse(text)
+        if self.url_bounds is not None and not self.url_bounds[0] <= value <= self.url_bounds[1]:
+            raise ValueError(f"not between {self.url_bounds[0]} and {self.url_bounds[1]}")
+        try:
+            return self.validate(value)
+        except InvalidValue as exc:
+            raise ValueError(exc.reason) from None
+
+    def to_link(self, value: Any) -> str:
+        if self.is_list:
+            return ",".join(value)
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def entry(default: Any, spec: Filter) -> Any:
+    """A `CandidateFilters` field declared with its registry entry."""
+    return field(default=default, metadata={"filter": spec})
+
+
+# ---------------------------------------------------------------- checks and their sentences
+
+
+def _unknown_choice(listing: str) -> Callable[[Filter, Any], str]:
+    def message(spec: Filter, value: Any) -> str:
+        return f"Unknown {spec.word.replace('-', ' ')} {clip(str(value))!r}; {listing}."
+
+    return message
+
+
+def _out_of_range(template: str) -> Callable[[Filter, Any], str]:
+    def message(spec: Filter, value: Any) -> str:
+        low, high = spec.bounds or (None, None)
+        return template.format(word=spec.word, value=value, low=low, high=high)
+
+    return message
+
+
+def _min_votes_message(spec: Filter, value: int) -> str:
+    if value < 0:
+        return f"{spec.word} must be 0 or more."
+    return f"{spec.word} must be at most {MAX_LIST:,} (got {value:,})."
+
+
+def _check_genres(spec: Filter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Canonical genres ('Sci-Fi' -> 'Science Fiction'), in the order asked, once each."""
+    try:
+        return normalize_request(tuple(value))
+    except ValueError as exc:
+        raise InvalidValue(
+            f"Unknown genre {exc}; valid genres: {', '.join(CANONICAL_NAMES)} (TMDB's TV "
+            "names such as 'Sci-Fi & Fantasy' and 'Action & Adventure' work too).",
+            f"not a known genre ({', '.join(CANONICAL_NAMES)})",
+        ) from None
+
+
+def _check_languages(spec: Filter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """TMDB's codes for codes or names ('Danish', 'Deutsch' -> 'da', 'de'), sorted, once each."""
+    codes = set()
+    for given in value:
+        try:
+            codes.add(to_code(given))
+        except ConfigError as exc:
+            raise InvalidValue(str(exc), "not a language code or name") from None
+    return tuple(sorted(codes))
+
+
+def missing_languages(codes: tuple[str, ...], known: list[str] | set[str]) -> list[str]:
+    """The codes no title in the pool has (they could only ever return nothing)."""
+    return [code for code in codes if code not in known]
+
+
+def year_order_error(year_min: int | None, year_max: int | None) -> str | None:
+    """The sentence for an empty year range, or None: the one rule across two filters."""
+    if year_min is not None and year_max is not None and year_min > year_max:
+        return f"year-min {year_min} is after year-max {year_max}."
+    return None
+
+
+# ---------------------------------------------------------------- SQL and TMDB parameters
+
+
+def _when_set(name: str) -> Callable[[CandidateFilters], Condition | None]:
+    """The condition `where_<name>` with the filter's value as `$<name>`, when it is set."""
+
+    def where(filters: CandidateFilters) -> Condition | None:
+        value = getattr(filters, name)
+        return None if value is None else (f"where_{name}", {name: value})
+
+    return where
+
+
+def _genres_where(filters: CandidateFilters) -> Condition | None:
+    if not filters.genres:
+        return None
+    kind = "all" if filters.genre_mode == "all" else "any"
+    return f"where_genres_{kind}", {"genre_mask": genre_mask(filters.genres)}
+
+
+def _genres_discover(filters: CandidateFilters, query: DiscoverQuery) -> dict[str, Any] | None:
+    """TMDB's genre ids for the media type: `,` = all of, `|` = any of; a canonical genre
+    with two TMDB ids is an "or". None when TMDB cannot express the request (a genre with no
+    TMDB equivalent for this media type, in 'all' mode, or none at all in 'any' mode)."""
+    if not filters.genres:
+        return {}
+    ids = tmdb_genre_ids(filters.genres, query.media_type)
+    if filters.genre_mode == "all":
+        if any(not v for v in ids.values()):
+            return None
+        return {"with_genres": ",".join("|".join(map(str, v)) for v in ids.values())}
+    flat = sorted({i for v in ids.values() for i in v})
+    return {"with_genres": "|".join(map(str, flat))} if flat else None
+
+
+def _release_ceiling(filters: CandidateFilters, query: DiscoverQuery) -> dict[str, Any]:
+    """The latest release date: the end of year_max, and today unless unreleased titles are
+    asked for (year_max and include_unreleased both set this one parameter)."""
+    last = dt.date(filters.year_max, 12, 31) if filters.year_max is not None else None
+    if not filters.include_unreleased:
+        last = min(last, query.today) if last else query.today
+    return {} if last is None else {f"{query.date_field}.lte": last.isoformat()}
+
+
+def _year_min_discover(filters: CandidateFilters, query: DiscoverQuery) -> dict[str, Any]:
+    if filters.year_min is None:
+        return {}
+    return {f"{query.date_field}.gte": f"{filters.year_min}-01-01"}
+
+
+def _min_rating_discover(filters: CandidateFilters, query: DiscoverQuery) -> dict[str, Any]:
+    return {} if filters.min_rating is None else {"vote_average.gte": filters.min_rating}
+
+
+# ---------------------------------------------------------------- the registry
+
+
+@dataclass(frozen=True)
+class CandidateFilters:
+    """What the engine (or a user) asks for; `validated()` (called by every query) checks it
+    and normalizes genres and languages. Each field is a registry entry (see the module)."""
+
+    mode: str = entry(
+        DEFAULT_MODE,
+        Filter(
+            "Discovery mode: sets the default vote floor and how the scores are blended.",
+            role="option",
+            choices=tuple(MODES),
+            refusal=_unknown_choice(f"valid modes: {', '.join(MODES)}"),
+            discover=lambda f, q: {"sort_by": MODES[f.mode].sort_by},
+            cli="--mode",
+            url="mode",
+            url_help=f"discovery mode: {', '.join(MODES)}",
+            widget=Widget(
+                "selectbox",
+                "Discovery mode",
+                labels={m: f"{m.replace('_', ' ')} (≥ {MODES[m].min_votes} votes)" for m in MODES},
+            ),
+        ),
+    )
+    media_type: MediaChoice = entry(
+        "both",
+        Filter(
+            "Movies, shows or both.",
+            refusal=_unknown_choice("use movie, tv or both"),
+            where=lambda f: (
+                None if f.media_type == "both" else ("where_media_type", {"media": f.media_type})
+            ),
+            cli="--media-type",
+            url="media",
+            url_help="movie, tv or both",
+            widget=Widget(
+                "radio",
+                "Media type",
+                labels={"both": "Movies and shows", "movie": "Movies", "tv": "Shows"},
+            ),
+        ),
+    )
+    languages: tuple[str, ...] = entry(
+        (),
+        Filter(
+            "Original language: a code (da) or a name (Danish, Deutsch); repeat for any of "
+            "several.",
+            normalize=_check_languages,
+            where=lambda f: (
+                ("where_languages", {"languages": list(f.languages)}) if f.languages else None
+            ),
+            discover=lambda f, q: {"with_original_language": q.language} if q.language else {},
+            cli="--language",
+            url="lang",
+            url_help="original language codes, comma-separated (da,sv)",
+            widget=Widget("multiselect", "Original language", placeholder="any language"),
+        ),
+    )
+    genres: tuple[str, ...] = entry(
+        (),
+        Filter(
+            "Genre (e.g. 'Science Fiction', 'Sci-Fi', 'Thriller'); repeat for several.",
+            normalize=_check_genres,
+            where=_genres_where,
+            discover=_genres_discover,
+            cli="--genre",
+            url="genre",
+            url_help="genres, comma-separated (Thriller,Crime)",
+            widget=Widget(
+                "multiselect", "Genres", options=CANONICAL_NAMES, placeholder="any genre"
+            ),
+        ),
+    )
+    genre_mode: GenreMode = entry(
+        "any",
+        Filter(
+            "Whether a title needs any or all of the genres.",
+            # its SQL condition and TMDB parameter are the genres entry's
+            refusal=_unknown_choice("use any or all"),
+            cli="--genre-mode",
+            url="genre_mode",
+            url_help="any or all",
+            widget=Widget(
+                "radio", "Titles must have", labels={"any": "any of them", "all": "all of them"}
+            ),
+        ),
+    )
+    year_min: int | None = entry(
+        None,
+        Filter(
+            "Earliest release year.",
+            bounds=YEAR_RANGE,
+            refusal=_out_of_range(
+                "{word} {value} is outside the years titles can have ({low}-{high})."
+            ),
+            where=_when_set("year_min"),
+            discover=_year_min_discover,
+            cli="--year-min",
+            cli_range=False,  # its sentence says what the range is
+            url="year_min",
+            url_help="earliest release year",
+            widget=Widget("number", "From year", placeholder="any", step=1),
+        ),
+    )
+    year_max: int | None = entry(
+        None,
+        Filter(
+            "Latest release year.",
+            bounds=YEAR_RANGE,
+            refusal=_out_of_range(
+                "{word} {value} is outside the years titles can have ({low}-{high})."
+            ),
+            where=_when_set("year_max"),
+            discover=_release_ceiling,
+            cli="--year-max",
+            cli_range=False,
+            url="year_max",
+            url_help="latest release year",
+            widget=Widget("number", "To year", placeholder="any", step=1),
+        ),
+    )
+    min_rating: float | None = entry(
+        None,
+        Filter(
+            "Lowest TMDB rating (vote average), 0-10.",
+            bounds=(0, 10),
+            refusal=_out_of_range("{word} must be between {low} and {high}."),
+            where=_when_set("min_rating"),
+            discover=_min_rating_discover,
+            cli="--min-rating",
+            url="min_rating",
+            url_help="lowest TMDB rating, 0-10",
+            widget=Widget("slider", "Lowest rating", step=0.5),
+        ),
+    )
+    min_votes: int | None = entry(
+        None,  # None: the mode's floor
+        Filter(
+            "Lowest vote count (default: the mode's vote floor).",
+            bounds=(0, MAX_LIST),
+            refusal=_min_votes_message,
+            where=lambda f: ("where_min_votes", {"min_votes": f.vote_floor}),
+            discover=lambda f, q: {"vote_count.gte": f.vote_floor},
+            cli="--min-votes",
+            url="min_votes",
+            url_help="vote floor (default: the mode's)",
+            shown_default="the mode's floor",
+            widget=Widget("number", "Lowest vote count", step=10),
+        ),
+    )
+    include_adult: bool = entry(
+        False,
+        Filter(
+            "Also adult titles.",
+            where=lambda f: None if f.include_adult else ("where_not_adult", {}),
+            discover=lambda f, q: {"include_adult": str(f.include_adult).lower()},
+            cli="--include-adult",
+            url="adult",
+            url_help="include adult titles: true/false",
+            widget=Widget("checkbox", "Include adult titles"),
+        ),
+    )
+    include_unreleased: bool = entry(
+        False,
+        Filter(
+            "Also titles released after today or with no release date.",
+            where=lambda f: None if f.include_unreleased else ("where_released", {}),
+            discover=_release_ceiling,
+            cli="--include-unreleased",
+            url="unreleased",
+            url_help="include unreleased titles: true/false",
+            widget=Widget("checkbox", "Include unreleased titles"),
+        ),
+    )
+    include_removed: bool = entry(
+        False,
+        Filter(
+            "Also titles TMDB answered 404 for (removed_from_tmdb_at is set).",
+            where=lambda f: None if f.include_removed else ("where_not_removed", {}),
+            cli="--include-removed",
+        ),
+    )
+    exclude: frozenset[tuple[str, int]] = entry(
+        frozenset(),
+        Filter(
+            "Watched list: CSV with a TMDB id column and optional media type.",
+            role="option",
+            cli="--exclude-file",
+            cli_file=True,
+        ),
+    )
+    limit: int = entry(
+        50,
+        Filter(
+            "Rows to return.",
+            role="option",
+            bounds=(1, MAX_LIST),
+            refusal=_out_of_range("{word} must be from {low:,} to {high:,} (got {value:,})."),
+            cli="--limit",
+            cli_default=20,
+            url="limit",
+            url_help=f"rows to show, 1-{MAX_LIMIT}",
+            url_bounds=(1, MAX_LIMIT),
+            widget=Widget("number", "Rows", step=50),
+        ),
+    )
+    offset: int = entry(
+        0,
+        Filter(
+            "Rows to skip: the next page starts at the row count.",
+            role="option",
+            bounds=(0, MAX_LIST),
+            refusal=_out_of_range("{word} must be from {low:,} to {high:,} (got {value:,})."),
+            cli="--offset",
+            url="offset",
+            url_help="rows to skip (the next page starts at limit)",
+            url_bounds=(0, MAX_OFFSET),
+            widget=Widget("number", "Skip first"),
+        ),
+    )
+
+    def validated(self) -> CandidateFilters:
+        """These filters checked by their entries, genres and languages normalized."""
+        values = {spec.name: spec.validate(getattr(self, spec.name)) for spec in FILTERS}
+        error = year_order_error(values["year_min"], values["year_max"])
+        if error:
+            raise ConfigError(error)
+        return CandidateFilters(**values)
+
+    @property
+    def vote_floor(self) -> int:
+        return MODES[self.mode].min_votes if self.min_votes is None else self.min_votes
+
+    def cache_key(self) -> tuple[tuple[str, Any], ...]:
+        """Every entry's value, hashable and in a fixed order (the watched list sorted)."""
+        return tuple(
+            (spec.name, tuple(sorted(value)) if isinstance(value, frozenset) else value)
+            for spec in FILTERS
+            for value in (getattr(self, spec.name),)
+        )
+
+    def conditions(self) -> list[Condition]:
+        """The `where_*` statements (candidates.sql) this request needs, with parameters."""
+        return [c for spec in FILTERS if spec.where for c in (spec.where(self),) if c]
+
+
+_HINTS = typing.get_type_hints(CandidateFilters)
+_ANNOTATIONS = {f.name: str(f.type) for f in dataclasses.fields(CandidateFilters)}
+FILTERS: tuple[Filter, ...] = tuple(
+    dataclasses.replace(
+        f.metadata["filter"], name=f.name, python_type=_HINTS[f.name], default=f.default
+    )
+    for f in dataclasses.fields(CandidateFilters)
+)
+BY_NAME: dict[str, Filter] = {spec.name: spec for spec in FILTERS}
+
+
+def media_types(media_type: str) -> tuple[str, ...]:
+    return ("movie", "tv") if media_type == "both" else (media_type,)
+
+
+def discover_queries(
+    filters: CandidateFilters, today: dt.date, date_fields: Mapping[str, str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(media type, discover parameters) for each TMDB query a fallback makes: one per media
+    type and language. A query TMDB cannot express (an entry answers None) is left out."""
+    for media_type in media_types(filters.media_type):
+        for language in filters.languages or (None,):
+            query = DiscoverQuery(media_type, language, today, date_fields[media_type])
+            params: dict[str, Any] = {}
+            for spec in FILTERS:
+                part = spec.discover(filters, query) if spec.discover else {}
+                if part is None:
+                    break
+                params.update(part)
+            else:
+                yield media_type, params
+
+
+# ---------------------------------------------------------------- the README's table
+
+
+def _values(spec: Filter) -> str:
+    if spec.options:
+        return ", ".join(f"`{o}`" for o in spec.options)
+    if spec.bounds is not None:
+        return "–".join(f"{n:,}" if n >= 10_000 else str(n) for n in spec.bounds)
+    if spec.base is bool:
+        return "yes/no"
+    return ""
+
+
+def _default(spec: Filter) -> str:
+    if spec.shown_default:
+        return spec.shown_default
+    if spec.default is None or spec.default in ((), frozenset()):
+        return "none"
+    if spec.cli_default is not SAME:
+        return f"`{spec.default!r}` (`recommend`: {spec.cli_default})"
+    return f"`{spec.default!r}`"
+
+
+README_COLUMNS = (
+    "field",
+    "type",
+    "kind",
+    "values",
+    "default",
+    "`recommend` option",
+    "link parameter",
+    "meaning",
+)
+
+
+def readme_table() -> str:
+    """The README's table of filters, rendered from the registry (a test compares)."""
+    lines = [
+        "| " + " | ".join(README_COLUMNS) + " |",
+        "|" + "---|" * len(README_COLUMNS),
+    ]
+    for spec in FILTERS:
+        cells = [
+            f"`{spec.name}`",
+            f"`{_ANNOTATIONS[spec.name]}`",
+            spec.role,
+            _values(spec),
+            _default(spec),
+            f"`{spec.cli}`" if spec.cli else "",
+            f"`{spec.url}`" if spec.url else "",
+            spec.help,
+        ]
+        # A pipe, even in a code span, would end the cell.
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

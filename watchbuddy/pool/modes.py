@@ -1,0 +1,61 @@
+"""Discovery modes: the one table of vote floors, score weights and TMDB sort orders.
+
+A mode says how far from the mainstream a list reaches: it sets the default vote floor, the
+weights that blend the pool scores and the genre match into `score`, and, for the TMDB
+fallback, the discover order that finds titles of that kind first. All three live in one
+row, so a mode cannot exist for the pool and be missing for TMDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A discovery mode: the default vote floor, the weights of the score's components and
+    TMDB discover's `sort_by` for the fallback."""
+
+    min_votes: int
+    mainstream: float
+    obscurity: float
+    quality: float
+    freshness: float
+    genre_match: float
+    sort_by: str
+
+    def weights(self) -> dict[str, float]:
+        """Each component's weight, normalized so that `score` stays in [0, 1]."""
+        raw = {name: getattr(self, name) for name in COMPONENTS}
+        total = sum(raw.values())
+        return {name: value / total for name, value in raw.items()}
+
+
+# The components a mode blends, with the pool (or query) column each one reads.
+COMPONENTS = {
+    "mainstream": "mainstream_score",
+    "obscurity": "obscurity_score",
+    "quality": "quality_score",
+    "freshness": "freshness_score",
+    "genre_match": "genre_match",
+}
+
+# The one table of discovery modes (documented in the README). `score` is the weighted sum
+# of the pool's reach scores (mainstream, obscurity), its confidence-aware quality score,
+# freshness and the share of requested genres a title has (1 when no genre is requested),
+# so it stays in [0, 1]. In the obscure modes quality outweighs obscurity: among titles
+# that few have seen, the well-attested rating decides (an 8.2 from 60 votes ranks above a
+# 10.0 from 6), while obscurity still keeps famous titles down the list. The TMDB fallback
+# asks discover for the mode's kind of title first: by popularity for the mainstream modes,
+# by vote count for balanced, by rating for the obscure ones.
+# mode: (vote floor, mainstream, obscurity, quality, freshness, genre match, TMDB sort_by)
+_MODE_TABLE = {
+    "mainstream": (500, 0.50, 0.0, 0.30, 0.05, 0.15, "popularity.desc"),
+    "popular": (100, 0.30, 0.0, 0.20, 0.35, 0.15, "popularity.desc"),
+    "balanced": (50, 0.15, 0.15, 0.45, 0.10, 0.15, "vote_count.desc"),
+    "obscure": (20, 0.0, 0.30, 0.45, 0.10, 0.15, "vote_average.desc"),
+    "very_obscure": (10, 0.0, 0.40, 0.45, 0.0, 0.15, "vote_average.desc"),
+    "deep_discovery": (5, 0.0, 0.30, 0.35, 0.20, 0.15, "vote_average.desc"),
+}
+MODES: dict[str, Mode] = {name: Mode(*row) for name, row in _MODE_TABLE.items()}
+DEFAULT_MODE = "balanced"

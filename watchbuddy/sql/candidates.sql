@@ -1,0 +1,97 @@
+-- The candidate provider's SQL (watchbuddy/pool/candidates.py), as named statements.
+--
+-- Placeholders in braces are filled in by candidates.py with text of this file only (the
+-- filter conditions below, joined with AND, and the genre-match expression); every value a
+-- request brings is a $parameter. The short fragments carry no comments, since they are
+-- pasted into the middle of a line:
+--   exclusion           a watched list, registered as the table `excluded` (x_media, x_id)
+--   languages           the original-language codes present in the pool
+--   no_genre_requested  the genre match when no genre is asked for
+--   genre_match         the share of the requested genres ($genre_mask) a title has
+--   where_*             one condition per filter (watchbuddy/pool/filters.py names them),
+--                       each used only when its filter is set
+
+-- name: load
+-- What the query scans: the filter and score columns of the pool's materialized file
+-- (sorted by vote count, genres as a bitmask over the canonical genre names; see
+-- watchbuddy/pool/cache.py), with freshness for today. Its rowid is the row's position in
+-- that file, so the wide columns of the chosen rows are a Polars gather: carrying titles
+-- and genre lists through DuckDB's top-N tripled the query time.
+CREATE OR REPLACE TABLE candidate_pool AS
+SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask,
+       coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
+       coalesce(popularity, 0) AS popularity, adult,
+       removed_from_tmdb_at IS NOT NULL AS removed, coalesce(synthetic, false) AS synthetic,
+       obscurity_score, mainstream_score, quality_score,
+       freshness_score(release_date, current_date) AS freshness_score
+FROM read_parquet($path)
+
+-- name: query
+-- The candidate list. Only the filters a request uses become WHERE conditions (each one
+-- parameterized): constant-folded "$x IS NULL OR ..." conditions still cost a check per row.
+-- Ties are broken by vote count, media type and id, so offset pages never repeat a title.
+WITH scored AS (
+    SELECT rowid AS rid, media_type, tmdb_id, vote_count, synthetic, obscurity_score,
+           mainstream_score, quality_score, freshness_score, {genre_match} AS genre_match
+    FROM candidate_pool
+    WHERE {conditions}
+)
+SELECT rid, synthetic, genre_match, freshness_score,
+    $w_mainstream * mainstream_score + $w_obscurity * obscurity_score
+        + $w_quality * quality_score + $w_freshness * freshness_score
+        + $w_genre_match * genre_match AS score
+FROM scored
+{exclusion}
+ORDER BY score DESC, vote_count DESC, media_type, tmdb_id
+LIMIT $limit OFFSET $offset
+
+-- name: count
+-- How many titles match in all (asked only when a page comes back short).
+WITH scored AS (SELECT media_type, tmdb_id FROM candidate_pool WHERE {conditions})
+SELECT count(*) FROM scored {exclusion}
+
+-- name: exclusion
+ANTI JOIN excluded ON scored.media_type = excluded.x_media AND scored.tmdb_id = excluded.x_id
+
+-- name: languages
+SELECT DISTINCT original_language FROM candidate_pool
+WHERE original_language IS NOT NULL ORDER BY 1
+
+-- name: no_genre_requested
+1.0::DOUBLE
+
+-- name: genre_match
+bit_count(genre_mask & $genre_mask) / bit_count($genre_mask)
+
+-- name: where_min_votes
+vote_count >= $min_votes
+
+-- name: where_media_type
+media_type = $media
+
+-- name: where_languages
+list_contains($languages, original_language)
+
+-- name: where_genres_all
+genre_mask & $genre_mask = $genre_mask
+
+-- name: where_genres_any
+genre_mask & $genre_mask <> 0
+
+-- name: where_year_min
+year >= $year_min
+
+-- name: where_year_max
+year <= $year_max
+
+-- name: where_min_rating
+vote_average >= $min_rating
+
+-- name: where_not_adult
+NOT adult
+
+-- name: where_released
+release_date <= current_date
+
+-- name: where_not_removed
+NOT removed

@@ -28,7 +28,7 @@ STAGE_OF_PREFIX = {
     "watchbuddy.redact": "base",
     "watchbuddy.sql": "base",
     "watchbuddy.reference": "base",
-    "watchbuddy": "api",  # the package itself: `connect()` and `__version__`
+    "watchbuddy": "api",  # the package itself: `connect()`, `get_candidates`, `__version__`
     "watchbuddy.__main__": "cli",
     "watchbuddy.cli": "cli",
     "watchbuddy.store": "store",
@@ -46,7 +46,10 @@ STAGE_OF_PREFIX = {
 # itself and `base`; any other stage it imports is listed here with the reason it needs it.
 ALLOWED: dict[str, dict[str, str]] = {
     "base": {},
-    "api": {"store": "connect() opens the views over a warehouse"},
+    "api": {
+        "store": "connect() opens the views over a warehouse",
+        "pool": "get_candidates and CandidateFilters, the public API (loaded on first use)",
+    },
     "store": {},
     "sources": {},
     "sources.csv": {"store": "lands files into the warehouse: schema, writer, views"},
@@ -355,3 +358,16 @@ def test_user_facing_errors_are_declared_in_errors_py(module: str) -> None:
                 f"{module}.{node.name} subclasses {sorted(bases & declared)}: declare it in "
                 "watchbuddy/errors.py"
             )
+
+
+def test_the_public_api_is_importable_from_the_package() -> None:
+    import watchbuddy
+    from watchbuddy.pool.candidates import Candidates, get_candidates
+    from watchbuddy.pool.filters import CandidateFilters
+
+    assert watchbuddy.get_candidates is get_candidates
+    assert watchbuddy.CandidateFilters is CandidateFilters
+    assert watchbuddy.Candidates is Candidates
+    assert set(watchbuddy.__all__) >= {"connect", "get_candidates", "CandidateFilters"}
+    with pytest.raises(AttributeError):
+        watchbuddy.no_such_name  # noqa: B018

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+
+if TYPE_CHECKING:
+    from watchbuddy.pool.candidates import Candidates, get_candidates
+    from watchbuddy.pool.filters import CandidateFilters
 
 try:
     __version__ = version("watchbuddy")
@@ -28,4 +34,20 @@ def connect(warehouse: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     return open_views(Warehouse(root))
 
 
-__all__ = ["__version__", "connect"]
+# The candidate API, importable from the package (`from watchbuddy import get_candidates`)
+# but loaded on first use: `import watchbuddy` for `connect()` stays light, and the package
+# module imports no stage at load time (no cycle through it).
+_LAZY = {
+    "get_candidates": "watchbuddy.pool.candidates",
+    "Candidates": "watchbuddy.pool.candidates",
+    "CandidateFilters": "watchbuddy.pool.filters",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'watchbuddy' has no attribute {name!r}")
+
+
+__all__ = ["CandidateFilters", "Candidates", "__version__", "connect", "get_candidates"]

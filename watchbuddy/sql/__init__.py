@@ -53,3 +53,18 @@ def statement(file: str, name: str) -> str:
 def literal(text: str) -> str:
     """`text` as a SQL string literal (single quotes doubled)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def fill(text: str, **fragments: str) -> str:
+    """`text` with each `{name}` placeholder replaced by its fragment.
+
+    Only for SQL built from our own schema (a column list, one expression per field), never
+    for values: those are parameters, or `literal()` where DuckDB takes none. A fragment
+    whose placeholder is missing is a KeyError, so a renamed placeholder cannot go unnoticed.
+    """
+    for name, fragment in fragments.items():
+        placeholder = "{" + name + "}"
+        if placeholder not in text:
+            raise KeyError(f"no placeholder {placeholder} in the SQL text")
+        text = text.replace(placeholder, fragment)
+    return text

@@ -17,6 +17,7 @@ import re
 from importlib import resources
 
 _NAME_LINE = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 @functools.cache
@@ -56,15 +57,14 @@ def literal(text: str) -> str:
 
 
 def fill(text: str, **fragments: str) -> str:
-    """`text` with each `{name}` placeholder replaced by its fragment.
+    """`text` with each `{name}` placeholder replaced by its fragment, in one pass (a
+    fragment's own text is never searched for placeholders).
 
     Only for SQL built from our own schema (a column list, one expression per field), never
     for values: those are parameters, or `literal()` where DuckDB takes none. A fragment
     whose placeholder is missing is a KeyError, so a renamed placeholder cannot go unnoticed.
     """
-    for name, fragment in fragments.items():
-        placeholder = "{" + name + "}"
-        if placeholder not in text:
-            raise KeyError(f"no placeholder {placeholder} in the SQL text")
-        text = text.replace(placeholder, fragment)
-    return text
+    missing = [name for name in fragments if "{" + name + "}" not in text]
+    if missing:
+        raise KeyError(f"no placeholder {{{missing[0]}}} in the SQL text")
+    return _PLACEHOLDER.sub(lambda m: fragments.get(m.group(1), m.group(0)), text)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from watchbuddy.sql import statement
 from watchbuddy.store.schema import RUN_SCHEMA
 from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import WarehouseWriter, utcnow
@@ -92,9 +93,7 @@ def abandon_dead_runs(writer: WarehouseWriter) -> int:
         return 0
     con = open_views(writer.warehouse, materialize=False)
     try:
-        rows = con.sql(
-            "SELECT run_id, job, media_type, started_at, pid FROM runs WHERE status = 'running'"
-        ).fetchall()
+        rows = con.sql(statement("run_records.sql", "still_running")).fetchall()
     finally:
         con.close()
     if not rows:

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import duckdb
 
+from watchbuddy.pool import detail
 from watchbuddy.pool.candidates import provider_at
 from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import Warehouse
-
-WARM_SQL = "SELECT count(*) FROM pool WHERE media_type = 'movie' AND tmdb_id = -1"
 
 
 @functools.lru_cache(maxsize=2)
@@ -34,6 +33,6 @@ def warm(root: Path) -> None:
     version = provider.warehouse.read_manifest().version
     cursor = views_at(str(Path(root).resolve()), version).cursor()
     try:
-        cursor.sql(WARM_SQL).fetchall()
+        detail.title_detail(cursor, "movie", -1)  # reads the pool file's metadata
     finally:
         cursor.close()

@@ -1,15 +1,40 @@
-"""What is in the pool, where it came from, and how current it is (for `stats` and the app)."""
+"""What is in the pool, where it came from, and how current it is.
+
+Every statistic is computed here, once, from the named statements in `sql/stats.sql`:
+`watchbuddy stats` prints `pool_stats()`, and the explorer's pages show `pool_overview()`,
+`job_history()` and `record_sources()` (through cached wrappers in `explorer/data.py`). The
+counts both show (titles by media type, stale titles, demo and removed titles) come from the
+same statements, so the command and the app cannot disagree.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
+import polars as pl
 
+from watchbuddy.sql import statement
 from watchbuddy.store.warehouse import Warehouse
 
 STALE_AFTER_DAYS = 182  # TMDB's terms: cached data should not be older than six months
+SCORE_BINS = 20  # bands of the Pool page's score histograms
+FILE = "stats.sql"
+
+# The Pool page's counts over the snapshot, by name (each a statement of stats.sql).
+SNAPSHOT_COUNTS = (
+    "by_media_type",
+    "by_language",
+    "by_decade",
+    "by_genre",
+    "age",
+    "age_histogram",
+)
+# The Pool page's tables of what was landed and rejected.
+LANDING_TABLES = ("imports", "reject_reasons", "reject_samples")
 
 
 def _alive(pid: int | None) -> bool:
@@ -24,25 +49,34 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def _rows(con: duckdb.DuckDBPyConnection, query: str) -> list[dict[str, Any]]:
-    rel = con.sql(query)
+def _rows(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    rel = con.sql(statement(FILE, name), params=params)
     columns = rel.columns
     return [dict(zip(columns, row, strict=True)) for row in rel.fetchall()]
 
 
-# What a user must be told before trusting the pool: how much of it is made up (demo data)
-# and how much TMDB no longer has. `stats` and the Pool page show both; every explorer page
-# warns about demo data.
-POOL_FLAGS_SQL = """
-SELECT count(*) AS titles,
-       count(*) FILTER (WHERE synthetic) AS synthetic_titles,
-       count(*) FILTER (WHERE removed_from_tmdb_at IS NOT NULL) AS removed_titles
-FROM pool
-"""
+def _frame(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+) -> pl.DataFrame:
+    return con.sql(statement(FILE, name), params=params).pl()
+
+
+@contextlib.contextmanager
+def pool_snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The temporary `pool_snapshot` table the counts read (one scan of the pool), dropped
+    afterwards. `con` should be a cursor of its own: temporary tables are per connection."""
+    con.execute(statement(FILE, "snapshot"), {"stale_days": STALE_AFTER_DAYS})
+    try:
+        yield
+    finally:
+        con.execute(statement(FILE, "drop_snapshot"))
 
 
 def pool_flags(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return _rows(con, POOL_FLAGS_SQL)[0]
+    """Titles, synthetic (demo) titles and titles removed from TMDB."""
+    return _rows(con, "flags")[0]
 
 
 def synthetic_warning(flags: dict[str, int]) -> str | None:
@@ -59,58 +93,35 @@ def synthetic_warning(flags: dict[str, int]) -> str | None:
     )
 
 
+def pool_overview(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    """The Pool page's numbers: counts by media type, language, decade and genre, score
+    histograms, data age, and what each import landed or rejected."""
+    with pool_snapshot(con):
+        out = {name: _frame(con, name) for name in SNAPSHOT_COUNTS}
+        out["score_histogram"] = _frame(con, "score_histogram", {"bins": SCORE_BINS})
+    for name in LANDING_TABLES:
+        out[name] = _frame(con, name)
+    return out
+
+
+def job_history(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    """The newest runs (up to 500) and the checkpoints, for the Jobs page."""
+    return {"runs": _frame(con, "run_history"), "checkpoints": _frame(con, "checkpoints")}
+
+
+def record_sources(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Landed records by source, file and media type, with the newest record's fetch time."""
+    return _frame(con, "record_sources")
+
+
 def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str, Any]:
+    """Everything `watchbuddy stats` prints, as JSON-ready values."""
     manifest = warehouse.read_manifest()
-    by_media = {
-        r["media_type"]: r["titles"]
-        for r in _rows(
-            con,
-            """
-        SELECT media_type, count(*) AS titles FROM pool GROUP BY media_type ORDER BY media_type
-    """,
-        )
-    }
-    by_source = _rows(
-        con,
-        """
-        SELECT source, source_name, media_type, count(*) AS titles
-        FROM pool GROUP BY ALL ORDER BY titles DESC
-    """,
-    )
-    imports = _rows(
-        con,
-        """
-        SELECT status, count(*) AS files, sum(rows_read) AS rows_read, sum(accepted) AS accepted,
-               sum(duplicates) AS duplicates, sum(rejected) AS rejected
-        FROM imports GROUP BY status ORDER BY status
-    """,
-    )
-    stale = con.sql(f"""
-        SELECT count(*) FILTER (
-            WHERE coalesce(votes_refreshed_at, updated_at)
-                  < now() - INTERVAL {STALE_AFTER_DAYS} DAY)
-        FROM pool
-    """).fetchall()[0][0]
-    checkpoints = _rows(
-        con,
-        """
-        SELECT media_type, last_release_date::VARCHAR AS last_release_date,
-               last_run_at::VARCHAR AS last_run_at
-        FROM checkpoints
-        QUALIFY row_number() OVER (PARTITION BY media_type ORDER BY last_run_at DESC) = 1
-        ORDER BY media_type
-    """,
-    )
-    runs = _rows(
-        con,
-        """
-        SELECT job, media_type, status, pid, started_at::VARCHAR AS started_at,
-               finished_at::VARCHAR AS finished_at, titles_new, titles_updated, errors
-        FROM runs
-        QUALIFY row_number() OVER (PARTITION BY job, media_type ORDER BY started_at DESC) = 1
-        ORDER BY job, media_type
-    """,
-    )
+    with pool_snapshot(con):
+        by_media = {r["media_type"]: r["titles"] for r in _rows(con, "by_media_type")}
+        by_source = _rows(con, "by_source")
+        stale = _rows(con, "age")[0]["stale"]
+    runs = _rows(con, "last_runs")
     for run in runs:  # a 'running' run whose process is gone died mid-run
         if run["status"] == "running" and not _alive(run.pop("pid")):
             run["status"] = "incomplete"
@@ -124,12 +135,12 @@ def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str
         "titles": total,
         "by_media_type": by_media,
         "by_source": by_source,
-        "imports": imports,
+        "imports": _rows(con, "import_totals"),
         "stale_titles": stale,
         "stale_share": round(stale / total, 4) if total else 0.0,
         "synthetic_titles": flags["synthetic_titles"],
         "synthetic_warning": synthetic_warning(flags),
         "removed_titles": flags["removed_titles"],
-        "checkpoints": checkpoints,
+        "checkpoints": _rows(con, "checkpoint_dates"),
         "last_runs": runs,
     }

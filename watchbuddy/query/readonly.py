@@ -34,6 +34,7 @@ import duckdb
 from watchbuddy.errors import QueryRefused, QueryStopped, WarehouseError, WatchBuddyError
 from watchbuddy.safe_text import printable
 from watchbuddy.settings import SETTINGS, Secret, parse_size
+from watchbuddy.sql import statement
 from watchbuddy.store.views import define_views, materialized_pool, new_connection, pool_file
 from watchbuddy.store.warehouse import Warehouse
 
@@ -52,6 +53,7 @@ DEFAULT_TIMEOUT: float = _SPECS["sql_timeout"].default
 # The child's own environment: it needs no TMDB credential.
 _CREDENTIALS = tuple(spec.env for spec in SETTINGS if spec.kind is Secret)
 _STARTED, _RESULT, _ERROR = b"S", b"R", b"E"
+SQL = "readonly.sql"
 _BATCH_ROWS = 65_536
 _NOT_FOR_POLARS = re.compile(r"\b(INTERVAL|UNION|BIT)\b")
 
@@ -70,11 +72,9 @@ def sealed_connection(
     pool = pool_file(con)
     if pool is not None:
         files.append(str(pool))
-    con.execute("SET allowed_paths = ?", [files])
-    con.execute(f"SET memory_limit = '{parse_size(memory_limit)}B'")
-    con.execute("SET temp_directory = ''")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
+    con.execute(statement(SQL, "allowed_paths"), {"files": files})
+    con.execute(statement(SQL, "memory_limit"), {"limit": f"{parse_size(memory_limit)}B"})
+    con.execute(statement(SQL, "seal"))
     return con
 
 
@@ -146,7 +146,7 @@ def _explained(con: duckdb.DuckDBPyConnection, text: str) -> Any | None:
 def _query_node_kinds(con: duckdb.DuckDBPyConnection, text: str) -> set[str]:
     """The kind of every query node in the statement's parse tree (a SELECT's, each CTE's,
     each subquery's), from DuckDB's own serialization of the tree."""
-    serialized = con.sql("SELECT json_serialize_sql(?::VARCHAR)", params=[text]).fetchall()
+    serialized = con.sql(statement(SQL, "parse_tree"), params={"text": text}).fetchall()
     tree = json.loads(serialized[0][0])
     if tree.get("error"):
         raise QueryRefused(
@@ -317,7 +317,7 @@ def contained_connection(
     # DuckDB stops at the limit; on top of it go the result's Arrow batches (at most the
     # limit too), room for what DuckDB does not count, and the address space (not memory)
     # each worker thread's malloc arena reserves when it first allocates.
-    threads = int(con.sql("SELECT current_setting('threads')").fetchall()[0][0])
+    threads = int(con.sql(statement(SQL, "threads")).fetchall()[0][0])
     cap_address_space(2 * parse_size(memory_limit) + (256 << 20) + threads * (64 << 20))
     return con
 

@@ -17,6 +17,7 @@ import re
 from importlib import resources
 
 _NAME_LINE = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 @functools.cache
@@ -53,3 +54,17 @@ def statement(file: str, name: str) -> str:
 def literal(text: str) -> str:
     """`text` as a SQL string literal (single quotes doubled)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def fill(text: str, **fragments: str) -> str:
+    """`text` with each `{name}` placeholder replaced by its fragment, in one pass (a
+    fragment's own text is never searched for placeholders).
+
+    Only for SQL built from our own schema (a column list, one expression per field), never
+    for values: those are parameters, or `literal()` where DuckDB takes none. A fragment
+    whose placeholder is missing is a KeyError, so a renamed placeholder cannot go unnoticed.
+    """
+    missing = [name for name in fragments if "{" + name + "}" not in text]
+    if missing:
+        raise KeyError(f"no placeholder {{{missing[0]}}} in the SQL text")
+    return _PLACEHOLDER.sub(lambda m: fragments.get(m.group(1), m.group(0)), text)

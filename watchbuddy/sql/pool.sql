@@ -11,8 +11,8 @@
 -- about 100K ids are both a movie and a show.
 --
 -- The two placeholders in braces below are filled in by watchbuddy/store/views.py from the title
--- schema (the list of fields, and one `arg_max(field, record_order) FILTER (WHERE field is
--- known)` per field), so this file and the schema cannot disagree. The expanded text of each view
+-- schema (the list of fields, and one `wb_newest(field, record_order, field is known)` per
+-- field), so this file and the schema cannot disagree. The expanded text of each view
 -- is in `SELECT sql FROM duckdb_views()`.
 
 -- The newest-first order of records as one sortable number: updated_at (µs), then batch,
@@ -21,6 +21,13 @@ CREATE OR REPLACE MACRO wb_record_order(updated_at, batch, source_row) AS
     coalesce(epoch_us(updated_at), 0)::HUGEINT * 18446744073709551616
   + coalesce(batch, 0)::HUGEINT * 4294967296
   + coalesce(source_row, 0);
+
+-- The dedup rule, the one definition of which record wins: of a title's records for which
+-- `known` holds, the newest by record_order. `wb_newest(value, record_order, known)` is the
+-- winner's `value`; the pool merges each field with it (`known`: the record knows the field),
+-- and compaction (store/compact.py) keeps the records it picks, asking for their record_order.
+CREATE OR REPLACE MACRO wb_newest(value, record_order, known) AS
+    arg_max(value, record_order) FILTER (WHERE known);
 
 -- pool_records: every record that takes part in the merge, each with its record_order.
 -- `refreshed_at` is set only on vote refreshes, which never make a title on their own and
@@ -68,11 +75,11 @@ merged AS (
         {merged_fields},
         -- Provenance is the newest title record's; a vote refresh only says when the votes
         -- were refreshed, and that TMDB still had the title then.
-        arg_max(source, record_order) FILTER (WHERE refreshed_at IS NULL) AS source,
-        arg_max(source_name, record_order) FILTER (WHERE refreshed_at IS NULL) AS source_name,
+        wb_newest(source, record_order, refreshed_at IS NULL) AS source,
+        wb_newest(source_name, record_order, refreshed_at IS NULL) AS source_name,
         max(updated_at) FILTER (WHERE refreshed_at IS NULL) AS updated_at,
-        arg_max(landed_at, record_order) FILTER (WHERE refreshed_at IS NULL) AS landed_at,
-        arg_max(batch, record_order) FILTER (WHERE refreshed_at IS NULL) AS batch,
+        wb_newest(landed_at, record_order, refreshed_at IS NULL) AS landed_at,
+        wb_newest(batch, record_order, refreshed_at IS NULL) AS batch,
         bool_and(synthetic) FILTER (WHERE refreshed_at IS NULL) AS synthetic,
         -- arg_max_null: NULL when the votes came from a title record, not a refresh.
         arg_max_null(refreshed_at, record_order) FILTER (WHERE vote_count IS NOT NULL)

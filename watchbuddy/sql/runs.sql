@@ -15,8 +15,7 @@ SELECT job, media_type, status AS last_status, started_at AS last_started,
        date_diff('millisecond', started_at, finished_at) / 1000.0 AS last_seconds,
        titles_new AS last_new, titles_updated AS last_updated,
        errors AS last_errors, messages[-1] AS last_message
-FROM runs
-QUALIFY row_number() OVER (PARTITION BY job, media_type ORDER BY started_at DESC) = 1;
+FROM wb_latest_runs();
 
 -- name: still_running
 -- Runs whose latest record says 'running': under the write lock, runs whose process died.

@@ -15,3 +15,10 @@ CREATE OR REPLACE VIEW checkpoints AS
 SELECT *
 FROM checkpoint_records
 QUALIFY row_number() OVER (PARTITION BY media_type ORDER BY last_run_at DESC) = 1;
+
+-- wb_latest_runs(): the newest run of each kind (job, media type), whatever its status: what
+-- `watchbuddy stats`, `watchbuddy jobs` and the Jobs page call a job's last run.
+CREATE OR REPLACE MACRO wb_latest_runs() AS TABLE
+SELECT *
+FROM runs
+QUALIFY row_number() OVER (PARTITION BY job, media_type ORDER BY started_at DESC) = 1;

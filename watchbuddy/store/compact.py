@@ -18,45 +18,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from watchbuddy.store.schema import MERGED_FIELDS, TITLE_SCHEMA
-from watchbuddy.store.views import define_views, known_condition, new_connection
+from watchbuddy.sql import fill, statement
+from watchbuddy.store.schema import TITLE_SCHEMA
+from watchbuddy.store.views import define_views, field_winners, new_connection
 from watchbuddy.store.warehouse import WRITER_WAIT_SECONDS, Warehouse, writing
 
-# The records the pool's merge can still use (`pool_records`, sql/pool.sql): per title the
-# newest title record, the newest TMDB record (when TMDB last served the title, which
-# decides whether an older removal still stands) and the newest record knowing each field.
-# Vote refreshes stay in their own table and take part in choosing the winners.
-SNAPSHOT_SQL = """
-WITH winners AS (
-    SELECT media_type, tmdb_id, [
-        max(record_order) FILTER (WHERE refreshed_at IS NULL),
-        max(record_order) FILTER (WHERE refreshed_at IS NULL AND source = 'tmdb'),
-        {field_winners}
-    ] AS orders
-    FROM pool_records
-    GROUP BY media_type, tmdb_id
-)
-SELECT {title_columns}
-FROM pool_records JOIN winners USING (media_type, tmdb_id)
-WHERE refreshed_at IS NULL AND list_contains(orders, record_order) {drop_demo}
-"""
-WRITE_SQL = """
-COPY ({snapshot} ORDER BY media_type, original_language, release_date)
-TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)
-"""
-# How many records a snapshot keeps, asked before writing one (nothing to drop: no rewrite).
-KEPT_SQL = "SELECT count(*) FROM ({snapshot})"
+FILE = "compact.sql"
 
 
-def snapshot_sql(drop_demo: bool = False) -> str:
-    """The records a snapshot keeps (with `drop_demo`, no synthetic ones)."""
-    winners = ",\n        ".join(
-        f"max(record_order) FILTER (WHERE {known_condition(f)})" for f in MERGED_FIELDS
-    )
-    return SNAPSHOT_SQL.format(
-        field_winners=winners,
+def snapshot_sql() -> str:
+    """The records a snapshot keeps (parameter $drop_demo: with it, no synthetic ones)."""
+    winners = field_winners(lambda f: "record_order")
+    return fill(
+        statement(FILE, "snapshot"),
+        field_winners=",\n        ".join(winners.values()),
         title_columns=", ".join(TITLE_SCHEMA.names),
-        drop_demo="AND NOT synthetic" if drop_demo else "",
     )
 
 
@@ -83,25 +59,25 @@ def compact(
             return CompactReport(0, 0, 0, 0.0, False)
         con = new_connection(memory_limit=memory_limit)
         # Spill the sort under tmp/ (cleaned by the next writer if we die) rather than /tmp.
-        spill = str(writer.tmp_dir / "spill").replace("'", "''")
-        con.execute(f"SET temp_directory = '{spill}'")
+        con.execute(statement(FILE, "spill_to"), {"path": str(writer.tmp_dir / "spill")})
         try:
             define_views(con, warehouse, manifest, materialize=False)
-            rows_before = con.sql("SELECT count(*) FROM titles").fetchall()[0][0]
-            snapshot = snapshot_sql(drop_demo)
-            kept = con.sql(KEPT_SQL.format(snapshot=snapshot)).fetchall()[0][0]
+            rows_before = con.sql(statement(FILE, "records")).fetchall()[0][0]
+            snapshot = snapshot_sql()
+            demo = {"drop_demo": drop_demo}
+            kept_sql = fill(statement(FILE, "kept"), snapshot=snapshot)
+            kept = con.sql(kept_sql, params=demo).fetchall()[0][0]
             if len(files) == 1 and kept == rows_before:
                 return CompactReport(
                     1, rows_before, rows_before, round(time.perf_counter() - started, 3), False
                 )
             tmp = writer.tmp_file()
-            # The path is ours (a uuid under the warehouse), not user input.
-            path = str(tmp).replace("'", "''")
             with writing(tmp):
-                con.execute(WRITE_SQL.format(snapshot=snapshot, path=path))
+                con.execute(
+                    fill(statement(FILE, "write"), snapshot=snapshot), {**demo, "path": str(tmp)}
+                )
             rows_after, titles = con.sql(
-                "SELECT count(*), count(DISTINCT (media_type, tmdb_id)) FROM read_parquet(?)",
-                params=[str(tmp)],
+                statement(FILE, "written"), params={"path": str(tmp)}
             ).fetchall()[0]
         finally:
             con.close()

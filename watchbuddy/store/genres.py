@@ -10,8 +10,10 @@ never matched a show.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from watchbuddy.safe_text import clip
+from watchbuddy.sql import literal
 from watchbuddy.store.schema import genre_table
 
 # TMDB genre (movie or TV) or common spelling -> the canonical genres it counts as.
@@ -98,20 +100,23 @@ def tmdb_genre_ids(genres: tuple[str, ...], media_type: str) -> dict[str, list[i
 
 def sql_map() -> str:
     """The table as a DuckDB MAP literal (lower-case name -> canonical list), our constants."""
-    items = ", ".join(
-        f"'{k.replace(chr(39), chr(39) * 2)}': {list(v)!r}" for k, v in sorted(CANONICAL.items())
-    )
+    items = ", ".join(f"{literal(k)}: {_list_literal(v)}" for k, v in sorted(CANONICAL.items()))
     return f"MAP {{{items}}}"
+
+
+def _list_literal(names: Iterable[str]) -> str:
+    return "[" + ", ".join(literal(n) for n in names) + "]"
 
 
 def sql_mask(column: str) -> str:
     """SQL for a genre list column as a BIGINT bitmask over CANONICAL_NAMES (bit i = the
     i-th name): genre filters and the genre match become integer operations. `column` is
     our own identifier, never user input."""
+    names = _list_literal(CANONICAL_NAMES)
     return f"""CAST(coalesce(list_sum(list_transform(
         list_distinct(flatten(list_transform(
             {column},
             lambda g: coalesce(({sql_map()})[regexp_replace(lower(trim(g)), ' and ', ' & ')],
                                []::VARCHAR[])
         ))),
-        lambda g: (1::BIGINT << (list_position({list(CANONICAL_NAMES)}, g) - 1)))), 0) AS BIGINT)"""
+        lambda g: (1::BIGINT << (list_position({names}, g) - 1)))), 0) AS BIGINT)"""

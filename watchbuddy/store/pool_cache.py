@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from watchbuddy.sql import fill, statement
 from watchbuddy.store.genres import sql_mask
 from watchbuddy.store.warehouse import RETIRED_GRACE, Manifest, Warehouse
 
@@ -39,13 +40,6 @@ CACHE_DIR = "cache"
 SOURCE_TABLES = ("titles", "votes", "removals")
 FORMAT = "pool-cache-1"  # bump when the file's layout changes
 
-BUILD_SQL = """
-COPY (
-    SELECT * EXCLUDE (freshness_score), {genre_mask} AS genre_mask
-    FROM pool_computed
-    ORDER BY coalesce(vote_count, 0) DESC, media_type, tmdb_id
-) TO {path} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)
-"""
 # Columns of the file that are not pool columns (the candidate table reads them).
 EXTRA_COLUMNS = ("genre_mask",)
 
@@ -92,8 +86,8 @@ def materialize(
         return path
     building = folder / f".building-{uuid.uuid4().hex}.parquet"
     try:
-        literal = "'" + str(building).replace("'", "''") + "'"
-        con.execute(BUILD_SQL.format(genre_mask=sql_mask("genres"), path=literal))
+        build = fill(statement("pool_cache.sql", "build"), genre_mask=sql_mask("genres"))
+        con.execute(build, {"path": str(building)})
         os.replace(building, path)
     finally:
         building.unlink(missing_ok=True)

@@ -14,13 +14,14 @@ where no copy can be written.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from watchbuddy.errors import WarehouseError
-from watchbuddy.sql import literal, sql_file
+from watchbuddy.sql import fill, literal, sql_file, statement
 from watchbuddy.store import pool_cache
 from watchbuddy.store.schema import (
     KEY_FIELDS,
@@ -39,9 +40,7 @@ DUCKDB_CONFIG = {
 }
 # Tables whose files hold a history of records; `state.sql` defines the view of the latest.
 RAW_VIEW_NAMES = {"runs": "run_records", "checkpoints": "checkpoint_records"}
-VERSION_VARIABLE = "watchbuddy_manifest_version"
-POOL_FILE_VARIABLE = "watchbuddy_pool_file"
-WAREHOUSE_VARIABLE = "watchbuddy_warehouse"
+VIEWS = "views.sql"
 
 _DUCKDB_TYPES = {
     pa.string(): "VARCHAR",
@@ -56,6 +55,7 @@ _DUCKDB_TYPES = {
 
 
 def _empty_select(schema: pa.Schema) -> str:
+    # A fragment built in Python: its column list is the table schema's.
     columns = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[f.type]}) AS {f.name}" for f in schema)
     return f"SELECT {columns} WHERE false"
 
@@ -63,7 +63,8 @@ def _empty_select(schema: pa.Schema) -> str:
 def table_columns_sql(table: str) -> str:
     """The select list of a raw table view. A value outside its field's rule
     (`schema.VALUE_RULES`) reads as NULL, unknown: landing refuses such values, but a
-    warehouse written before the rule may hold one ('infinity' dates make Polars panic)."""
+    warehouse written before the rule may hold one ('infinity' dates make Polars panic).
+    A fragment built in Python: its columns and rules are the schema's."""
 
     def column(name: str) -> str:
         rule = VALUE_RULES.get(name)
@@ -74,19 +75,23 @@ def table_columns_sql(table: str) -> str:
     return ", ".join(column(name) for name in TABLE_SCHEMAS[table].names)
 
 
-def table_source_sql(warehouse: Warehouse, manifest: Manifest, table: str) -> str:
-    """The SELECT behind a raw table view: its published files with exactly the columns of
-    the table's schema (a file from before a column was added reads it as NULL), or a
-    typed empty result."""
-    schema = TABLE_SCHEMAS[table]
+def raw_view_sql(warehouse: Warehouse, manifest: Manifest, table: str) -> str:
+    """The statement that (re)defines a raw table's view: its published files with exactly
+    the columns of the table's schema (a file from before a column was added reads it as
+    NULL), or a typed empty result."""
+    view = RAW_VIEW_NAMES.get(table, table)
+    empty = _empty_select(TABLE_SCHEMAS[table])
     files = manifest.files(table)
     if not files:
-        return _empty_select(schema)
+        return fill(statement(VIEWS, "empty_raw_view"), view=view, empty=empty)
     # Paths come from our own manifest, never from user input; quoted all the same.
     listed = ", ".join(literal(str(warehouse.path(f))) for f in files)
-    return (
-        f"SELECT {table_columns_sql(table)} FROM ({_empty_select(schema)} "
-        f"UNION ALL BY NAME SELECT * FROM read_parquet([{listed}], union_by_name = true))"
+    return fill(
+        statement(VIEWS, "raw_view"),
+        view=view,
+        columns=table_columns_sql(table),
+        empty=empty,
+        files=listed,
     )
 
 
@@ -95,28 +100,18 @@ def known_condition(field: str) -> str:
     return f"{field} IS NOT NULL" + (f" AND len({field}) > 0" if field in LIST_FIELDS else "")
 
 
+def field_winners(value: Callable[[str], str]) -> dict[str, str]:
+    """Per merged field of the title schema, a `wb_newest` (pool.sql's dedup rule) picking
+    `value(field)` from the newest record that knows the field: the field itself for the
+    pool's merge, `record_order` for compaction (which keeps the winning records). Built in
+    Python because the list of fields is the schema's."""
+    return {f: f"wb_newest({value(f)}, record_order, {known_condition(f)})" for f in MERGED_FIELDS}
+
+
 def pool_sql() -> str:
     """pool.sql with the merged fields filled in from the title schema."""
-    merged = ",\n        ".join(
-        f"arg_max({f}, record_order) FILTER (WHERE {known_condition(f)}) AS {f}"
-        for f in MERGED_FIELDS
-    )
-    return (
-        sql_file("pool.sql")
-        .replace("{field_list}", ", ".join(MERGED_FIELDS))
-        .replace("{merged_fields}", merged)
-    )
-
-
-def _materialized_pool_view(path: str) -> str:
-    """`pool` over the materialized file: the file holds `pool_computed`'s columns without
-    freshness (the last one, computed here for today), plus its own extra columns."""
-    extra = ", ".join(pool_cache.EXTRA_COLUMNS)
-    return (
-        f"CREATE OR REPLACE VIEW pool AS SELECT * EXCLUDE ({extra}), "
-        "freshness_score(release_date, current_date) AS freshness_score "
-        f"FROM read_parquet({literal(path)})"
-    )
+    merged = ",\n        ".join(f"{w} AS {f}" for f, w in field_winners(lambda f: f).items())
+    return fill(sql_file("pool.sql"), field_list=", ".join(MERGED_FIELDS), merged_fields=merged)
 
 
 def _cache_key() -> str:
@@ -139,24 +134,23 @@ def define_views(
     manifest = manifest or warehouse.read_manifest()
     warehouse.check_files(manifest)
     for table in TABLE_SCHEMAS:
-        view = RAW_VIEW_NAMES.get(table, table)
-        con.execute(
-            f"CREATE OR REPLACE VIEW {view} AS {table_source_sql(warehouse, manifest, table)}"
-        )
+        con.execute(raw_view_sql(warehouse, manifest, table))
     con.execute(sql_file("scores.sql"))
     con.execute(pool_sql())
-    con.execute("CREATE OR REPLACE VIEW pool AS SELECT * FROM pool_computed")
+    con.execute(statement(VIEWS, "computed_pool"))
     con.execute(sql_file("state.sql"))
-    con.execute(f"SET VARIABLE {VERSION_VARIABLE} = {int(manifest.version)}")
-    con.execute(f"SET VARIABLE {WAREHOUSE_VARIABLE} = ?", [str(warehouse.root)])
-    con.execute(f"SET VARIABLE {POOL_FILE_VARIABLE} = NULL")
+    con.execute(statement(VIEWS, "set_version"), {"version": int(manifest.version)})
+    con.execute(statement(VIEWS, "set_warehouse"), {"warehouse": str(warehouse.root)})
+    con.execute(statement(VIEWS, "set_pool_file"), {"path": None})
     if materialize and not manifest.is_empty:
         try:
             path = str(pool_cache.materialize(con, warehouse, manifest, _cache_key()))
         except (OSError, duckdb.IOException, duckdb.PermissionException):
             return manifest  # no copy can be written here: `pool` stays the computed view
-        con.execute(_materialized_pool_view(path))
-        con.execute(f"SET VARIABLE {POOL_FILE_VARIABLE} = ?", [path])
+        # A view definition takes no parameters: the path (ours) is a quoted literal.
+        extra = ", ".join(pool_cache.EXTRA_COLUMNS)
+        con.execute(fill(statement(VIEWS, "materialized_pool"), extra=extra, path=literal(path)))
+        con.execute(statement(VIEWS, "set_pool_file"), {"path": path})
     return manifest
 
 
@@ -181,7 +175,7 @@ def materialized_pool(warehouse: Warehouse, manifest: Manifest | None = None) ->
 
 def pool_file(con: duckdb.DuckDBPyConnection) -> Path | None:
     """The materialized pool file `con`'s `pool` view reads (None: the computed view)."""
-    value = con.sql(f"SELECT getvariable('{POOL_FILE_VARIABLE}')").fetchall()[0][0]
+    value = con.sql(statement(VIEWS, "pool_file")).fetchall()[0][0]
     return Path(value) if value else None
 
 
@@ -190,7 +184,7 @@ def new_connection(**config: str) -> duckdb.DuckDBPyConnection:
     # The bar would draw over our own output. In Jupyter without ipywidgets DuckDB has it
     # off already and refuses the SET.
     with contextlib.suppress(duckdb.InvalidInputException):
-        con.execute("SET enable_progress_bar = false")
+        con.execute(statement(VIEWS, "quiet"))
     return con
 
 
@@ -207,8 +201,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> bool:
     each query; after a commit it may first build the new version's pool file (seconds at
     1.5M titles, once per version across processes). Returns whether anything changed.
     """
-    root = con.sql(f"SELECT getvariable('{WAREHOUSE_VARIABLE}')").fetchall()[0][0]
-    seen = con.sql(f"SELECT getvariable('{VERSION_VARIABLE}')").fetchall()[0][0]
+    root, seen = con.sql(statement(VIEWS, "seen")).fetchall()[0]
     warehouse = Warehouse(root)
     manifest = warehouse.read_manifest()
     if manifest.version == seen:

@@ -48,6 +48,7 @@ from watchbuddy.sources.csv.sniff import (
     transcode_to_utf8,
 )
 from watchbuddy.sources.csv.validate import landing_query, load_cell_macros, raw_with_file_names
+from watchbuddy.sql import statement
 from watchbuddy.store.schema import (
     IMPORT_SCHEMA,
     REJECT_SCHEMA,
@@ -213,9 +214,7 @@ def known_hashes(warehouse: Warehouse) -> set[str]:
     """Hashes of files already landed or already found not to be title tables."""
     con = open_views(warehouse, materialize=False)
     try:
-        rows = con.sql(
-            "SELECT DISTINCT content_hash FROM imports WHERE status IN ('landed', 'skipped')"
-        ).fetchall()
+        rows = con.sql(statement("landing.sql", "known_hashes")).fetchall()
     finally:
         con.close()
     return {r[0] for r in rows}
@@ -609,9 +608,8 @@ def _scan(
         flush()
         for done in writing:
             done.result()
-        for line, kind, raw_line, message in con.sql(
-            "SELECT line, error_type, csv_line, error_message FROM reject_errors ORDER BY line"
-        ).fetchall():
+        structural = con.sql(statement("landing.sql", "structural_rejects")).fetchall()
+        for line, kind, raw_line, message in structural:
             if kind == "INVALID ENCODING":
                 scan.encoding_errors = True
             if scan.structural and scan.structural[-1][0] == line:

@@ -13,7 +13,7 @@ import json
 
 import duckdb
 
-from watchbuddy.sql import sql_file
+from watchbuddy.sql import fill, literal, sql_file, statement
 from watchbuddy.store.schema import ALIASES, ISO_DATE_TEXT, VALUE_RULES, ColumnPlan, genre_table
 
 MAX_REASON_VALUE = 60
@@ -28,24 +28,23 @@ def load_cell_macros(con: duckdb.DuckDBPyConnection) -> None:
 
     def as_map(table: dict[int, str]) -> str:
         # Our own constants (TMDB genre names), quoted all the same.
-        items = ", ".join(
-            f"'{k}': '{v.replace(chr(39), chr(39) * 2)}'" for k, v in sorted(table.items())
-        )
+        items = ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in sorted(table.items()))
         return f"MAP {{{items}}}"
 
-    text = sql_file("cells.sql")
-    text = text.replace("{movie_genres}", as_map(tables["movie"]))
-    text = text.replace("{tv_genres}", as_map(tables["tv"]))
-    text = text.replace("{iso_date_text}", ISO_DATE_TEXT)
-    con.execute(text)
-
-
-def _quoted(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    con.execute(
+        fill(
+            sql_file("cells.sql"),
+            movie_genres=as_map(tables["movie"]),
+            tv_genres=as_map(tables["tv"]),
+            iso_date_text=ISO_DATE_TEXT,
+        )
+    )
 
 
 def landing_query(plan: ColumnPlan, decimal_comma: bool) -> str:
-    """SELECT over `read_csv($path, ...)` yielding canonical columns plus `_reason`, `_raw`.
+    """sql/landing.sql's query, yielding canonical columns plus `_reason`, `_raw`, with
+    the fragments for this file's column plan filled in (built here: they depend on which
+    columns the file has and on the schema's rules).
 
     Parameters left for the caller: $path, $columns, $skip, $delim, $compression (the
     path may be an open descriptor's, which has no extension to tell gzip by).
@@ -66,7 +65,7 @@ def landing_query(plan: ColumnPlan, decimal_comma: bool) -> str:
     if plan.media_type is None:
         media_type = "wb_parse_media_type(t_media_type)"
     else:
-        media_type = _quoted(plan.media_type)
+        media_type = literal(plan.media_type)
     genres = (
         "wb_parse_genre_ids(t_genres, p_media_type)"
         if plan.genre_ids
@@ -82,7 +81,7 @@ def landing_query(plan: ColumnPlan, decimal_comma: bool) -> str:
         rule = VALUE_RULES[field]
         return (
             f"t_{field} IS NOT NULL AND NOT coalesce({rule.sql_holds(parsed)}, false)",
-            f"format({_quoted(rule.reason('{}'))}, {shown(field)})",
+            f"format({literal(rule.reason('{}'))}, {shown(field)})",
         )
 
     checks = [
@@ -114,59 +113,17 @@ def landing_query(plan: ColumnPlan, decimal_comma: bool) -> str:
         + "\n".join(f"            WHEN {condition} THEN {message}" for condition, message in checks)
         + "\n        END"
     )
-    raw_fields = ", ".join(f"{_quoted(f)}: {raw(f)}" for f in plan.columns)
-    selected = ", ".join(sorted({raw(f) for f in plan.columns}))
-    return f"""
-WITH raw AS (
-    SELECT {selected}
-    FROM read_csv($path, auto_detect = false, columns = $columns, header = false,
-                  skip = $skip, delim = $delim, quote = '"', escape = '"', strict_mode = true,
-                  store_rejects = true, max_line_size = 4194304, compression = $compression)
-), cleaned AS (
-    SELECT *,
-        {cleaned}
-    FROM raw
-), parsed AS (
-    SELECT *,
-        wb_parse_int(t_tmdb_id, false) AS p_id,
-        {media_type} AS p_media_type,
-        coalesce(t_title, t_original_title) AS p_title,
-        wb_parse_date(t_release_date) AS p_date,
-        wb_parse_int(t_vote_count, {comma}) AS p_votes,
-        wb_parse_float(t_vote_average, {comma}) AS p_rating,
-        wb_parse_float(t_popularity, {comma}) AS p_popularity,
-        wb_parse_float(wb_first_number(t_runtime), {comma}) AS p_runtime,
-        wb_parse_bool(t_adult) AS p_adult,
-        wb_parse_language(t_original_language) AS p_language
-    FROM cleaned
-), checked AS (
-    SELECT *, {reason} AS _reason
-    FROM parsed
-)
-SELECT
-    p_media_type AS media_type,
-    p_id AS tmdb_id,
-    wb_parse_imdb_id(t_imdb_id) AS imdb_id,
-    p_title AS title,
-    t_original_title AS original_title,
-    p_language AS original_language,
-    t_overview AS overview,
-    t_status AS status,
-    p_date AS release_date,
-    CASE WHEN _reason IS NULL THEN {genres} END AS genres,
-    CASE WHEN _reason IS NULL THEN wb_parse_list(t_keywords) END AS keywords,
-    CASE WHEN _reason IS NULL AND p_runtime > 0 THEN CAST(round(p_runtime) AS INTEGER) END
-        AS runtime,
-    p_popularity AS popularity,
-    p_rating AS vote_average,
-    p_votes AS vote_count,
-    p_adult AS adult,
-    t_poster_path AS poster_path,
-    wb_parse_bool(t_synthetic) AS synthetic,
-    _reason,
-    CASE WHEN _reason IS NOT NULL THEN to_json({{{raw_fields}}}) END AS _raw
-FROM checked
-"""
+    raw_fields = ", ".join(f"{literal(f)}: {raw(f)}" for f in plan.columns)
+    return fill(
+        statement("landing.sql", "landing"),
+        selected=", ".join(sorted({raw(f) for f in plan.columns})),
+        cleaned=cleaned,
+        media_type=media_type,
+        decimal_comma=comma,
+        reason=reason,
+        genres=genres,
+        raw_struct=f"{{{raw_fields}}}",
+    )
 
 
 def raw_with_file_names(raw_json: str | None, plan: ColumnPlan) -> str | None:

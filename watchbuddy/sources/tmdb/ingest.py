@@ -48,6 +48,7 @@ from watchbuddy.errors import ConfigError, TmdbMalformed, WatchBuddyError
 from watchbuddy.safe_text import clip_json
 from watchbuddy.settings import Settings
 from watchbuddy.sources.tmdb.client import TmdbClient
+from watchbuddy.sql import statement
 from watchbuddy.store.runs import Run, abandon_dead_runs, is_published, stage_run, start_run
 from watchbuddy.store.schema import (
     CHECKPOINT_SCHEMA,
@@ -71,6 +72,7 @@ WRITE_LOCK_WAIT_SECONDS = 120.0
 CHANGES_LOOKBACK_DAYS = 90  # after a longer pause, older changes are not chased
 CHANGES_PER_RUN = 2000  # changed titles re-read per run at most (one request each)
 MAX_LISTED = 8  # skipped requests or truncated queries named one by one in a run's messages
+SQL = "ingest.sql"  # what ingestion reads from the warehouse
 
 # (pages done, pages known so far) -> None
 Progress = Callable[[int, int], None]
@@ -686,11 +688,7 @@ def _checkpoint(warehouse: Warehouse, media_type: str) -> _Checkpoint:
     changes were read."""
     con = open_views(warehouse, materialize=False)
     try:
-        row = con.sql(
-            "SELECT last_release_date, last_run_at, changes_read_until "
-            "FROM checkpoints WHERE media_type = ?",
-            params=[media_type],
-        ).fetchall()
+        row = con.sql(statement(SQL, "checkpoint"), params={"media_type": media_type}).fetchall()
     finally:
         con.close()
     if not row:
@@ -707,10 +705,7 @@ def existing_titles(warehouse: Warehouse, keys: pl.DataFrame) -> pl.DataFrame:
     con = open_views(warehouse, materialize=False)
     try:
         con.register("wanted", keys.to_arrow())
-        return con.sql(
-            "SELECT p.media_type, p.tmdb_id, p.status "
-            "FROM pool AS p JOIN wanted USING (media_type, tmdb_id)"
-        ).pl()
+        return con.sql(statement(SQL, "existing")).pl()
     finally:
         con.close()
 
@@ -721,11 +716,7 @@ def _fetched_at(warehouse: Warehouse, media_type: str, ids: list[int]) -> dict[i
     con = open_views(warehouse, materialize=False)
     try:
         con.register("wanted", pl.DataFrame({"tmdb_id": ids}, schema={"tmdb_id": pl.Int64}))
-        rows = con.sql(
-            "SELECT tmdb_id, epoch_us(max(updated_at) FILTER (WHERE source = 'tmdb')) "
-            "FROM titles JOIN wanted USING (tmdb_id) WHERE media_type = ? GROUP BY tmdb_id",
-            params=[media_type],
-        ).fetchall()
+        rows = con.sql(statement(SQL, "fetched_at"), params={"media_type": media_type}).fetchall()
     finally:
         con.close()
     return dict(rows)
@@ -1224,13 +1215,7 @@ def refresh_recent_votes(
             ids = [
                 r[0]
                 for r in con.sql(
-                    """
-                SELECT tmdb_id FROM pool
-                WHERE media_type = $media AND release_date BETWEEN $first AND $today
-                  AND removed_from_tmdb_at IS NULL AND NOT coalesce(synthetic, false)
-                ORDER BY coalesce(votes_refreshed_at, updated_at) NULLS FIRST, tmdb_id
-                LIMIT $limit
-                """,
+                    statement(SQL, "votes_to_refresh"),
                     params={
                         "media": media_type,
                         # More days than the calendar has before today: every title.

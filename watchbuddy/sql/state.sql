@@ -16,6 +16,16 @@ SELECT *
 FROM checkpoint_records
 QUALIFY row_number() OVER (PARTITION BY media_type ORDER BY last_run_at DESC) = 1;
 
+-- exports: one row per daily ID export file (media type, day, regular or adult), its newest
+-- record: 'landed' once it is in popularity_history, else 'missing' (tried again next run).
+CREATE OR REPLACE VIEW exports AS
+SELECT *
+FROM export_records
+QUALIFY row_number() OVER (
+    PARTITION BY media_type, export_date, adult
+    ORDER BY CASE status WHEN 'landed' THEN 1 ELSE 0 END DESC, landed_at DESC
+) = 1;
+
 -- wb_latest_runs(): the newest run of each kind (job, media type), whatever its status: what
 -- `watchbuddy stats`, `watchbuddy jobs` and the Jobs page call a job's last run.
 CREATE OR REPLACE MACRO wb_latest_runs() AS TABLE

@@ -485,6 +485,40 @@ REMOVAL_SCHEMA = pa.schema(
     ]
 )
 
+# TMDB's daily ID exports (`watchbuddy exports`): one record per attempt to land one file,
+# a (media type, day, regular or adult) triple. A day not published yet, or deleted by TMDB
+# after about three months, is recorded 'missing' and tried again by the next run while it
+# can still appear; the `exports` view shows the newest record of each file.
+EXPORT_SCHEMA = pa.schema(
+    [
+        ("media_type", pa.string()),
+        ("export_date", pa.date32()),
+        ("adult", pa.bool_()),  # the adult_… file of that day
+        ("status", pa.string()),  # 'landed' or 'missing'
+        ("url", pa.string()),
+        ("lines", pa.int64()),  # lines read = accepted + rejected
+        ("accepted", pa.int64()),
+        ("rejected", pa.int64()),
+        ("bytes", pa.int64()),  # gzip bytes downloaded
+        ("landed_at", pa.timestamp("us", tz="UTC")),
+        ("run_id", pa.string()),
+        ("message", pa.string()),
+    ]
+)
+
+# One row per title per landed export day: popularity over time, and the ID universe (the
+# titles TMDB lists on a day). Typed narrowly and written sorted by (media type, id), so a
+# title-day costs a few bytes on disk.
+POPULARITY_HISTORY_SCHEMA = pa.schema(
+    [
+        ("media_type", pa.string()),
+        ("tmdb_id", pa.int32()),
+        ("date", pa.date32()),
+        ("popularity", pa.float32()),
+        ("adult", pa.bool_()),
+    ]
+)
+
 # Every table of the warehouse, in one place: its folder, its manifest entry and its view.
 TABLE_SCHEMAS = {
     "titles": TITLE_SCHEMA,
@@ -494,4 +528,6 @@ TABLE_SCHEMAS = {
     "checkpoints": CHECKPOINT_SCHEMA,
     "votes": VOTE_SCHEMA,
     "removals": REMOVAL_SCHEMA,
+    "exports": EXPORT_SCHEMA,
+    "popularity_history": POPULARITY_HISTORY_SCHEMA,
 }

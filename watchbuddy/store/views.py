@@ -39,7 +39,11 @@ DUCKDB_CONFIG = {
     "autoload_known_extensions": False,
 }
 # Tables whose files hold a history of records; `state.sql` defines the view of the latest.
-RAW_VIEW_NAMES = {"runs": "run_records", "checkpoints": "checkpoint_records"}
+RAW_VIEW_NAMES = {
+    "runs": "run_records",
+    "checkpoints": "checkpoint_records",
+    "exports": "export_records",
+}
 VIEWS = "views.sql"
 
 _DUCKDB_TYPES = {
@@ -47,6 +51,7 @@ _DUCKDB_TYPES = {
     pa.int64(): "BIGINT",
     pa.int32(): "INTEGER",
     pa.float64(): "DOUBLE",
+    pa.float32(): "FLOAT",
     pa.bool_(): "BOOLEAN",
     pa.date32(): "DATE",
     pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",

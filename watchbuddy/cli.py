@@ -210,7 +210,7 @@ def stats_command(ctx: Context, as_json: bool) -> None:
     ensure_pool(ctx)
     con = open_views(ctx.warehouse)
     try:
-        stats = pool_stats(con, ctx.warehouse)
+        stats = pool_stats(con, ctx.warehouse, _refresh_pace_or_none(ctx.settings))
     finally:
         con.close()
     if as_json:
@@ -226,6 +226,18 @@ def stats_command(ctx: Context, as_json: bool) -> None:
     )
     if stats["synthetic_warning"]:
         click.echo(f"Warning: {stats['synthetic_warning']}")
+    age = stats["tmdb_data_age"]
+    click.echo(
+        f"TMDB data age: {age['under_30_days']:,} under 30 days, {age['days_30_to_90']:,} "
+        f"30-90, {age['days_90_to_180']:,} 90-180, {age['over_180_days']:,} over 180, "
+        f"{age['never_fetched']:,} never fetched from TMDB; "
+        f"{age['over_limit']:,} over the {age['max_age_days']}-day limit"
+    )
+    if age["refresh_plan"]:
+        click.echo(
+            f"Refresh pace: {age['refresh_plan']['why']}; the oldest title is fetched again "
+            f"by {age['oldest_refresh_at'] or '-'}"
+        )
     click.echo("\nBy source:\n" + _table(stats["by_source"]))
     click.echo("\nImports:\n" + _table(stats["imports"]))
     click.echo("\nCheckpoints:\n" + _table(stats["checkpoints"]))
@@ -236,6 +248,17 @@ def stats_command(ctx: Context, as_json: bool) -> None:
             "`watchbuddy bootstrap`.",
             err=True,
         )
+
+
+def _refresh_pace_or_none(settings: Settings) -> Any:
+    """The refresh job's pace, or None when its schedule setting cannot work (the
+    commands that schedule say why; `stats` still shows the rest)."""
+    from watchbuddy.jobs.scheduler import refresh_pace
+
+    try:
+        return refresh_pace(settings)
+    except ConfigError:
+        return None
 
 
 @cli.command("sql")
@@ -448,6 +471,46 @@ def refresh_votes_command(
             ctx.settings, media_type, days=days, limit=limit, progress=progress
         ),
     )
+
+
+@cli.command("refresh-titles")
+@click.argument("media", type=click.Choice(["movie", "tv", "all"]))
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Fetch this many titles instead of the number derived from the pool size, "
+    "WATCHBUDDY_MAX_DATA_AGE_DAYS, the job's schedule and the daily budget.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@pass_context
+def refresh_titles_command(ctx: Context, media: str, limit: int | None, as_json: bool) -> None:
+    """Fetch ids the newest export lists and the pool lacks, then the titles fetched longest
+    ago, so no title's TMDB data grows older than the limit."""
+    from watchbuddy.jobs.scheduler import refresh_pace
+    from watchbuddy.sources.tmdb.ingest import status_summary
+    from watchbuddy.sources.tmdb.refresh_titles import refresh_titles
+
+    result = refresh_titles(
+        ctx.settings,
+        media,
+        refresh_pace(ctx.settings),
+        limit=limit,
+        progress=None if as_json else PageProgress(f"refresh-titles {media}"),
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    run = result.run
+    removed = f", {result.removed:,} removed from TMDB" if result.removed else ""
+    click.echo(
+        f"{media}: {status_summary(run, result.problems)}fetched {result.fetched:,} titles "
+        f"({result.new:,} new to the pool){removed} ({run.requests:,} requests, "
+        f"{run.retries:,} retries, {run.seconds:.1f}s)"
+    )
+    click.echo(f"  why: {result.plan.why()}")
+    for note in run.messages:
+        click.echo(f"  note: {note}")
 
 
 def _click_settings(spec: Filter) -> dict[str, Any]:
@@ -685,6 +748,15 @@ def jobs_group(click_ctx: click.Context, as_json: bool) -> None:
         for r in status["jobs"]
     ]
     click.echo(_table(rows))
+    for r in status["jobs"]:
+        outlook = r.get("outlook")
+        if outlook and outlook.get("refresh_plan"):
+            click.echo(
+                f"{r['job']}: next run fetches {outlook['refresh_plan']['why']}; TMDB data "
+                f"age: {outlook['over_limit']:,} of {outlook['titles']:,} titles over "
+                f"{outlook['max_age_days']} days or never fetched, the oldest fetched again "
+                f"by {outlook['oldest_refresh_at'] or '-'}"
+            )
     if not ctx.settings.has_tmdb_credential:
         click.echo("No TMDB credential: the ingest and refresh jobs skip (set TMDB_API_KEY).")
 

@@ -180,6 +180,21 @@ class Settings:
         "WATCHBUDDY_REFRESH_LIMIT",
         "Titles per vote-refresh run, least recently refreshed first.",
     )
+    max_data_age_days: int = setting(
+        180,
+        "WATCHBUDDY_MAX_DATA_AGE_DAYS",
+        "Oldest TMDB data the pool may hold, in days (1 to 3,650): `refresh-titles` re-fetches "
+        "enough titles a run that each is fetched again within this age (TMDB's terms: six "
+        "months).",
+        bounds=(1, 3650),
+    )
+    refresh_titles_daily_budget: int = setting(
+        50_000,
+        "WATCHBUDDY_REFRESH_TITLES_DAILY_BUDGET",
+        "Most TMDB requests `refresh-titles` makes a day (100 to 3,000,000), spread over its "
+        "runs: the age pace first, ids the newest export lists and the pool lacks with the rest.",
+        bounds=(100, 3_000_000),
+    )
     schedule_ingest_movies: str = setting(
         "every 2h",
         "WATCHBUDDY_SCHEDULE_INGEST_MOVIES",
@@ -200,6 +215,12 @@ class Settings:
         "0 4 * * *",
         "WATCHBUDDY_SCHEDULE_REFRESH_TV",
         "When the `refresh-votes-tv` job runs (daily, 04:00 UTC).",
+    )
+    schedule_refresh_titles: str = setting(
+        "every 1h at +30m",
+        "WATCHBUDDY_SCHEDULE_REFRESH_TITLES",
+        "When the `refresh-titles` job runs (hourly, half past; its per-run number follows "
+        "from this).",
     )
     schedule_compact: str = setting(
         "30 4 * * *",

@@ -120,16 +120,27 @@ class Title:
         names = genre_table()[self.media_type]
         out["genres"] = [{"id": g, "name": names[g]} for g in self.genre_ids if g in names]
         keywords = [{"id": i, "name": k} for i, k in enumerate(self.keywords, start=1)]
+        # TMDB's shapes: movie keywords under `keywords.keywords`, a show's under
+        # `keywords.results`; `external_ids` for both (a movie also has `imdb_id` on top).
+        external = {
+            "id": self.id,
+            "imdb_id": self.imdb_id,
+            "wikidata_id": None,
+            "facebook_id": None,
+            "instagram_id": None,
+            "twitter_id": None,
+        }
         if self.media_type == "movie":
             out.update(runtime=self.runtime, status="Released", imdb_id=self.imdb_id)
             if "keywords" in append:
-                out["keywords"] = {"keywords": keywords}
+                out["keywords"] = {"id": self.id, "keywords": keywords}
         else:
             out.update(episode_run_time=[self.runtime], status="Returning Series")
+            external.update(freebase_mid=None, freebase_id=None, tvdb_id=None, tvrage_id=None)
             if "keywords" in append:
                 out["keywords"] = {"results": keywords}
-            if "external_ids" in append:
-                out["external_ids"] = {"imdb_id": self.imdb_id}
+        if "external_ids" in append:
+            out["external_ids"] = external
         return out
 
 

@@ -41,11 +41,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watchbuddy.errors import ConfigError, JobBusy, WatchBuddyError
-from watchbuddy.jobs.specs import BY_RECORD, JOBS, JobSpec, job_spec
+from watchbuddy.jobs.specs import BY_RECORD, JOBS, REFRESH_TITLES_JOB, JobSpec, job_spec
 from watchbuddy.pool.candidates import prepare_for_new_version
 from watchbuddy.safe_text import clip
 from watchbuddy.settings import Settings
 from watchbuddy.sources.tmdb.client import clear_stop, request_stop
+from watchbuddy.sources.tmdb.refresh_titles import Pace
 from watchbuddy.store.runs import Run, last_run_details, last_started, publish_run
 from watchbuddy.store.warehouse import Warehouse, lock_file_holder, utcnow
 
@@ -147,6 +148,17 @@ def period_seconds(trigger: Trigger) -> float:
     first = trigger.get_next_fire_time(None, now)
     second = trigger.get_next_fire_time(first, first + dt.timedelta(seconds=1))
     return (second - first).total_seconds() if first and second else 86400.0
+
+
+def runs_per_day(trigger: Trigger) -> float:
+    """How many times a day a trigger fires (a cron schedule: from its next two slots)."""
+    return 86400.0 / period_seconds(trigger)
+
+
+def refresh_pace(settings: Settings) -> Pace:
+    """What the `refresh-titles` job's per-run number is derived from: the age limit, the
+    daily budget and how often its schedule runs it."""
+    return Pace.of(settings, runs_per_day(job_trigger(job_spec(REFRESH_TITLES_JOB), settings)))
 
 
 def first_runs(
@@ -504,6 +516,8 @@ def jobs_status(settings: Settings) -> dict[str, Any]:
                 "needs_tmdb": spec.needs_tmdb,
                 "runnable": settings.has_tmdb_credential or not spec.needs_tmdb,
                 "running_pid": running.get(spec.name, {}).get("pid"),
+                # What its next run will do, and why (jobs whose size is derived say it).
+                "outlook": spec.outlook(settings, runs_per_day(trigger)) if spec.outlook else None,
                 **last.get(spec.name, {}),
             }
         )

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from watchbuddy.errors import ConfigError
+from watchbuddy.pool.stats import refresh_outlook
 from watchbuddy.settings import SETTINGS, Settings, SettingSpec
 from watchbuddy.sources.tmdb.ingest import (
     ingest_new_content,
     refresh_recent_votes,
     status_summary,
 )
+from watchbuddy.sources.tmdb.refresh_titles import Pace, refresh_titles
 from watchbuddy.store.compact import compact
 from watchbuddy.store.runs import Run, RunKind, publish_run
 from watchbuddy.store.warehouse import Warehouse
@@ -40,6 +43,9 @@ class JobSpec:
     writes: tuple[str, ...]  # the warehouse tables it publishes to
     record: RunKind  # (job, media_type) of its run records
     doc: str  # what it does, one line, as the README's job table says it
+    # What its next run will do and why, from the settings and the runs a day its schedule
+    # gives (shown by `jobs`); None for jobs whose runs do not depend on it.
+    outlook: Callable[[Settings, float], dict[str, Any]] | None = None
 
     @property
     def schedule_setting(self) -> SettingSpec:
@@ -88,6 +94,26 @@ def refresh_votes_tv(settings: Settings) -> str:
     return _refresh_votes(settings, "tv")
 
 
+REFRESH_TITLES_JOB = "refresh-titles"
+
+
+def refresh_titles_all(settings: Settings) -> str:
+    """`refresh-titles all` at the number its schedule, the pool and the budget give."""
+    # The schedule's runs a day come from the scheduler's trigger helpers; the scheduler
+    # imports this module, so they are imported here, when the job runs.
+    from watchbuddy.jobs.scheduler import refresh_pace
+
+    result = refresh_titles(settings, "all", refresh_pace(settings))
+    return (
+        f"{status_summary(result.run, result.problems)}{result.fetched} fetched "
+        f"({result.new} new), {result.removed} removed from TMDB; {result.plan.why()}"
+    )
+
+
+def _refresh_titles_outlook(settings: Settings, runs_per_day: float) -> dict[str, Any]:
+    return refresh_outlook(Warehouse(settings.warehouse), Pace.of(settings, runs_per_day))
+
+
 def compact_when_piled_up(settings: Settings) -> str:
     """Compact once `COMPACT_WHEN_FILES` titles files have piled up; either way record the
     run, so `jobs` shows the job ran (and, when skipped, why)."""
@@ -108,6 +134,7 @@ def compact_when_piled_up(settings: Settings) -> str:
 
 INGEST_WRITES = ("titles", "removals", "rejects", "checkpoints", "runs")
 REFRESH_WRITES = ("votes", "removals", "rejects", "runs")
+REFRESH_TITLES_WRITES = ("titles", "removals", "rejects", "runs")
 
 # In this order jobs due together run, and `jobs` and the Jobs page list them.
 JOBS: tuple[JobSpec, ...] = (
@@ -150,6 +177,19 @@ JOBS: tuple[JobSpec, ...] = (
         writes=REFRESH_WRITES,
         record=("refresh-votes", "tv"),
         doc="`refresh-votes tv`: current votes of recent shows",
+    ),
+    JobSpec(
+        REFRESH_TITLES_JOB,
+        refresh_titles_all,
+        "schedule_refresh_titles",
+        misfire_grace=30 * 60,
+        needs_tmdb=True,
+        writes=REFRESH_TITLES_WRITES,
+        record=("refresh-titles", "all"),
+        doc="`refresh-titles all`: ids the newest export lists and the pool lacks, then the "
+        "titles fetched longest ago, as many as keep every title under "
+        "`WATCHBUDDY_MAX_DATA_AGE_DAYS`",
+        outlook=_refresh_titles_outlook,
     ),
     JobSpec(
         "compact",

@@ -17,7 +17,15 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from watchbuddy.sources.tmdb.refresh_titles import (
+    Pace,
+    current_plan,
+    oldest_refreshed_at,
+    refresh_snapshot,
+)
 from watchbuddy.sql import statement
+from watchbuddy.store.schema import MEDIA_TYPES
+from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import Warehouse
 
 STALE_AFTER_DAYS = 182  # TMDB's terms: cached data should not be older than six months
@@ -114,8 +122,39 @@ def record_sources(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return _frame(con, "record_sources")
 
 
-def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str, Any]:
-    """Everything `watchbuddy stats` prints, as JSON-ready values."""
+def data_age(con: duckdb.DuckDBPyConnection, pace: Pace | None) -> dict[str, Any]:
+    """How old TMDB's data in the pool is (buckets of days, never fetched, over the limit)
+    and, given the refresh job's pace, what its next run fetches and why, and when the
+    oldest title will have been fetched again."""
+    max_age = pace.max_age_days if pace else STALE_AFTER_DAYS
+    out: dict[str, Any] = _rows(con, "tmdb_data_age", {"max_age_days": max_age})[0]
+    out["max_age_days"] = max_age
+    out["refresh_plan"] = None
+    out["oldest_refresh_at"] = None
+    if pace is not None:
+        with refresh_snapshot(con, MEDIA_TYPES):
+            plan = current_plan(con, pace, MEDIA_TYPES)
+            when = oldest_refreshed_at(con, plan)
+        out["refresh_plan"] = plan.to_dict()
+        out["oldest_refresh_at"] = when.isoformat(timespec="seconds") if when else None
+    return out
+
+
+def refresh_outlook(warehouse: Warehouse, pace: Pace) -> dict[str, Any]:
+    """`data_age` of the pool as it is now (what `watchbuddy jobs` shows for
+    `refresh-titles`)."""
+    con = open_views(warehouse, materialize=False)
+    try:
+        return data_age(con, pace)
+    finally:
+        con.close()
+
+
+def pool_stats(
+    con: duckdb.DuckDBPyConnection, warehouse: Warehouse, pace: Pace | None = None
+) -> dict[str, Any]:
+    """Everything `watchbuddy stats` prints, as JSON-ready values (`pace`: the refresh
+    job's, for the date the oldest title is fetched again)."""
     manifest = warehouse.read_manifest()
     with pool_snapshot(con):
         by_media = {r["media_type"]: r["titles"] for r in _rows(con, "by_media_type")}
@@ -143,4 +182,5 @@ def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str
         "removed_titles": flags["removed_titles"],
         "checkpoints": _rows(con, "checkpoint_dates"),
         "last_runs": runs,
+        "tmdb_data_age": data_age(con, pace),
     }

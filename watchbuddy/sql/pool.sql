@@ -64,7 +64,8 @@ WITH shared AS (
 single AS (
     SELECT media_type, tmdb_id, {field_list}, source, source_name, updated_at, landed_at,
            batch, synthetic, CAST(NULL AS TIMESTAMPTZ) AS votes_refreshed_at,
-           CASE WHEN source = 'tmdb' THEN updated_at END AS last_seen_at
+           CASE WHEN source = 'tmdb' THEN updated_at END AS last_seen_at,
+           CASE WHEN source = 'tmdb' THEN updated_at END AS tmdb_fetched_at
     FROM pool_records ANTI JOIN shared USING (media_type, tmdb_id)
     WHERE refreshed_at IS NULL
 ),
@@ -86,7 +87,12 @@ merged AS (
             AS votes_refreshed_at,
         -- when TMDB last served the title (a CSV copied in today says nothing about that)
         max(updated_at) FILTER (WHERE refreshed_at IS NOT NULL OR source = 'tmdb')
-            AS last_seen_at
+            AS last_seen_at,
+        -- when TMDB last served the whole title (a vote refresh renews only the votes; a
+        -- CSV-only title was never fetched from TMDB): the data age `refresh-titles` keeps
+        -- under WATCHBUDDY_MAX_DATA_AGE_DAYS
+        max(updated_at) FILTER (WHERE refreshed_at IS NULL AND source = 'tmdb')
+            AS tmdb_fetched_at
     FROM pool_records SEMI JOIN shared USING (media_type, tmdb_id)
     GROUP BY media_type, tmdb_id
     HAVING count(*) FILTER (WHERE refreshed_at IS NULL) > 0
@@ -122,6 +128,7 @@ SELECT
     source_name,
     updated_at,
     votes_refreshed_at,
+    tmdb_fetched_at,
     landed_at,
     batch,
     synthetic,

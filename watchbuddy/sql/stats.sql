@@ -110,3 +110,23 @@ SELECT started_at, job, media_type, status, finished_at,
        date_diff('second', started_at, finished_at) AS seconds, pages, requests,
        titles_new, titles_updated, retries, errors, array_to_string(messages, ' | ') AS messages
 FROM runs ORDER BY started_at DESC LIMIT 500;
+
+-- name: tmdb_data_age
+-- How old TMDB's data of each title is (when TMDB last served the whole title, `pool`'s
+-- tmdb_fetched_at; a vote refresh renews only the votes, and a CSV-only title was never
+-- fetched from TMDB), over the titles `refresh-titles` keeps current, in buckets of days,
+-- and how many are older than $max_age_days (WATCHBUDDY_MAX_DATA_AGE_DAYS).
+SELECT count(*) AS titles,
+       count(*) FILTER (WHERE age_days < 30) AS under_30_days,
+       count(*) FILTER (WHERE age_days >= 30 AND age_days < 90) AS days_30_to_90,
+       count(*) FILTER (WHERE age_days >= 90 AND age_days < 180) AS days_90_to_180,
+       count(*) FILTER (WHERE age_days >= 180) AS over_180_days,
+       count(*) FILTER (WHERE age_days IS NULL) AS never_fetched,
+       count(*) FILTER (WHERE age_days IS NULL OR age_days >= $max_age_days) AS over_limit,
+       min(tmdb_fetched_at)::VARCHAR AS oldest_fetched_at
+FROM (
+    SELECT tmdb_fetched_at,
+           (epoch(now()) - epoch(tmdb_fetched_at)) / 86400.0 AS age_days
+    FROM pool
+    WHERE removed_from_tmdb_at IS NULL AND NOT coalesce(synthetic, false)
+);

@@ -127,7 +127,7 @@ class IngestResult:
 
 
 @dataclass
-class _Discovery:
+class Discovery:
     """What a run read, and what it could not: the checkpoint is held at `hold` (a day the
     unread requests may cover), and every lost request and truncated query is listed."""
 
@@ -195,7 +195,7 @@ async def _discover(
     media_type: str,
     gte: dt.date,
     lte: dt.date,
-    found: _Discovery,
+    found: Discovery,
     progress: Progress | None,
     votes: VoteRange | None = None,
 ) -> None:
@@ -457,9 +457,9 @@ def _reject_rows(
     )
 
 
-def _stage_rejects(
+def stage_rejects(
     writer: WarehouseWriter,
-    found: _Discovery,
+    found: Discovery,
     media_type: str,
     batch: int,
     add: dict[str, list[str]],
@@ -471,7 +471,7 @@ def _stage_rejects(
     add["rejects"] = [writer.stage_table("rejects", rows, name)]
 
 
-def _note_rejected(found: _Discovery) -> None:
+def note_rejected(found: Discovery) -> None:
     """One message for the records a value rule or a shape check refused (they are in
     `rejects`)."""
     if not found.rejected:
@@ -494,7 +494,7 @@ def _details_fields(body: dict[str, Any], media_type: str) -> dict[str, Any]:
     names = [_text(k, "name") for k in keywords]
     if media_type == "movie":
         runtime = body.get("runtime")
-        imdb_id = _text(body, "imdb_id")
+        imdb_id = _text(body, "imdb_id") or _text(_object(body, "external_ids"), "imdb_id")
     else:
         runs = _list(body, "episode_run_time", object, "minutes")
         runtime = runs[0] if runs else None
@@ -510,7 +510,7 @@ def _details_fields(body: dict[str, Any], media_type: str) -> dict[str, Any]:
     }
 
 
-def _genre_ids_of_details(body: dict[str, Any]) -> list[int]:
+def genre_ids_of_details(body: dict[str, Any]) -> list[int]:
     """The genre ids of a details body (its `genres` objects), as a discover result has
     them; raises RejectedValue when they are not objects with whole-number ids."""
     genres = _list(body, "genres", dict, "genre objects")
@@ -530,7 +530,7 @@ DETAILS_SCHEMA: dict[str, Any] = {
 
 
 @dataclass
-class _Details:
+class Details:
     """Answers of `/{media_type}/{id}` for some ids: bodies, 404s and requests lost."""
 
     bodies: list[dict[str, Any]] = field(default_factory=list)
@@ -542,22 +542,24 @@ class _Details:
         return _lost(self.why.get(tmdb_id, "malformed JSON"))
 
 
-async def _details_bodies(
+async def details_bodies(
     client: TmdbClient,
     media_type: str,
     ids: list[int],
     append: bool = True,
     progress: Progress | None = None,
-) -> _Details:
-    """`/{media_type}/{id}` for each id, with keywords (and, for shows, the IMDb id) unless
-    `append` is false. A 404 means TMDB no longer has the title (the caller records it as
-    removed); malformed JSON twice, or a body for another id, is a request lost."""
-    parts = "keywords" if media_type == "movie" else "keywords,external_ids"
+    parts: str | None = None,
+) -> Details:
+    """`/{media_type}/{id}` for each id, with keywords (and, for shows, the IMDb id; `parts`
+    overrides what is appended) unless `append` is false. A 404 means TMDB no longer has the
+    title (the caller records it as removed); malformed JSON twice, or a body for another
+    id, is a request lost."""
+    parts = parts or ("keywords" if media_type == "movie" else "keywords,external_ids")
     params = {"append_to_response": parts} if append else None
 
     done = 0
 
-    out = _Details()
+    out = Details()
 
     async def one(tmdb_id: int) -> tuple[str, Any]:
         nonlocal done
@@ -589,9 +591,7 @@ async def _details_bodies(
     return out
 
 
-def _details_frame(
-    bodies: list[dict[str, Any]], media_type: str, found: _Discovery
-) -> pl.DataFrame:
+def details_frame(bodies: list[dict[str, Any]], media_type: str, found: Discovery) -> pl.DataFrame:
     """Details rows; a body with a value its rule refuses lands none of its details (the
     title's discover record still lands) and is added to `found.rejected`."""
     rows = []
@@ -604,7 +604,7 @@ def _details_frame(
 
 
 async def _read_changes(
-    client: TmdbClient, media_type: str, since: dt.date, until: dt.date, found: _Discovery
+    client: TmdbClient, media_type: str, since: dt.date, until: dt.date, found: Discovery
 ) -> tuple[dict[int, dt.date], dt.date | None]:
     """Ids TMDB reports changed from `since` to `until`, each with the first day it changed
     on, and the first day whose change pages could not all be read (None: all were).
@@ -740,7 +740,7 @@ def _removal_rows(media_type: str, ids: list[int], at: dt.datetime) -> pa.Table:
     )
 
 
-def _stage_removals(
+def stage_removals(
     writer: WarehouseWriter, media_type: str, ids: list[int], batch: int, add: dict
 ) -> None:
     """Stage the titles TMDB answered 404 for, to be published in the run's commit."""
@@ -803,7 +803,7 @@ def _failure_message(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _recorded(writer: WarehouseWriter, run: Run, client: TmdbClient) -> Iterator[None]:
+def recorded(writer: WarehouseWriter, run: Run, client: TmdbClient) -> Iterator[None]:
     """The part of a job between its 'running' record and its final one. Ended any other way
     (TMDB failing, Ctrl-C or SIGTERM, a full disk, a bug), it publishes a 'failed' record
     that says why, then lets the error go on: nothing else is published, so the checkpoint
@@ -835,8 +835,8 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count:,} {one if count == 1 else many}"
 
 
-def _finish(
-    run: Run, client: TmdbClient, found: _Discovery, removed: int, lost: str = "details"
+def finish_run(
+    run: Run, client: TmdbClient, found: Discovery, removed: int, lost: str = "details"
 ) -> list[str]:
     """Close a run that published: the client's counts, every request it could not read
     (`errors`, one message each up to MAX_LISTED), truncated queries and titles found gone,
@@ -885,7 +885,7 @@ def client_for(settings: Settings) -> TmdbClient:
 @dataclass
 class _Fetched:
     frame: pl.DataFrame  # normalized rows, details joined where fetched
-    found: _Discovery
+    found: Discovery
     removed: list[int] = field(default_factory=list)  # ids TMDB answered 404 for
     changes_read_until: dt.date | None = None  # None: the changes were not read
 
@@ -946,7 +946,7 @@ def ingest_new_content(
             raise ConfigError(_empty_window(start, end, since, until, checkpoint))
         run = Run(job="ingest", media_type=media_type)
         start_run(writer, run)
-        with _recorded(writer, run, client):
+        with recorded(writer, run, client):
             result = IngestResult(
                 run,
                 (start.isoformat(), end.isoformat()),
@@ -987,8 +987,8 @@ def ingest_new_content(
                     writer.stage_table("titles", titles, f"delta-{batch:06d}-{media_type}.parquet")
                 ]
             result.titles = frame.height
-            _stage_removals(writer, media_type, fetched.removed, batch, add)
-            _stage_rejects(writer, found, media_type, batch, add)
+            stage_removals(writer, media_type, fetched.removed, batch, add)
+            stage_rejects(writer, found, media_type, batch, add)
             result.removed = len(fetched.removed)
             if new_checkpoint is not None:
                 checkpoint_row = pa.table(
@@ -1006,7 +1006,7 @@ def ingest_new_content(
                 add["checkpoints"] = [writer.stage_table("checkpoints", checkpoint_row, name)]
                 result.checkpoint_after = new_checkpoint.isoformat()
                 result.changes_read_until = changes_read_until.isoformat()
-            result.problems = _finish(run, client, found, len(fetched.removed))
+            result.problems = finish_run(run, client, found, len(fetched.removed))
             add["runs"] = [stage_run(writer, [run])]
             # Data, removals, checkpoint and run record are published together: a crash before
             # this line publishes none of them, so the checkpoint never runs ahead of the data.
@@ -1025,7 +1025,7 @@ async def _fetch_new(
     run: Run,
 ) -> _Fetched:
     async with client:
-        found = _Discovery()
+        found = Discovery()
         await _discover(client, media_type, *window, found, progress)
         out = _Fetched(normalize([], media_type), found)
         changed_bodies: list[dict[str, Any]] = []
@@ -1038,7 +1038,7 @@ async def _fetch_new(
         as_results = []
         for body in changed_bodies:
             try:
-                as_results.append({**body, "genre_ids": _genre_ids_of_details(body)})
+                as_results.append({**body, "genre_ids": genre_ids_of_details(body)})
             except RejectedValue as exc:
                 found.reject(f"/{media_type}/{body['id']}", [(body, str(exc))])
         with_details = {b["id"] for b in as_results}
@@ -1067,10 +1067,10 @@ async def _fetch_new(
         wanted = [i for i in new_ids if i not in with_details] + [
             i for i in frame["tmdb_id"].to_list() if i in no_status and i not in with_details
         ]
-        details = _Details()
+        details = Details()
         if settings.details_per_run and wanted:
             chosen = wanted[: settings.details_per_run]
-            details = await _details_bodies(client, media_type, chosen)
+            details = await details_bodies(client, media_type, chosen)
             if len(wanted) > len(chosen):
                 found.notes.append(
                     f"details fetched for {len(chosen):,} of {len(wanted):,} titles that lack "
@@ -1098,8 +1098,8 @@ async def _fetch_new(
     # none, they stay NULL and the pool keeps what older records of the title say.
     kept = set(frame["tmdb_id"].to_list())
     bodies = [b for b in changed_bodies + details.bodies if b.get("id") in kept]
-    out.frame = frame.join(_details_frame(bodies, media_type, found), on="tmdb_id", how="left")
-    _note_rejected(found)
+    out.frame = frame.join(details_frame(bodies, media_type, found), on="tmdb_id", how="left")
+    note_rejected(found)
     return out
 
 
@@ -1144,7 +1144,7 @@ async def _fetch_changed(
             f"{CHANGES_PER_RUN:,} were re-read (new to the pool first, then the least "
             "recently fetched), the rest wait for the next run"
         )
-    details = await _details_bodies(client, media_type, changed)
+    details = await details_bodies(client, media_type, changed)
     for tmdb_id in details.skipped:
         found.skipped.append(
             f"details of {media_type} {tmdb_id} (changed on TMDB on {changed_on[tmdb_id]}) "
@@ -1229,9 +1229,9 @@ def refresh_recent_votes(
             con.close()
         run = Run(job="refresh-votes", media_type=media_type)
         start_run(writer, run)
-        with _recorded(writer, run, client):
+        with recorded(writer, run, client):
             answers = asyncio.run(_fetch_votes(client, media_type, ids, progress))
-            found = _Discovery()
+            found = Discovery()
             for tmdb_id in answers.skipped:
                 found.skipped.append(
                     f"votes of {media_type} {tmdb_id} {answers.lost(tmdb_id)}; "
@@ -1244,7 +1244,7 @@ def refresh_recent_votes(
                     rows.append({"tmdb_id": body["id"], **_accepted(body, VOTE_FIELDS)})
                 except RejectedValue as exc:
                     found.reject(f"/{media_type}/{body.get('id')}", [(body, str(exc))])
-            _note_rejected(found)
+            note_rejected(found)
             run.messages.extend(found.notes)
             run.pages = 0
             run.titles_updated = len(rows)
@@ -1259,9 +1259,9 @@ def refresh_recent_votes(
                 add["votes"] = [
                     writer.stage_table("votes", table, f"votes-{batch:06d}-{media_type}.parquet")
                 ]
-            _stage_rejects(writer, found, media_type, batch, add)
-            _stage_removals(writer, media_type, answers.not_found, batch, add)
-            problems = _finish(run, client, found, len(answers.not_found), lost="votes")
+            stage_rejects(writer, found, media_type, batch, add)
+            stage_removals(writer, media_type, answers.not_found, batch, add)
+            problems = finish_run(run, client, found, len(answers.not_found), lost="votes")
             add["runs"] = [stage_run(writer, [run])]
             writer.commit(add=add)
             return RefreshResult(run, len(ids), len(rows), len(answers.not_found), problems)
@@ -1269,6 +1269,6 @@ def refresh_recent_votes(
 
 async def _fetch_votes(
     client: TmdbClient, media_type: str, ids: list[int], progress: Progress | None
-) -> _Details:
+) -> Details:
     async with client:
-        return await _details_bodies(client, media_type, ids, append=False, progress=progress)
+        return await details_bodies(client, media_type, ids, append=False, progress=progress)

@@ -57,12 +57,14 @@ ALLOWED: dict[str, dict[str, str]] = {
     "pool": {
         "store": "candidates are read from the pool view and its materialized file",
         "sources.csv": "a watched list is read as CSV the way landing reads one (sniff)",
-        "sources.tmdb": "an empty pool is filled from TMDB (fallback.fill_from_tmdb)",
+        "sources.tmdb": "an empty pool is filled from TMDB (fallback.fill_from_tmdb); stats "
+        "show the rolling refresh's pace (refresh_titles)",
     },
     "jobs": {
         "store": "jobs take the write lock, stage runs and compact",
-        "sources.tmdb": "the scheduled jobs are the TMDB ingest and the vote refresh",
-        "pool": "after a publish the candidate table is built for the new version",
+        "sources.tmdb": "the scheduled jobs are the TMDB ingest, the vote and the rolling refresh",
+        "pool": "after a publish the candidate table is built for the new version; `jobs` "
+        "shows the data age (stats)",
     },
     "query": {"store": "`watchbuddy sql` reads the views, sealed in a child process"},
     "explorer": {
@@ -76,7 +78,8 @@ ALLOWED: dict[str, dict[str, str]] = {
         "api": "--version",
         "store": "warehouse paths, views and `compact`",
         "sources.csv": "`bootstrap` lands the data dir",
-        "sources.tmdb": "`ingest` and `refresh-votes` run the TMDB jobs' functions",
+        "sources.tmdb": "`ingest`, `refresh-votes` and `refresh-titles` run the TMDB jobs' "
+        "functions",
         "pool": "`recommend` and `stats`",
         "jobs": "`schedule`, `jobs` and `jobs run`",
         "query": "`sql`",

@@ -24,9 +24,13 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from watchbuddy.errors import ConfigError
 from watchbuddy.explorer.connections import views_at
+from watchbuddy.jobs import scheduler
 from watchbuddy.pool import detail, stats
 from watchbuddy.pool.candidates import CandidateFilters, provider_at
+from watchbuddy.settings import Settings
+from watchbuddy.sources.tmdb.refresh_titles import Pace
 
 T = TypeVar("T")
 
@@ -96,6 +100,21 @@ def title_detail(root: str, version: int, media_type: str, tmdb_id: int) -> dict
 @st.cache_data(show_spinner=False, max_entries=4)
 def pool_overview(root: str, version: int, day: str) -> dict[str, Any]:
     return _read(root, version, stats.pool_overview)
+
+
+def refresh_pace(settings: Settings) -> Pace | None:
+    """The `refresh-titles` job's pace (None while its schedule setting cannot work: the
+    Jobs page says why)."""
+    try:
+        return scheduler.refresh_pace(settings)
+    except ConfigError:
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def tmdb_data_age(root: str, version: int, day: str, pace: Pace | None) -> dict[str, Any]:
+    """How old the pool's TMDB data is, and the refresh job's pace (`stats.data_age`)."""
+    return _read(root, version, lambda con: stats.data_age(con, pace))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

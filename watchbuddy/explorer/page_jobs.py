@@ -100,7 +100,7 @@ def _live_status(context: PageContext, was_running: bool, read_at: dt.datetime) 
     )
     if finished_since or (was_running and not _anything_running(context)):
         st.rerun()
-    status = jobs_status(context.settings)
+    status = jobs_status(context.settings, outlook=False)  # reruns every few seconds
     holder = status["scheduler_lock"]
     if holder:
         st.success(
@@ -122,6 +122,16 @@ def _live_status(context: PageContext, was_running: bool, read_at: dt.datetime) 
             "TMDB_READ_ACCESS_TOKEN and restart."
         )
     st.dataframe(_status_table(status), hide_index=True)
+    age = data.tmdb_data_age(
+        context.root, context.version, data.today(), data.refresh_pace(context.settings)
+    )
+    if age["refresh_plan"]:
+        st.caption(
+            f"`refresh-titles`: the next run fetches {age['refresh_plan']['why']}. "
+            f"{age['over_limit']:,} of {age['titles']:,} titles are over "
+            f"{age['max_age_days']} days old or never fetched from TMDB; at this pace the "
+            f"oldest is fetched again by {age['oldest_refresh_at'] or '–'} (UTC)."
+        )
     for run in _background_runs().values():
         if run.finished is None:
             st.write(f"⏳ {run.job}: started from the app at {run.started:%H:%M:%S} UTC…")

@@ -104,6 +104,40 @@ def render() -> None:
         f"{age['unknown_age']:,} titles have no fetch date."
     )
     st.bar_chart(overview["age_histogram"], x="months_since_fetch", y="titles")
+    tmdb_age = data.tmdb_data_age(
+        context.root, context.version, data.today(), data.refresh_pace(context.settings)
+    )
+    st.caption(
+        "Age of the TMDB data itself (when TMDB last served the whole title; a vote refresh "
+        "renews only the votes, and a title known only from CSV files was never fetched "
+        f"from TMDB). {tmdb_age['over_limit']:,} titles are over the "
+        f"{tmdb_age['max_age_days']}-day limit or never fetched."
+    )
+    st.bar_chart(
+        pl.DataFrame(
+            {
+                "age": ["<30 days", "30-90", "90-180", ">180", "never fetched"],
+                "titles": [
+                    tmdb_age[k]
+                    for k in (
+                        "under_30_days",
+                        "days_30_to_90",
+                        "days_90_to_180",
+                        "over_180_days",
+                        "never_fetched",
+                    )
+                ],
+            }
+        ),
+        x="age",
+        y="titles",
+        sort=False,
+    )
+    if tmdb_age["refresh_plan"]:
+        st.caption(
+            f"`refresh-titles` fetches {tmdb_age['refresh_plan']['why']}; at this pace the "
+            f"oldest title is fetched again by {tmdb_age['oldest_refresh_at'] or '–'} (UTC)."
+        )
 
     st.subheader("Imports")
     st.dataframe(overview["imports"], hide_index=True)

@@ -487,8 +487,9 @@ def last_runs(warehouse: Warehouse) -> dict[str, dt.datetime]:
     }
 
 
-def jobs_status(settings: Settings) -> dict[str, Any]:
-    """What `watchbuddy jobs` shows: schedules, next runs, last runs, the lock holder."""
+def jobs_status(settings: Settings, outlook: bool = True) -> dict[str, Any]:
+    """What `watchbuddy jobs` shows: schedules, next runs, last runs, the lock holder, and
+    (`outlook`; it reads the pool) what the next run of a job whose size is derived does."""
     warehouse = Warehouse(settings.warehouse)
     holder = SchedulerLock(warehouse.root).holder()
     now = utcnow()
@@ -517,7 +518,9 @@ def jobs_status(settings: Settings) -> dict[str, Any]:
                 "runnable": settings.has_tmdb_credential or not spec.needs_tmdb,
                 "running_pid": running.get(spec.name, {}).get("pid"),
                 # What its next run will do, and why (jobs whose size is derived say it).
-                "outlook": spec.outlook(settings, runs_per_day(trigger)) if spec.outlook else None,
+                "outlook": spec.outlook(settings, runs_per_day(trigger))
+                if spec.outlook and outlook
+                else None,
                 **last.get(spec.name, {}),
             }
         )

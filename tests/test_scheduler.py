@@ -59,6 +59,7 @@ def make_settings(tmp_path: Path, tmdb: FakeTmdb | None, **extra) -> Settings:
         schedule_refresh_movies=NEVER,
         schedule_refresh_tv=NEVER,
         schedule_compact=NEVER,
+        schedule_refresh_titles=NEVER,
     )
     values.update(extra)
     return Settings(**values)
@@ -174,7 +175,7 @@ def test_jobs_due_together_run_one_at_a_time_and_none_times_out_on_the_lock(
     scheduler = Scheduler(settings, on_event=lambda m: events.append((time.monotonic(), m)))
     scheduler.start()
     try:
-        # every job is overdue at the first start: all five come due together
+        # every job is overdue at the first start: all six come due together
         wait_for(lambda: all(any(_ends(n, m) for _, m in events) for n in JOB_NAMES))
     finally:
         scheduler.shutdown()
@@ -184,7 +185,8 @@ def test_jobs_due_together_run_one_at_a_time_and_none_times_out_on_the_lock(
     assert [span[0] for span in spans] == list(JOB_NAMES)  # in the order they came due
     for earlier, later in itertools.pairwise(spans):
         assert earlier[2] <= later[1], f"{later[0]} started before {earlier[0]} ended"
-    assert sorted(r[2] for r in runs(settings)) == ["ok"] * 4 + ["skipped"]  # compact skips
+    # compact skips; refresh-titles, on the pool ingest-tv left, is ok like the others
+    assert sorted(r[2] for r in runs(settings)) == ["ok"] * 5 + ["skipped"]
 
 
 def test_jobs_fire_and_land_data(tmp_path, tmdb) -> None:
@@ -258,10 +260,10 @@ def test_a_restart_does_not_repeat_a_slot_that_already_ran(tmp_path, tmdb) -> No
     first = Scheduler(settings)
     first.start()
     try:
-        # never ran: each catches up at once, one after another; wait until all five ended
+        # never ran: each catches up at once, one after another; wait until all six ended
         # (one still waiting its turn at the shutdown would not start, and would catch up in
         # the second scheduler)
-        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == 5)
+        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == 6)
     finally:
         first.shutdown()
     ran = len(runs(settings))
@@ -430,9 +432,13 @@ def test_jobs_command_lists_schedules_and_runs_a_job_now(tmp_path, tmdb) -> None
         "ingest-tv",
         "refresh-votes-movies",
         "refresh-votes-tv",
+        "refresh-titles",
         "compact",
     }
     assert by_name["ingest-tv"]["last_status"] == "ok"
+    # refresh-titles says what its next run fetches: the shows ingest-tv landed, at the pace
+    plan = by_name["refresh-titles"]["outlook"]["refresh_plan"]
+    assert plan["titles"] > 0 and plan["per_run"] == plan["pace"] == 1
     assert by_name["ingest-movies"].get("last_status") is None
     assert by_name["ingest-tv"]["schedule"] == "every 2h at +1h"
     assert status["scheduler_lock"] is None
@@ -465,8 +471,8 @@ def test_after_a_job_the_app_has_the_new_version_loaded_before_anyone_asks(tmp_p
     scheduler = Scheduler(settings)
     scheduler.start()
     try:
-        # every job is overdue at the first start: wait until all five have ended
-        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == 5)
+        # every job is overdue at the first start: wait until all six have ended
+        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == 6)
         warehouse = Warehouse(settings.warehouse)
         wait_for(lambda: provider.loaded_version == warehouse.read_manifest().version)
         assert any(r[:3] == ("ingest", "tv", "ok") for r in runs(settings))

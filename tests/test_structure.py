@@ -71,6 +71,8 @@ ALLOWED: dict[str, dict[str, str]] = {
         "api": "the About page shows __version__",
         "store": "pages read the views and the manifest",
         "sources.csv": "the app lands the data dir on first start (bootstrap)",
+        "sources.tmdb": "the Pool and Jobs pages hand the refresh job's pace "
+        "(refresh_titles.Pace) to the data-age statistics",
         "pool": "the pages show candidates, modes, genres and pool statistics",
         "jobs": "the app runs the scheduler; the Jobs page lists and runs jobs",
     },

@@ -391,7 +391,7 @@ def _mix(*parts: int) -> int:
 
 
 @dataclass(frozen=True)
-class _ExportTitle:
+class ExportTitle:
     id: int
     name: str
     base: float  # popularity around which the daily value swings
@@ -450,7 +450,7 @@ class FakeExports:
         self.bytes_sent: dict[str, int] = {}
         self.requests: list[str] = []
         self.lock = threading.Lock()
-        self._params: dict[tuple[str, int], _ExportTitle] = {}
+        self._params: dict[tuple[str, int], ExportTitle] = {}
 
     def today(self) -> dt.date:
         return (self.now or dt.datetime.now(dt.UTC)).date()
@@ -465,7 +465,7 @@ class FakeExports:
             return False
         return day < today or now.hour >= self.publish_hour
 
-    def _title(self, media_type: str, tmdb_id: int, name: str, base: float) -> _ExportTitle:
+    def _title(self, media_type: str, tmdb_id: int, name: str, base: float) -> ExportTitle:
         key = (media_type, tmdb_id)
         found = self._params.get(key)
         if found is not None and found.name == name and found.base == base:
@@ -475,7 +475,7 @@ class FakeExports:
         event_day = self.start + dt.timedelta(days=1 + (h >> 24) % (EXPORT_KEEP_DAYS - 1))
         first = event_day if h % 17 == 0 else None
         last = event_day if first is None and h % 19 == 0 else None
-        found = _ExportTitle(
+        found = ExportTitle(
             id=tmdb_id,
             name=name,
             base=max(base, 0.0),
@@ -488,7 +488,7 @@ class FakeExports:
         self._params[key] = found
         return found
 
-    def _candidates(self, media_type: str, adult: bool) -> list[_ExportTitle]:
+    def _candidates(self, media_type: str, adult: bool) -> list[ExportTitle]:
         if adult:
             base_id = ADULT_ID_BASE[media_type]
             ids = range(base_id, base_id + self.adult_titles[media_type])
@@ -503,6 +503,11 @@ class FakeExports:
         for i in range(base_id, base_id + self.export_only.get(media_type, 0)):
             out.append(self._title(media_type, i, f"Export {i}", round((i % 997) / 100, 2)))
         return out
+
+    def titles(self, media_type: str, adult: bool = False) -> list[ExportTitle]:
+        """Every title a file of this kind may list, with its known days (`first`, `last`)."""
+        with self.lock:
+            return self._candidates(media_type, adult)
 
     def truth(self, media_type: str, day: dt.date, adult: bool = False) -> list[dict[str, Any]]:
         """Exactly the objects the file for (media type, day, adult) holds, in file order

@@ -128,6 +128,7 @@ def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str
         run.pop("pid", None)
     total = sum(by_media.values())
     flags = pool_flags(con)
+    universe = _rows(con, "export_universe")
     return {
         "warehouse": str(warehouse.root),
         "manifest_version": manifest.version,
@@ -142,5 +143,8 @@ def pool_stats(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> dict[str
         "synthetic_warning": synthetic_warning(flags),
         "removed_titles": flags["removed_titles"],
         "checkpoints": _rows(con, "checkpoint_dates"),
+        # The ID universe from TMDB's daily exports (empty until `watchbuddy exports` ran).
+        "newest_exports": {r["media_type"]: r["newest_export"] for r in universe},
+        "export_ids_queued": {r["media_type"]: r["queued_for_fetching"] for r in universe},
         "last_runs": runs,
     }

@@ -45,9 +45,7 @@ def server():
 
 
 def settings_for(server: FakeTmdb, tmp_path: Path, **extra: Any) -> Settings:
-    return fake_tmdb_settings(
-        server, tmp_path, tmdb_exports_url=server.exports_url, exports_backfill_days=3, **extra
-    )
+    return fake_tmdb_settings(server, tmp_path, exports_backfill_days=3, **extra)
 
 
 def history(settings: Settings, media_type: str, day: dt.date, adult: bool) -> set[tuple]:

@@ -45,15 +45,30 @@ WORDS = (
 SERVER = textwrap.dedent("""
     import functools, sys
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=sys.argv[1])
-    handler.log_message = lambda *a: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
     print(server.server_address[1], flush=True)
     server.serve_forever()
 """)
 
+# Both (a) and (b) also report their own time after the imports, so the comparison of the
+# landing itself is not the comparison of `watchbuddy`'s imports (about a second) with
+# DuckDB's (a tenth of one).
+LAND_TIMED = textwrap.dedent("""
+    import datetime as dt, json, sys, time
+    from watchbuddy.settings import load_settings
+    from watchbuddy.sources.exports.land import land_exports
+    started = time.perf_counter()
+    land_exports(load_settings(), "all", since=dt.date.fromisoformat(sys.argv[1]),
+                 until=dt.date.fromisoformat(sys.argv[2]))
+    print(json.dumps({"seconds": time.perf_counter() - started}))
+""")
+
 DUCKDB_COPY = textwrap.dedent("""
-    import sys, duckdb
+    import json, sys, time, duckdb
+    started = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET threads = 2")
     out = sys.argv[1]
@@ -62,6 +77,7 @@ DUCKDB_COPY = textwrap.dedent("""
             f"COPY (SELECT id, popularity FROM read_ndjson('{path}')) "
             f"TO '{out}/copy-{i}.parquet' (FORMAT parquet, COMPRESSION zstd)"
         )
+    print(json.dumps({"seconds": time.perf_counter() - started}))
 """)
 
 
@@ -122,6 +138,18 @@ def measure(*command: str, env: dict[str, str] | None = None) -> dict:
     if result["rc"] != 0:
         raise SystemExit(f"{command[:4]} failed: {result['stderr']}")
     return result
+
+
+def timed_inside(*command: str, env: dict[str, str]) -> float:
+    """A child's own report of its time after imports."""
+    done = subprocess.run(
+        [sys.executable, "-c", *command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+    )
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
 
 
 def layouts(files: list[Path]) -> dict[str, float]:
@@ -185,6 +213,8 @@ def main() -> None:
             str(days[-1]),
             env=env,
         )
+        shutil.rmtree(warehouse, ignore_errors=True)
+        ours_inside = timed_inside(LAND_TIMED, str(days[0]), str(days[-1]), env=env)
     finally:
         server.terminate()
         server.wait()
@@ -198,6 +228,7 @@ def main() -> None:
     ]
     print("DuckDB COPY of the same files ...", flush=True)
     duck = measure(sys.executable, "-c", DUCKDB_COPY, str(copy_dir), *inputs)
+    duck_inside = timed_inside(DUCKDB_COPY, str(copy_dir), *inputs, env={})
 
     history = sorted((warehouse / "popularity_history").glob("*.parquet"))
     rows = sum(pq.ParquetFile(p).metadata.num_rows for p in history)
@@ -209,6 +240,7 @@ def main() -> None:
     encodings = layouts(history[:4])
 
     ratio = ours["seconds"] / duck["seconds"]
+    ratio_inside = ours_inside / duck_inside
     lines = [
         SECTION,
         "",
@@ -226,10 +258,16 @@ def main() -> None:
         f"| (b) DuckDB `COPY (SELECT id, popularity FROM read_ndjson(…)) TO parquet` | "
         f"{duck['seconds']:.2f} s | {duck['seconds'] / args.days:.2f} s | "
         f"{duck['rss_mb']:.0f} MB |",
+        f"| (a) after its imports (`land_exports` in-process) | {ours_inside:.2f} s | "
+        f"{ours_inside / args.days:.2f} s | |",
+        f"| (b) after its imports | {duck_inside:.2f} s | {duck_inside / args.days:.2f} s | |",
         "",
         "| target | measured | met |",
         "|---|---|---|",
-        f"| (a) ≤ 1.5 × (b) | {ratio:.2f} × | {'yes' if ratio <= 1.5 else '**no**'} |",
+        f"| (a) ≤ 1.5 × (b), whole processes | {ratio:.2f} × | "
+        f"{'yes' if ratio <= 1.5 else '**no**'} |",
+        f"| (a) ≤ 1.5 × (b), after imports | {ratio_inside:.2f} × | "
+        f"{'yes' if ratio_inside <= 1.5 else '**no**'} |",
         f"| peak RSS of (a) ≤ 1 GB | {ours['rss_mb']:.0f} MB | "
         f"{'yes' if ours['rss_mb'] <= 1000 else '**no**'} |",
         f"| history ≤ 4 bytes per title-day | {per_title_day:.2f} B | "

@@ -23,6 +23,8 @@ import datetime as dt
 import io
 import json
 import math
+import queue
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -61,6 +63,7 @@ KEEP_DAYS = 90  # TMDB deletes a file after about three months: older missing da
 MISSING_STATUSES = (403, 404)  # S3 behind files.tmdb.org answers 403 AccessDenied, or 404
 WRITE_LOCK_WAIT_SECONDS = 120.0
 BATCH_BYTES = 8 << 20  # inflated bytes parsed at once
+QUEUED = 2  # inflated blocks waiting to be parsed
 MAX_LINE_BYTES = 1 << 20  # a longer "line" means the file is not an export
 MAX_RAW_CHARS = 500  # of a rejected line kept in `rejects`
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -245,7 +248,7 @@ class _Parsed:
         ids = np.concatenate(self.ids) if self.ids else np.empty(0, np.int32)
         popularity = np.concatenate(self.popularity) if self.ids else np.empty(0, np.float32)
         numbers = np.concatenate(self.line_numbers) if self.ids else np.empty(0, np.int64)
-        order = np.lexsort((numbers, ids))
+        order = np.argsort(ids, kind="stable")  # blocks come in line order: ties keep it
         ids, popularity, numbers = ids[order], popularity[order], numbers[order]
         repeated = np.flatnonzero(ids[1:] == ids[:-1]) + 1
         if len(repeated):
@@ -298,18 +301,17 @@ def _lines_of(chunks: Iterator[bytes], name: str) -> Iterator[bytes]:
 
     def take(data: bytes) -> Iterator[bytes]:
         nonlocal pending
-        pending += data
-        if len(pending) >= BATCH_BYTES:
-            cut = pending.rfind(b"\n") + 1
-            if not cut:
-                if len(pending) > MAX_LINE_BYTES:
-                    raise ExportsUnavailable(
-                        f"{name} has a line longer than {MAX_LINE_BYTES:,} bytes: it is not "
-                        "a TMDB export"
-                    )
-                return
-            yield pending[:cut]
-            pending = pending[cut:]
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            pending += data
+            if len(pending) > MAX_LINE_BYTES:
+                raise ExportsUnavailable(
+                    f"{name} has a line longer than {MAX_LINE_BYTES:,} bytes: it is not a "
+                    "TMDB export"
+                )
+            return
+        yield pending + data[:cut] if pending else data[:cut]
+        pending = data[cut:]
 
     try:
         for chunk in chunks:
@@ -327,6 +329,49 @@ def _lines_of(chunks: Iterator[bytes], name: str) -> Iterator[bytes]:
         raise ExportsUnavailable(f"{name} ended before its gzip stream did (cut off)")
     if pending:
         yield pending
+
+
+_DONE = object()
+
+
+def _parse_while_reading(blocks: Iterator[bytes], parsed: _Parsed) -> None:
+    """Parse blocks here while a thread downloads and inflates the next ones (zlib and
+    pyarrow both release the GIL, so on two cores the two overlap). At most `QUEUED`
+    blocks wait, so memory stays bounded whatever the file's size."""
+    queued: queue.Queue[Any] = queue.Queue(maxsize=QUEUED)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                queued.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                if not put(block):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the parsing thread, which raises it
+            put(exc)
+
+    reader = threading.Thread(target=produce, name="exports-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = queued.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            parsed.add_block(item)
+    finally:
+        stop.set()
+        reader.join(timeout=5)
 
 
 def _fetch(http: Any, url: str, report: FileReport, progress: Progress | None) -> _Parsed | None:
@@ -355,8 +400,7 @@ def _fetch(http: Any, url: str, report: FileReport, progress: Progress | None) -
                         progress(report.file, parsed.lines, fraction)
                     yield chunk
 
-            for block in _lines_of(chunks(), report.file):
-                parsed.add_block(block)
+            _parse_while_reading(_lines_of(chunks(), report.file), parsed)
     except httpx.HTTPError as exc:
         raise ExportsUnavailable(
             f"TMDB's export files cannot be read ({type(exc).__name__} for {url}); check "
@@ -373,13 +417,18 @@ def history_table(
 ) -> pa.Table:
     """Rows of `popularity_history` for one file, in the order given (sorted by id)."""
     rows = len(ids)
+    same = np.zeros(rows, dtype=np.int8)  # constant columns: built in C, not from lists
     return pa.table(
         {
-            "media_type": pa.array([media_type] * rows, pa.string()),
+            "media_type": pa.DictionaryArray.from_arrays(same, pa.array([media_type])).cast(
+                pa.string()
+            ),
             "tmdb_id": pa.array(ids, pa.int32()),
-            "date": pa.array([day] * rows, pa.date32()),
+            "date": pa.DictionaryArray.from_arrays(same, pa.array([day], pa.date32())).cast(
+                pa.date32()
+            ),
             "popularity": pa.array(popularity, pa.float32()),
-            "adult": pa.array([adult] * rows, pa.bool_()),
+            "adult": pa.array(np.full(rows, adult, dtype=bool)),
         },
         schema=POPULARITY_HISTORY_SCHEMA,
     )

@@ -9,6 +9,7 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import watchbuddy
@@ -17,6 +18,7 @@ from tests.history_support import publish_export_day, publish_history
 from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.schema import REMOVAL_SCHEMA
 from watchbuddy.store.warehouse import Warehouse
 
 DAY0 = dt.date(2026, 3, 1)
@@ -214,9 +216,8 @@ def test_a_title_the_newest_complete_export_lacks_is_removed(settings: Settings)
     # A later export lists it again: no longer flagged.
     publish_history(warehouse, "movie", [(day2, {1: 5.0, 2: 1.0})], adult={3: 1.0})
     assert all(row == (None,) for row in pool_rows(warehouse, removed).values())
-    assert "Dropped" in CandidateProvider(warehouse).get(CandidateFilters(min_votes=0)).frame[
-        "title"
-    ].to_list()
+    listed = CandidateProvider(warehouse).get(CandidateFilters(min_votes=0)).frame["title"]
+    assert "Dropped" in listed.to_list()
 
 
 def test_exports_of_one_media_type_never_flag_the_other(settings: Settings) -> None:
@@ -233,9 +234,6 @@ def test_exports_of_one_media_type_never_flag_the_other(settings: Settings) -> N
 
 def test_a_404_after_the_newest_listing_still_flags(settings: Settings) -> None:
     """The export flag and the 404 flag are one: the newest evidence decides."""
-    from tests.test_merge import REMOVAL_SCHEMA  # the removals table's schema
-    import pyarrow as pa
-
     warehouse = land_movies(settings, ["1,Gone,2001-01-01,Drama,en,100,7.0,5"])
     publish_history(warehouse, "movie", [(DAY0, {1: 5.0})])
     gone = dt.datetime(2026, 3, 1, 15, tzinfo=dt.UTC)

@@ -7,8 +7,9 @@
 --   reach   (obscurity, mainstream): how widely seen a title is; votes and popularity only.
 --   quality (quality):               how good it is, as far as its votes can tell.
 -- The discovery modes (watchbuddy/pool/modes.py, MODES) blend them with freshness, the genre
--- match and the trend (popularity over time, from the daily exports; `trending` mostly). Mixing quality into reach (as the old relative-quality obscurity did) let a
--- lucky 10.0 from six votes top every obscure list.
+-- match and the trend (popularity over time, from the daily exports; `trending` mostly).
+-- Mixing quality into reach (as the old relative-quality obscurity did) let a lucky 10.0
+-- from six votes top every obscure list.
 --
 -- Constants (change them here, nowhere else):
 --   votes_half       1000   votes at which the vote part of reach is 0.5

@@ -10,9 +10,11 @@ vote count, so a vote floor skips most of the file, and carry each title's genre
 for the candidate filters.
 
 The digest covers what the pool is computed from: the published files of `titles`, `votes`,
-`removals`, `popularity_history` and `exports` (path, size, modification time) and the SQL that computes it. A commit that
-adds only run records reuses the file; an upgrade that changes a score rebuilds it; a
-warehouse rebuilt from scratch never picks up an old file. The file is written under a
+`removals`, `popularity_history` and `exports` (path, size, modification time) and the SQL
+that computes it (so the trend columns, which read the whole history, are computed once per
+version, not per query). A commit that adds only run records reuses the file; an upgrade
+that changes a score rebuilds it; a warehouse rebuilt from scratch never picks up an old
+file. The file is written under a
 temporary name and renamed, so a reader never sees half of it; two processes building at
 once both succeed with the same content. A file stays on disk for `RETIRED_GRACE` after a
 newer one is built, because a connection opened on the older version still reads it (the

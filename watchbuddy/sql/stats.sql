@@ -110,3 +110,25 @@ SELECT started_at, job, media_type, status, finished_at,
        date_diff('second', started_at, finished_at) AS seconds, pages, requests,
        titles_new, titles_updated, retries, errors, array_to_string(messages, ' | ') AS messages
 FROM runs ORDER BY started_at DESC LIMIT 500;
+
+-- name: rising
+-- What is rising: the $limit titles whose popularity grew most in 7 days (relative, smoothed:
+-- see scores.sql), among those with popularity at least $min_popularity (below it a change
+-- is mostly noise) that TMDB still has.
+SELECT media_type, tmdb_id, title, year, popularity, popularity_change_7d,
+       popularity_change_30d, trend_score
+FROM pool
+WHERE popularity_change_7d > 0 AND popularity >= $min_popularity
+  AND removed_from_tmdb_at IS NULL
+ORDER BY popularity_change_7d DESC, popularity DESC, media_type, tmdb_id
+LIMIT $limit;
+
+-- name: falling
+-- What is falling: as `rising`, the titles whose popularity shrank most in 7 days.
+SELECT media_type, tmdb_id, title, year, popularity, popularity_change_7d,
+       popularity_change_30d, trend_score
+FROM pool
+WHERE popularity_change_7d < 0 AND popularity >= $min_popularity
+  AND removed_from_tmdb_at IS NULL
+ORDER BY popularity_change_7d ASC, popularity DESC, media_type, tmdb_id
+LIMIT $limit;

@@ -102,14 +102,17 @@ latest_removals AS (
     SELECT media_type, tmdb_id, max(removed_at) AS removed_at FROM removals GROUP BY ALL
 ),
 history_days AS (
-    -- The newest day popularity_history holds, per media type: the trend's "now".
-    SELECT media_type, max(date) AS newest_day FROM popularity_history GROUP BY ALL
+    -- The newest landed export day per media type (`exports` is a few rows per day): the
+    -- trend's "now".
+    SELECT media_type, max(export_date) AS newest_day
+    FROM exports WHERE status = 'landed' GROUP BY ALL
 ),
 history AS (
-    -- One pass over the history: per title, the newest day TMDB's exports listed it and its
-    -- popularity then, and its popularity on the newest day and about 7 and 30 days
-    -- earlier (the newest listed day 7-14 and 30-45 days before, so a missed day or two
-    -- of exports still gives a value).
+    -- One pass over the last 45 days of history (the trend window: the scan stays the same
+    -- size however long the archive grows, and each day's files outside it are skipped):
+    -- per title, the newest day in the window an export listed it and its popularity then,
+    -- and its popularity on the newest day and about 7 and 30 days earlier (the newest
+    -- listed day 7-14 and 30-45 days before, so a missed day or two still gives a value).
     SELECT h.media_type, h.tmdb_id,
            max(h.date) AS listed_on,
            arg_max(h.popularity, h.date)::DOUBLE AS listed_popularity,
@@ -119,7 +122,8 @@ history AS (
            arg_max(h.popularity, h.date) FILTER (
                WHERE h.date BETWEEN d.newest_day - 45 AND d.newest_day - 30)::DOUBLE AS p_30d
     FROM popularity_history AS h
-    JOIN history_days AS d USING (media_type)
+    JOIN history_days AS d
+      ON d.media_type = h.media_type AND h.date BETWEEN d.newest_day - 45 AND d.newest_day
     GROUP BY h.media_type, h.tmdb_id
 ),
 export_days AS (

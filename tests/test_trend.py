@@ -246,3 +246,17 @@ def test_a_404_after_the_newest_listing_still_flags(settings: Settings) -> None:
     assert pool_rows(warehouse, "removed_from_tmdb_at")[1] == (gone,)
     publish_history(warehouse, "movie", [(DAY0 + dt.timedelta(days=1), {1: 5.0})])
     assert pool_rows(warehouse, "removed_from_tmdb_at")[1] == (None,)
+
+
+def test_the_newest_complete_day_counts_however_old(settings: Settings) -> None:
+    """Adult files missing for two months: the last complete day still decides, and what
+    it listed is not flagged (the history read reaches back to it)."""
+    warehouse = land_movies(
+        settings, ["1,Listed,2001-01-01,Drama,en,100,7.0,5", "2,Gone,2001-01-01,Drama,en,100,7.0,5"]
+    )
+    publish_history(warehouse, "movie", [(DAY0, {1: 5.0})])
+    for later in (40, 60):
+        publish_export_day(warehouse, "movie", DAY0 + dt.timedelta(days=later), {3: 1.0})
+    rows = pool_rows(warehouse, "removed_from_tmdb_at, popularity_change_7d")
+    assert rows[1] == (None, None)
+    assert rows[2] == (dt.datetime(2026, 3, 1, tzinfo=dt.UTC), None)

@@ -101,15 +101,29 @@ merged AS (
 latest_removals AS (
     SELECT media_type, tmdb_id, max(removed_at) AS removed_at FROM removals GROUP BY ALL
 ),
+export_days AS (
+    -- The ID universe: per media type, the newest day whose regular and adult export
+    -- files both landed. A title that day's files do not list is gone from TMDB.
+    SELECT media_type, max(export_date) AS export_day
+    FROM (
+        SELECT media_type, export_date FROM exports WHERE status = 'landed'
+        GROUP BY ALL HAVING count(DISTINCT adult) = 2
+    )
+    GROUP BY ALL
+),
 history_days AS (
-    -- The newest landed export day per media type (`exports` is a few rows per day): the
-    -- trend's "now".
-    SELECT media_type, max(export_date) AS newest_day
-    FROM exports WHERE status = 'landed' GROUP BY ALL
+    -- Per media type, the newest landed export day (`exports` is a few rows per day): the
+    -- trend's "now"; and where the history read starts: 45 days before it (the trend
+    -- window), or the newest complete day if older (so its listing is always read).
+    SELECT media_type, max(x.export_date) AS newest_day,
+           least(max(x.export_date) - 45, any_value(e.export_day)) AS window_start
+    FROM exports AS x LEFT JOIN export_days AS e USING (media_type)
+    WHERE x.status = 'landed'
+    GROUP BY media_type
 ),
 history AS (
-    -- One pass over the last 45 days of history (the trend window: the scan stays the same
-    -- size however long the archive grows, and each day's files outside it are skipped):
+    -- One pass over the window of history (the scan stays the same size however long the
+    -- archive grows, and each day's files outside it are skipped):
     -- per title, the newest day in the window an export listed it and its popularity then,
     -- and its popularity on the newest day and about 7 and 30 days earlier (the newest
     -- listed day 7-14 and 30-45 days before, so a missed day or two still gives a value).
@@ -123,18 +137,8 @@ history AS (
                WHERE h.date BETWEEN d.newest_day - 45 AND d.newest_day - 30)::DOUBLE AS p_30d
     FROM popularity_history AS h
     JOIN history_days AS d
-      ON d.media_type = h.media_type AND h.date BETWEEN d.newest_day - 45 AND d.newest_day
+      ON d.media_type = h.media_type AND h.date BETWEEN d.window_start AND d.newest_day
     GROUP BY h.media_type, h.tmdb_id
-),
-export_days AS (
-    -- The ID universe: per media type, the newest day whose regular and adult export
-    -- files both landed. A title that day's files do not list is gone from TMDB.
-    SELECT media_type, max(export_date) AS export_day
-    FROM (
-        SELECT media_type, export_date FROM exports WHERE status = 'landed'
-        GROUP BY ALL HAVING count(DISTINCT adult) = 2
-    )
-    GROUP BY ALL
 ),
 current_titles AS (
     SELECT * FROM single

@@ -22,6 +22,9 @@ from watchbuddy.store.warehouse import Warehouse
 
 STALE_AFTER_DAYS = 182  # TMDB's terms: cached data should not be older than six months
 SCORE_BINS = 20  # bands of the Pool page's score histograms
+MOVERS = 10  # titles the Pool page lists as rising and as falling
+# Below this popularity a title's 7-day change is mostly TMDB's day-to-day noise.
+MOVERS_MIN_POPULARITY = 5.0
 FILE = "stats.sql"
 
 # The Pool page's counts over the snapshot, by name (each a statement of stats.sql).
@@ -102,6 +105,14 @@ def pool_overview(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     for name in LANDING_TABLES:
         out[name] = _frame(con, name)
     return out
+
+
+def movers(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    """What is rising and what is falling: the `MOVERS` titles with the largest 7-day
+    popularity gain and loss, among those with popularity at least `MOVERS_MIN_POPULARITY`
+    (empty frames before any daily export has landed)."""
+    params = {"min_popularity": MOVERS_MIN_POPULARITY, "limit": MOVERS}
+    return {name: _frame(con, name, params) for name in ("rising", "falling")}
 
 
 def job_history(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:

@@ -136,3 +136,25 @@ SELECT n.media_type, n.newest_export, coalesce(q.queued, 0) AS queued_for_fetchi
 FROM newest AS n
 LEFT JOIN queued AS q ON q.media_type = n.media_type
 ORDER BY n.media_type;
+
+-- name: rising
+-- What is rising: the $limit titles whose popularity grew most in 7 days (relative, smoothed:
+-- see scores.sql), among those with popularity at least $min_popularity (below it a change
+-- is mostly noise) that TMDB still has.
+SELECT media_type, tmdb_id, title, year, popularity, popularity_change_7d,
+       popularity_change_30d, trend_score
+FROM pool
+WHERE popularity_change_7d > 0 AND popularity >= $min_popularity
+  AND removed_from_tmdb_at IS NULL
+ORDER BY popularity_change_7d DESC, popularity DESC, media_type, tmdb_id
+LIMIT $limit;
+
+-- name: falling
+-- What is falling: as `rising`, the titles whose popularity shrank most in 7 days.
+SELECT media_type, tmdb_id, title, year, popularity, popularity_change_7d,
+       popularity_change_30d, trend_score
+FROM pool
+WHERE popularity_change_7d < 0 AND popularity >= $min_popularity
+  AND removed_from_tmdb_at IS NULL
+ORDER BY popularity_change_7d ASC, popularity DESC, media_type, tmdb_id
+LIMIT $limit;

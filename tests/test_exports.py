@@ -363,3 +363,57 @@ def test_the_exports_job_lands_all_media(server, tmp_path):
     assert "files landed" in summary
     kinds = watchbuddy.connect(settings.warehouse).sql("SELECT DISTINCT media_type FROM exports")
     assert sorted(r[0] for r in kinds.fetchall()) == ["movie", "tv"]
+
+
+def test_landed_exports_drive_pool_popularity_trend_and_removals(tmp_path):
+    """End to end: titles ingested from the API, then exports landed for later days (the
+    fake's clock runs ahead of the ingestion): the pool takes the newest export's popularity,
+    computes the trend from the landed days, and flags titles the newest day no longer
+    lists, which `recommend` then leaves out."""
+    ahead = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)
+    with make_server(today=ahead) as tmdb:
+        settings = settings_for(tmdb, tmp_path)
+        ingest_new_content(settings, "movie")
+        land_exports(
+            settings, "movie", since=ahead - dt.timedelta(days=10), until=ahead, today=ahead
+        )
+        con = watchbuddy.connect(settings.warehouse)
+        pool = {
+            r[0]: r[1:]
+            for r in con.sql(
+                "SELECT tmdb_id, popularity, popularity_change_7d, trend_score, "
+                "removed_from_tmdb_at FROM pool WHERE media_type = 'movie'"
+            ).fetchall()
+        }
+        newest = dict(truth(tmdb, "movie", ahead, False)) | dict(truth(tmdb, "movie", ahead, True))
+        listed = [i for i in pool if i in newest]
+        gone = [i for i in pool if i not in newest]
+        assert listed and gone, "the fake lists most pool titles and drops a few"
+        for tmdb_id in listed:
+            popularity, _change, trend, removed = pool[tmdb_id]
+            assert popularity == pytest.approx(newest[tmdb_id], rel=1e-6)
+            assert removed is None and 0 <= trend <= 1
+        changes = [pool[i][1] for i in listed if pool[i][1] is not None]
+        assert any(c > 0 for c in changes) and any(c < 0 for c in changes)
+        assert all(pool[i][3] is not None for i in gone)
+        env = {"WATCHBUDDY_WAREHOUSE": str(settings.warehouse)}
+        done = run_cli(
+            "recommend",
+            "--mode",
+            "trending",
+            "--media-type",
+            "movie",
+            "--min-votes",
+            "0",
+            "--no-fallback",
+            "--limit",
+            "1000",
+            "--format",
+            "json",
+            cwd=tmp_path,
+            env=env,
+        )
+        shown = json.loads(done.stdout)
+        assert shown and not {r["tmdb_id"] for r in shown} & set(gone)
+        scores = [r["score"] for r in shown]
+        assert scores == sorted(scores, reverse=True)

@@ -22,6 +22,11 @@ hypothesis_settings.register_profile("repeatable", derandomize=True)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
+# No test reaches TMDB's real export files (the `exports` job catches up at once when a
+# scheduler starts, and a first run would download gigabytes): a closed loopback port, which
+# every process the tests start inherits; tests of the exports use the fake's URL.
+os.environ["WATCHBUDDY_TMDB_EXPORTS_URL"] = "http://127.0.0.1:9/p/exports"
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "data" / "tmdb-samples"
 
@@ -71,6 +76,7 @@ def fake_tmdb_settings(server: Any, tmp_path: Path, **extra: Any) -> Settings:
         warehouse=tmp_path / "warehouse",
         tmdb_api_key=Secret(server.api_key),
         tmdb_base_url=server.base_url,
+        tmdb_exports_url=server.exports_url,
         tmdb_rps=500.0,
         tmdb_timeout=2.0,
         ingest_start=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=365),

@@ -312,3 +312,57 @@ def test_run_now_says_so_when_the_job_is_already_running(env: Path) -> None:
         assert status.filter(pl.col("job") == "compact")["now"].item().startswith("running")
         run_now(at, "compact")
         rerun_until(at, lambda: any("compact is already running" in e.value for e in at.error))
+
+
+@pytest.fixture
+def history_env(env: Path) -> Path:
+    """A small real pool with three weeks of daily exports: one title rising, one falling,
+    one flat, one no export lists."""
+    import datetime as dt
+
+    from tests.history_support import publish_export_day
+
+    (env / "data" / "movies.csv").write_text(
+        "id,title,release_date,genres,original_language,vote_count,vote_average,popularity\n"
+        "1,Rising Star,2001-01-01,Drama,en,300,7.0,20\n"
+        "2,Falling Star,2001-01-01,Drama,en,300,7.0,20\n"
+        "3,Steady Star,2001-01-01,Drama,en,300,7.0,20\n"
+        "4,Unlisted Star,2001-01-01,Drama,en,300,7.0,20\n"
+    )
+    settings = Settings(data_dir=env / "data", warehouse=env / "warehouse")
+    bootstrap(settings)
+    start_day = dt.date.today() - dt.timedelta(days=20)
+    for i in range(21):  # regular files only: no day is complete, so nothing is flagged
+        popularity = {1: 10.0 + 3 * i, 2: 80.0 - 3 * i, 3: 20.0}
+        day = start_day + dt.timedelta(days=i)
+        publish_export_day(Warehouse(settings.warehouse), "movie", day, popularity)
+    return env
+
+
+def test_explore_shows_sparklines_and_the_history_chart(history_env: Path) -> None:
+    at = start(mode="trending", min_votes="0")
+    table = results(at)
+    assert table["title"].to_list()[0] == "Rising Star"
+    recent = dict(zip(table["title"], table["recent"], strict=True))
+    assert list(recent["Rising Star"]) == [10.0 + 3 * i for i in range(21)]
+    assert recent["Unlisted Star"] is None
+    assert "trend_score" in table.columns and "popularity_change_7d" in table.columns
+    charts = at.get("vega_lite_chart")
+    assert charts, "the detail panel draws the history of the first title"
+    assert any("21 daily export days" in c.value for c in at.caption)
+    at.selectbox(key="detail_pick").set_value("movie:4").run()
+    assert any("No popularity history" in c.value for c in at.caption)
+
+
+def test_the_pool_page_shows_what_rises_and_falls(history_env: Path) -> None:
+    at = start()
+    at.switch_page(PAGES["pool"]).run()
+    assert not at.exception, at.exception
+    movers = [
+        pl.from_pandas(frame.value)
+        for frame in at.dataframe
+        if "popularity_change_7d" in frame.value.columns
+    ]
+    rising, falling = movers  # side by side: rising, then falling
+    assert rising["title"].to_list() == ["Rising Star"]
+    assert falling["title"].to_list() == ["Falling Star"]

@@ -19,7 +19,7 @@ from watchbuddy.jobs.scheduler import refresh_pace
 from watchbuddy.settings import Settings
 from watchbuddy.sources.tmdb.ingest import api_title_rows, normalize
 from watchbuddy.sources.tmdb.refresh_titles import Pace, plan_per_run, refresh_titles
-from watchbuddy.store.schema import POPULARITY_HISTORY_SCHEMA, TITLE_SCHEMA
+from watchbuddy.store.schema import EXPORT_SCHEMA, POPULARITY_HISTORY_SCHEMA, TITLE_SCHEMA
 from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import Warehouse
 
@@ -68,8 +68,29 @@ def land(
 
 
 def publish_export(settings: Settings, media_type: str, day: dt.date, ids: list[int]) -> None:
-    """A landed daily export listing `ids` (the `exports` job's table, written directly),
-    the first the most popular."""
+    """A landed daily export file listing `ids`, the first the most popular: its rows in
+    `popularity_history` and its 'landed' record in `exports`, written directly as the
+    `exports` job writes them (its regular file only: no day is complete, so no title is
+    flagged removed for being absent)."""
+    record = pa.Table.from_pylist(
+        [
+            {
+                "media_type": media_type,
+                "export_date": day,
+                "adult": False,
+                "status": "landed",
+                "url": f"test://{media_type}_ids_{day}.json.gz",
+                "lines": len(ids),
+                "accepted": len(ids),
+                "rejected": 0,
+                "bytes": 0,
+                "landed_at": NOW,
+                "run_id": "test",
+                "message": None,
+            }
+        ],
+        schema=EXPORT_SCHEMA,
+    )
     rows = pa.table(
         {
             "media_type": [media_type] * len(ids),
@@ -82,10 +103,11 @@ def publish_export(settings: Settings, media_type: str, day: dt.date, ids: list[
     )
     warehouse = Warehouse(settings.warehouse)
     with warehouse.writer("test export") as writer:
-        name = f"history-{writer.allocate_batch():06d}-{media_type}.parquet"
-        writer.commit(
-            add={"popularity_history": [writer.stage_table("popularity_history", rows, name)]}
-        )
+        batch = writer.allocate_batch()
+        name = f"history-{batch:06d}-{media_type}.parquet"
+        history = writer.stage_table("popularity_history", rows, name)
+        landed = writer.stage_table("exports", record, f"export-{batch:06d}-{media_type}.parquet")
+        writer.commit(add={"popularity_history": [history], "exports": [landed]})
 
 
 def fetched(settings: Settings) -> dict[tuple[str, int], dt.datetime | None]:

@@ -52,6 +52,8 @@ def make_settings(tmp_path: Path, tmdb: FakeTmdb | None, **extra) -> Settings:
         warehouse=tmp_path / "wh",
         tmdb_api_key=Secret("k") if tmdb else None,
         tmdb_base_url=tmdb.base_url if tmdb else "http://127.0.0.1:9/3",
+        tmdb_exports_url=tmdb.exports_url if tmdb else "http://127.0.0.1:9/p/exports",
+        exports_backfill_days=2,
         tmdb_rps=500.0,
         ingest_start=TODAY - dt.timedelta(days=90),
         schedule_ingest_movies="every 1s",
@@ -59,6 +61,7 @@ def make_settings(tmp_path: Path, tmdb: FakeTmdb | None, **extra) -> Settings:
         schedule_refresh_movies=NEVER,
         schedule_refresh_tv=NEVER,
         schedule_compact=NEVER,
+        schedule_exports=NEVER,
         schedule_refresh_titles=NEVER,
     )
     values.update(extra)
@@ -175,7 +178,7 @@ def test_jobs_due_together_run_one_at_a_time_and_none_times_out_on_the_lock(
     scheduler = Scheduler(settings, on_event=lambda m: events.append((time.monotonic(), m)))
     scheduler.start()
     try:
-        # every job is overdue at the first start: all six come due together
+        # every job is overdue at the first start: all of them come due together
         wait_for(lambda: all(any(_ends(n, m) for _, m in events) for n in JOB_NAMES))
     finally:
         scheduler.shutdown()
@@ -185,8 +188,8 @@ def test_jobs_due_together_run_one_at_a_time_and_none_times_out_on_the_lock(
     assert [span[0] for span in spans] == list(JOB_NAMES)  # in the order they came due
     for earlier, later in itertools.pairwise(spans):
         assert earlier[2] <= later[1], f"{later[0]} started before {earlier[0]} ended"
-    # compact skips; refresh-titles, on the pool ingest-tv left, is ok like the others
-    assert sorted(r[2] for r in runs(settings)) == ["ok"] * 5 + ["skipped"]
+    # compact skips; every other job is ok
+    assert sorted(r[2] for r in runs(settings)) == ["ok"] * (len(JOBS) - 1) + ["skipped"]
 
 
 def test_jobs_fire_and_land_data(tmp_path, tmdb) -> None:
@@ -260,10 +263,10 @@ def test_a_restart_does_not_repeat_a_slot_that_already_ran(tmp_path, tmdb) -> No
     first = Scheduler(settings)
     first.start()
     try:
-        # never ran: each catches up at once, one after another; wait until all six ended
+        # never ran: each catches up at once, one after another; wait until all have ended
         # (one still waiting its turn at the shutdown would not start, and would catch up in
         # the second scheduler)
-        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == 6)
+        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == len(JOBS))
     finally:
         first.shutdown()
     ran = len(runs(settings))
@@ -300,6 +303,7 @@ def _schedule_process(settings: Settings, tmdb: FakeTmdb, interval: str) -> subp
         "WATCHBUDDY_SCHEDULE_REFRESH_MOVIES": NEVER,
         "WATCHBUDDY_SCHEDULE_REFRESH_TV": NEVER,
         "WATCHBUDDY_SCHEDULE_COMPACT": NEVER,
+        "WATCHBUDDY_SCHEDULE_EXPORTS": NEVER,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "watchbuddy", "schedule"],
@@ -432,6 +436,7 @@ def test_jobs_command_lists_schedules_and_runs_a_job_now(tmp_path, tmdb) -> None
         "ingest-tv",
         "refresh-votes-movies",
         "refresh-votes-tv",
+        "exports",
         "refresh-titles",
         "compact",
     }
@@ -471,8 +476,8 @@ def test_after_a_job_the_app_has_the_new_version_loaded_before_anyone_asks(tmp_p
     scheduler = Scheduler(settings)
     scheduler.start()
     try:
-        # every job is overdue at the first start: wait until all six have ended
-        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == 6)
+        # every job is overdue at the first start: wait until all of them have ended
+        wait_for(lambda: sum(r[2] != "running" for r in runs(settings)) == len(JOBS))
         warehouse = Warehouse(settings.warehouse)
         wait_for(lambda: provider.loaded_version == warehouse.read_manifest().version)
         assert any(r[:3] == ("ingest", "tv", "ok") for r in runs(settings))

@@ -151,3 +151,47 @@ def test_pool_scores_follow_today(tmp_path) -> None:
     con = open_views(Warehouse(tmp_path / "wh"))
     fresh = dict(con.sql("SELECT tmdb_id, freshness_score FROM pool").fetchall())
     assert fresh[1] == 1.0 and fresh[2] == pytest.approx(0.5, abs=0.01)
+
+
+def trend(con: duckdb.DuckDBPyConnection, p_now: float | None, p_then: float | None) -> float:
+    """trend_score of the 7-day change from p_then to p_now."""
+    return con.sql(
+        "SELECT trend_score(popularity_change($now, $then))",
+        params={"now": p_now, "then": p_then},
+    ).fetchall()[0][0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(p_now=popularity, p_then=popularity)
+def test_trend_is_in_unit_interval_and_half_when_flat(con, p_now, p_then) -> None:
+    assert 0 <= trend(con, p_now, p_then) <= 1
+    assert trend(con, p_then, p_then) == 0.5
+    assert trend(con, None, p_then) == trend(con, p_now, None) == 0.5  # no history: flat
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    p_now=popularity,
+    p_then=popularity,
+    more=st.floats(min_value=0.001, max_value=5000),
+)
+def test_trend_is_monotonic_in_the_change(con, p_now, p_then, more) -> None:
+    """A higher popularity now never lowers the trend, a higher one before never raises it."""
+    assert trend(con, p_now + more, p_then) >= trend(con, p_now, p_then) - 1e-12
+    assert trend(con, p_now, p_then + more) <= trend(con, p_now, p_then) + 1e-12
+    change = con.sql("SELECT popularity_change($a, $b)", params={"a": p_now, "b": p_then})
+    bigger = con.sql(
+        "SELECT popularity_change($a, $b)", params={"a": p_now + more, "b": p_then}
+    ).fetchall()[0][0]
+    assert bigger >= change.fetchall()[0][0] > -1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    p_now=st.floats(min_value=0, max_value=1, allow_nan=False),
+    p_then=st.floats(min_value=0, max_value=1, allow_nan=False),
+)
+def test_tiny_popularities_cannot_make_a_strong_trend(con, p_now, p_then) -> None:
+    """Below popularity 1 (TMDB's long tail, where a day's noise is a 50x ratio) the trend
+    stays within [0.2, 0.8]: 0.01 -> 0.5 is not a hit."""
+    assert 0.2 - 1e-12 <= trend(con, p_now, p_then) <= 0.8 + 1e-12

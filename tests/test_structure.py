@@ -35,6 +35,7 @@ STAGE_OF_PREFIX = {
     "watchbuddy.sources": "sources",  # the namespace package only
     "watchbuddy.sources.csv": "sources.csv",
     "watchbuddy.sources.tmdb": "sources.tmdb",
+    "watchbuddy.sources.exports": "sources.exports",
     "watchbuddy.pool": "pool",
     "watchbuddy.jobs": "jobs",
     "watchbuddy.query": "query",
@@ -54,6 +55,7 @@ ALLOWED: dict[str, dict[str, str]] = {
     "sources": {},
     "sources.csv": {"store": "lands files into the warehouse: schema, writer, views"},
     "sources.tmdb": {"store": "publishes fetched titles, votes, removals, runs, checkpoints"},
+    "sources.exports": {"store": "publishes popularity history, export records, rejects, runs"},
     "pool": {
         "store": "candidates are read from the pool view and its materialized file",
         "sources.csv": "a watched list is read as CSV the way landing reads one (sniff)",
@@ -65,6 +67,7 @@ ALLOWED: dict[str, dict[str, str]] = {
         "sources.tmdb": "the scheduled jobs are the TMDB ingest, the vote and the rolling refresh",
         "pool": "after a publish the candidate table is built for the new version; `jobs` "
         "shows the data age (stats)",
+        "sources.exports": "the daily `exports` job lands TMDB's ID exports",
     },
     "query": {"store": "`watchbuddy sql` reads the views, sealed in a child process"},
     "explorer": {
@@ -82,6 +85,7 @@ ALLOWED: dict[str, dict[str, str]] = {
         "sources.csv": "`bootstrap` lands the data dir",
         "sources.tmdb": "`ingest`, `refresh-votes` and `refresh-titles` run the TMDB jobs' "
         "functions",
+        "sources.exports": "`exports` lands TMDB's daily ID exports",
         "pool": "`recommend` and `stats`",
         "jobs": "`schedule`, `jobs` and `jobs run`",
         "query": "`sql`",

@@ -224,6 +224,13 @@ def stats_command(ctx: Context, as_json: bool) -> None:
         f"Removed from TMDB (answered 404; left out of candidate lists): "
         f"{stats['removed_titles']:,}"
     )
+    if stats["newest_exports"]:
+        exports = ", ".join(
+            f"{media} {day} ({stats['export_ids_queued'][media]:,} ids the pool lacks, queued "
+            "for fetching)"
+            for media, day in stats["newest_exports"].items()
+        )
+        click.echo(f"Newest daily ID export: {exports}")
     if stats["synthetic_warning"]:
         click.echo(f"Warning: {stats['synthetic_warning']}")
     age = stats["tmdb_data_age"]
@@ -427,6 +434,41 @@ def _run_jobs(
                 click.echo(f"  note: {note}")
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+
+
+@cli.command("exports")
+@click.argument("media", type=click.Choice(["movie", "tv", "all"]))
+@click.option(
+    "--since",
+    help="First export day to land (default: the day after the newest landed one; a first "
+    "run: the last WATCHBUDDY_EXPORTS_BACKFILL_DAYS days).",
+)
+@click.option("--until", help="Last export day to land (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@pass_context
+def exports_command(
+    ctx: Context, media: str, since: str | None, until: str | None, as_json: bool
+) -> None:
+    """Land TMDB's daily ID exports: popularity history and the ids TMDB lists each day."""
+    from watchbuddy.sources.exports.land import land_exports
+
+    first, last = _date_option(since, "--since"), _date_option(until, "--until")
+    result = land_exports(
+        ctx.settings, media, since=first, until=last, progress=None if as_json else ProgressLine()
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    report = result.to_dict()
+    run = result.run
+    click.echo(
+        f"exports {media}: {run.status}, {report['landed']} files landed "
+        f"({report['title_days']:,} title-days, {report['rejected']:,} lines rejected), "
+        f"{report['missing']} missing, days {result.window[0]} .. {result.window[1]} "
+        f"({run.seconds:.1f}s)"
+    )
+    for note in run.messages:
+        click.echo(f"  note: {note}")
 
 
 @cli.command("refresh-votes")

@@ -136,6 +136,15 @@ class TmdbUnavailable(TmdbError):
         return self._reason
 
 
+class ExportsUnavailable(TmdbError):
+    """TMDB's daily ID export files could not be read: the server is down or answers an
+    error other than "not there" (403/404), the URL is wrong, or a file is not gzip NDJSON.
+
+    Files landed before the failure stay landed; the one being read is not published, and
+    the next `watchbuddy exports` run lands it. Check `WATCHBUDDY_TMDB_EXPORTS_URL`, or try
+    again later."""
+
+
 class MissingCredential(TmdbError):
     """No TMDB credential is set, so a TMDB job cannot start.
 

@@ -24,6 +24,12 @@ from watchbuddy.errors import ConfigError
 from watchbuddy.safe_text import clip
 
 DEFAULT_TMDB_BASE_URL = "https://api.themoviedb.org/3"
+DEFAULT_TMDB_EXPORTS_URL = "https://files.tmdb.org/p/exports"
+# The settings that are URLs, each with the example its error message gives.
+URL_EXAMPLES = {
+    "tmdb_base_url": DEFAULT_TMDB_BASE_URL,
+    "tmdb_exports_url": DEFAULT_TMDB_EXPORTS_URL,
+}
 CONFIG_FILE_ENV = "WATCHBUDDY_CONFIG"
 DEFAULT_CONFIG_FILE = "watchbuddy.toml"
 _SETTING = "watchbuddy.setting"  # the field metadata key that makes a field a setting
@@ -138,6 +144,19 @@ class Settings:
         "WATCHBUDDY_TMDB_BASE_URL",
         "TMDB API v3 base URL; tests point it at the bundled fake server.",
     )
+    tmdb_exports_url: str = setting(
+        DEFAULT_TMDB_EXPORTS_URL,
+        "WATCHBUDDY_TMDB_EXPORTS_URL",
+        "Where TMDB's daily ID export files are (`movie_ids_MM_DD_YYYY.json.gz` …), no key "
+        "needed; tests point it at the bundled fake server.",
+    )
+    exports_backfill_days: int = setting(
+        30,
+        "WATCHBUDDY_EXPORTS_BACKFILL_DAYS",
+        "Days of daily ID exports a first `watchbuddy exports` run lands, ending today (1 to "
+        "90: TMDB keeps a file about three months).",
+        bounds=(1, 90),
+    )
     tmdb_rps: float = setting(
         35.0,
         "WATCHBUDDY_TMDB_RPS",
@@ -227,6 +246,12 @@ class Settings:
         "WATCHBUDDY_SCHEDULE_COMPACT",
         "When the `compact` job runs (daily, 04:30 UTC; it does nothing until 8 titles files "
         "have piled up).",
+    )
+    schedule_exports: str = setting(
+        "0 9 * * *",
+        "WATCHBUDDY_SCHEDULE_EXPORTS",
+        "When the `exports` job runs (daily, 09:00 UTC: TMDB publishes a day's files around "
+        "07:00-08:00 UTC).",
     )
     scheduler_in_app: bool = setting(
         True,
@@ -347,12 +372,12 @@ def _check(spec: SettingSpec, value: Any) -> Any:
         )
     if spec.kind is Size:
         parse_size(value, spec.name)
-    if spec.name == "tmdb_base_url":
+    if spec.name in URL_EXAMPLES:
         problem = _url_problem(value)
         if problem:
             raise ConfigError(
                 f"Setting {spec.name} ({spec.env}) is not a usable URL: {problem}; give one "
-                f"like {DEFAULT_TMDB_BASE_URL}."
+                f"like {URL_EXAMPLES[spec.name]}."
             )
     return value
 

@@ -21,8 +21,16 @@ which then answers 404.
 
     python -m watchbuddy.devtools.fake_tmdb --port 8765 --movies 5000 --shows 1000 --api-key demo
 
-then `WATCHBUDDY_TMDB_BASE_URL=http://127.0.0.1:8765/3 TMDB_API_KEY=demo watchbuddy ingest all`.
+then `WATCHBUDDY_TMDB_BASE_URL=http://127.0.0.1:8765/3 TMDB_API_KEY=demo watchbuddy ingest all`
+(and `WATCHBUDDY_TMDB_EXPORTS_URL=http://127.0.0.1:8765/p/exports watchbuddy exports all`).
 Faults can also be set over HTTP: `POST /__faults` with a JSON object of `Faults` fields.
+
+It also serves TMDB's daily ID exports (`FakeExports`) under `/p/exports/`, no key needed:
+`movie_ids_MM_DD_YYYY.json.gz`, `tv_series_ids_…`, `adult_movie_ids_…` and
+`adult_tv_series_ids_…` for the last 90 days up to the fake's today, in TMDB's line shapes,
+with popularity that rises and falls, titles that appear and disappear on known days, and
+S3's 403 `AccessDenied` XML for a day outside the window or today's file before it is
+published (08:00 UTC by default). `export_truth()` is what a file holds, for tests.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from __future__ import annotations
 import argparse
 import bisect
 import datetime as dt
+import gzip
+import hashlib
 import json
 import math
 import random
@@ -356,6 +366,218 @@ def _targets(spec: dict[str, Any], path: str, query: dict[str, str]) -> bool:
     return all(query.get(k) == str(v) for k, v in spec.items() if k != "path")
 
 
+# ---------------------------------------------------------------- daily ID exports
+
+# TMDB's export file name prefixes by (media type, adult).
+EXPORT_PREFIXES = {
+    ("movie", False): "movie_ids",
+    ("tv", False): "tv_series_ids",
+    ("movie", True): "adult_movie_ids",
+    ("tv", True): "adult_tv_series_ids",
+}
+EXPORT_KEEP_DAYS = 90  # TMDB deletes a file after about three months
+EXPORT_PUBLISH_HOUR = 8  # UTC; a day's files answer 403 before it
+EXPORT_CHUNK = 64 * 1024
+# What S3 behind files.tmdb.org answers for a file that is not there (status 403).
+ACCESS_DENIED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    b"<Message>Access Denied</Message><RequestId>FAKE</RequestId></Error>"
+)
+ADULT_ID_BASE = {"movie": 9_000_000, "tv": 9_500_000}
+EXPORT_ONLY_ID_BASE = {"movie": 5_000_000, "tv": 6_000_000}
+_EXPORT_NAME = re.compile(
+    r"/p/exports/(adult_)?(movie_ids|tv_series_ids)_(\d\d)_(\d\d)_(\d{4})\.json\.gz"
+)
+
+
+def export_file_name(media_type: str, day: dt.date, adult: bool = False) -> str:
+    """TMDB's name for one export file, e.g. `movie_ids_08_31_2026.json.gz`."""
+    return f"{EXPORT_PREFIXES[(media_type, adult)]}_{day:%m_%d_%Y}.json.gz"
+
+
+def _mix(*parts: int) -> int:
+    """A stable 64-bit hash of integers (the same in every process and run)."""
+    data = ",".join(str(p) for p in parts).encode()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+
+@dataclass(frozen=True)
+class ExportTitle:
+    id: int
+    name: str
+    base: float  # popularity around which the daily value swings
+    period: int  # days of one rise and fall
+    phase: int
+    amplitude: float
+    first: dt.date | None  # listed from this day on (a new title), None: always
+    last: dt.date | None  # listed up to the day before this one (removed), None: still listed
+
+    def listed(self, day: dt.date) -> bool:
+        return (self.first is None or day >= self.first) and (self.last is None or day < self.last)
+
+    def popularity(self, day: dt.date) -> float:
+        """Deterministic, rising and falling over days: a sine on a log scale."""
+        angle = 2 * math.pi * ((day.toordinal() + self.phase) % self.period) / self.period
+        return round(self.base * math.exp(self.amplitude * math.sin(angle)), 4)
+
+
+class FakeExports:
+    """TMDB's daily ID exports over the catalogue, for `FakeTmdb` to serve under /p/exports/.
+
+    The files list the catalogue's titles (so export ids and API titles agree), plus
+    `adult_titles` adult ids per media type (in the adult files only) and `export_only` ids
+    per media type that only the exports know (ids the pool lacks, and big files for tests).
+    Events happen on known days of the 90 days ending at `start + 89`: a title whose hash
+    says so is new (listed from `first` on) or removed (listed before `last` only).
+    `now` is the fake's clock (None: the real one); tests set it. A file answers 403 with
+    S3's XML body for a day outside the 90 days up to today, for today's before
+    `publish_hour` UTC, and for names in `withheld`. `bad_lines` adds raw lines to a file
+    (by file name), `chunk_delay` slows every 64 KB sent, `bytes_sent` counts what went out.
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        today: dt.date | None = None,
+        adult_titles: int | None = None,
+        export_only: dict[str, int] | None = None,
+        publish_hour: int = EXPORT_PUBLISH_HOUR,
+    ) -> None:
+        self.catalogue = catalogue
+        today = today or dt.datetime.now(dt.UTC).date()
+        self.start = today - dt.timedelta(days=EXPORT_KEEP_DAYS - 1)  # events fall on these days
+        self.now: dt.datetime | None = None
+        if today != dt.datetime.now(dt.UTC).date():
+            self.now = dt.datetime.combine(today, dt.time(12), dt.UTC)
+        self.publish_hour = publish_hour
+        sizes = {m: len(catalogue.titles[m]) for m in ("movie", "tv")}
+        self.adult_titles = {
+            m: adult_titles if adult_titles is not None else max(2, sizes[m] // 50) for m in sizes
+        }
+        self.export_only = dict(export_only or {})
+        self.withheld: set[str] = set()
+        self.bad_lines: dict[str, list[str]] = {}
+        self.chunk_delay = 0.0
+        self.bytes_sent: dict[str, int] = {}
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+        self._params: dict[tuple[str, int], ExportTitle] = {}
+
+    def today(self) -> dt.date:
+        return (self.now or dt.datetime.now(dt.UTC)).date()
+
+    def available(self, media_type: str, day: dt.date, adult: bool = False) -> bool:
+        """Whether TMDB serves this file now."""
+        now = self.now or dt.datetime.now(dt.UTC)
+        today = now.date()
+        if export_file_name(media_type, day, adult) in self.withheld:
+            return False
+        if day > today or day <= today - dt.timedelta(days=EXPORT_KEEP_DAYS):
+            return False
+        return day < today or now.hour >= self.publish_hour
+
+    def _title(self, media_type: str, tmdb_id: int, name: str, base: float) -> ExportTitle:
+        key = (media_type, tmdb_id)
+        found = self._params.get(key)
+        if found is not None and found.name == name and found.base == base:
+            return found
+        h = _mix(tmdb_id, 1 if media_type == "movie" else 2)
+        period = 40 + h % 80
+        event_day = self.start + dt.timedelta(days=1 + (h >> 24) % (EXPORT_KEEP_DAYS - 1))
+        first = event_day if h % 17 == 0 else None
+        last = event_day if first is None and h % 19 == 0 else None
+        found = ExportTitle(
+            id=tmdb_id,
+            name=name,
+            base=max(base, 0.0),
+            period=period,
+            phase=(h >> 8) % period,
+            amplitude=0.3 + ((h >> 16) % 50) / 100,
+            first=first,
+            last=last,
+        )
+        self._params[key] = found
+        return found
+
+    def _candidates(self, media_type: str, adult: bool) -> list[ExportTitle]:
+        if adult:
+            base_id = ADULT_ID_BASE[media_type]
+            ids = range(base_id, base_id + self.adult_titles[media_type])
+            return [
+                self._title(media_type, i, f"Adult {i}", round(1 + (_mix(i) % 5000) / 1000, 3))
+                for i in ids
+            ]
+        with self.catalogue.lock:
+            titles = list(self.catalogue.titles[media_type].values())
+        out = [self._title(media_type, t.id, t.title, t.popularity) for t in titles]
+        base_id = EXPORT_ONLY_ID_BASE[media_type]
+        for i in range(base_id, base_id + self.export_only.get(media_type, 0)):
+            out.append(self._title(media_type, i, f"Export {i}", round((i % 997) / 100, 2)))
+        return out
+
+    def titles(self, media_type: str, adult: bool = False) -> list[ExportTitle]:
+        """Every title a file of this kind may list, with its known days (`first`, `last`)."""
+        with self.lock:
+            return self._candidates(media_type, adult)
+
+    def truth(self, media_type: str, day: dt.date, adult: bool = False) -> list[dict[str, Any]]:
+        """Exactly the objects the file for (media type, day, adult) holds, in file order
+        (an order by hash, not by id, as TMDB's files are not sorted); lines in `bad_lines`
+        are not among them."""
+        with self.lock:
+            listed = [t for t in self._candidates(media_type, adult) if t.listed(day)]
+        listed.sort(key=lambda t: _mix(t.id, 7))
+        if media_type == "movie":
+            return [
+                {
+                    "adult": adult,
+                    "id": t.id,
+                    "original_title": t.name,
+                    "popularity": t.popularity(day),
+                    "video": False,
+                }
+                for t in listed
+            ]
+        return [
+            {"id": t.id, "original_name": t.name, "popularity": t.popularity(day)} for t in listed
+        ]
+
+    def file_bytes(self, media_type: str, day: dt.date, adult: bool = False) -> bytes:
+        """The gzip file as served: one JSON object a line, `bad_lines` spread among them."""
+        lines = [
+            json.dumps(o, ensure_ascii=False, separators=(",", ":"))
+            for o in self.truth(media_type, day, adult)
+        ]
+        for index, bad in enumerate(
+            self.bad_lines.get(export_file_name(media_type, day, adult), [])
+        ):
+            lines.insert(min(len(lines), 1 + index * 3), bad)
+        text = "".join(line + "\n" for line in lines)
+        return gzip.compress(text.encode(), compresslevel=1, mtime=0)
+
+    def answer(self, path: str) -> tuple[int, bytes, str, str]:
+        """(status, body, content type, file name) for a request under /p/exports/."""
+        match = _EXPORT_NAME.fullmatch(path)
+        name = path.rsplit("/", 1)[-1]
+        with self.lock:
+            self.requests.append(name)
+        if not match:
+            return 403, ACCESS_DENIED, "application/xml", name
+        adult = bool(match.group(1))
+        media_type = "movie" if match.group(2) == "movie_ids" else "tv"
+        try:
+            day = dt.date(int(match.group(5)), int(match.group(3)), int(match.group(4)))
+        except ValueError:
+            return 403, ACCESS_DENIED, "application/xml", name
+        if not self.available(media_type, day, adult):
+            return 403, ACCESS_DENIED, "application/xml", name
+        return 200, self.file_bytes(media_type, day, adult), "application/octet-stream", name
+
+    def sent(self, name: str, count: int) -> None:
+        with self.lock:
+            self.bytes_sent[name] = self.bytes_sent.get(name, 0) + count
+
+
 class FakeTmdb:
     """The server. `with FakeTmdb(catalogue, api_key="k") as tmdb: tmdb.base_url ...`"""
 
@@ -367,10 +589,12 @@ class FakeTmdb:
         host: str = "127.0.0.1",
         port: int = 0,
         totals: str = "capped",
+        exports: FakeExports | None = None,
     ) -> None:
         if totals not in TOTALS:
             raise ValueError(f"totals must be one of {TOTALS}, not {totals!r}")
         self.catalogue = catalogue
+        self.exports = exports or FakeExports(catalogue)
         # How discover reports totals past the cap: "capped" (total_pages at most 500 and
         # total_results at most 10,000) or "true_results" (total_pages capped, total_results
         # true). Real TMDB does both.
@@ -391,6 +615,12 @@ class FakeTmdb:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/3"
+
+    @property
+    def exports_url(self) -> str:
+        """Where the daily ID exports are, as WATCHBUDDY_TMDB_EXPORTS_URL takes it."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/p/exports"
 
     def start(self) -> FakeTmdb:
         self._thread = threading.Thread(
@@ -492,6 +722,9 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
             with server._count_lock:
                 server.requests += 1
             server.log.append((time.monotonic(), url.path))
+            if url.path.startswith("/p/exports/"):  # files.tmdb.org: no key, no API faults
+                self._export_file(url.path)
+                return
             if faults.latency:
                 time.sleep(faults.latency)
             if faults.take("hang"):
@@ -532,6 +765,24 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
                 self._send(200, None, raw=text[: max(len(text) // 2, 1)], trickle=trickle)
                 return
             self._send(status, body, trickle=trickle)
+
+        def _export_file(self, path: str) -> None:
+            exports = server.exports
+            status, body, content_type, name = exports.answer(path)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for start in range(0, len(body), EXPORT_CHUNK):
+                    if exports.chunk_delay and start:
+                        time.sleep(exports.chunk_delay)
+                    chunk = body[start : start + EXPORT_CHUNK]
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    exports.sent(name, len(chunk))
+            except OSError:  # the client went away (or was killed) mid-file
+                self.close_connection = True
 
         def _authorized(self, query: dict[str, str]) -> bool:
             auth = self.headers.get("Authorization", "")
@@ -689,7 +940,8 @@ def main() -> None:
     server.faults.latency = args.latency
     print(
         f"Fake TMDB serving {args.movies} movies and {args.shows} shows at {server.base_url}"
-        f" (api_key={args.api_key!r}); Ctrl-C to stop.",
+        f" (api_key={args.api_key!r}) and daily ID exports at {server.exports_url}; "
+        "Ctrl-C to stop.",
         flush=True,
     )
     try:

@@ -7,7 +7,8 @@ warehouse is unchanged. Candidate results are also keyed by the whole filter set
 day (freshness depends on today).
 
 Nothing here computes: the statistics are `pool.stats`'s (the `stats` command shows the same),
-a title's detail is `pool.detail`'s, candidates are the provider's. This module only caches.
+a title's detail and popularity history are `pool.detail`'s, candidates are the provider's.
+This module only caches.
 """
 
 from __future__ import annotations
@@ -95,6 +96,24 @@ def languages(root: str, version: int) -> list[str]:
 def title_detail(root: str, version: int, media_type: str, tmdb_id: int) -> dict[str, Any] | None:
     with _cursor(root, version) as cursor:
         return detail.title_detail(cursor, media_type, tmdb_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def popularity_history(root: str, version: int, media_type: str, tmdb_id: int) -> pl.DataFrame:
+    with _cursor(root, version) as cursor:
+        return detail.popularity_history(cursor, media_type, tmdb_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def recent_popularity(root: str, version: int, keys: tuple[tuple[str, int], ...]) -> pl.DataFrame:
+    """The sparklines of a candidate list's titles (cached with the list's keys)."""
+    with _cursor(root, version) as cursor:
+        return detail.recent_popularity(cursor, list(keys))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def movers(root: str, version: int) -> dict[str, pl.DataFrame]:
+    return _read(root, version, stats.movers)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

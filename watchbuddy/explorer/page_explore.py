@@ -38,6 +38,7 @@ SCORE_HELP = {
     "quality": "the rating shrunk toward 6.0 by 50 votes (IMDb's weighted rating) / 10",
     "freshness": "halves every 365 days after release; 1 for today",
     "genre_match": "share of the requested genres the title has (1 when none requested)",
+    "trend": "rising popularity: 0.5 flat (or no history), 0.8 doubled in a week, 0.2 halved",
 }
 # widget key -> CandidateFilters field: every registry entry with a sidebar widget, keyed by
 # its link parameter (f_mode, f_media, f_lang, ...).
@@ -193,6 +194,19 @@ def _score_bar(label: str | None, number_format: str, help_text: str | None = No
     )
 
 
+def _with_sparklines(frame: pl.DataFrame, root: str, version: int) -> pl.DataFrame:
+    """The results with each title's popularity over the last month of daily exports
+    (`recent`, a list; empty before any export lists the title)."""
+    keys = tuple(zip(frame["media_type"], frame["tmdb_id"], strict=True))
+    recent = data.recent_popularity(root, version, keys)
+    return frame.join(
+        recent.with_columns(pl.col("tmdb_id").cast(frame.schema["tmdb_id"])),
+        on=["media_type", "tmdb_id"],
+        how="left",
+        maintain_order="left",
+    )
+
+
 def _display(frame: pl.DataFrame) -> None:
     """The results table; a click on a row picks the title for the detail panel."""
     event = st.dataframe(
@@ -213,6 +227,9 @@ def _display(frame: pl.DataFrame) -> None:
             "obscurity_score",
             "mainstream_score",
             "freshness_score",
+            "trend_score",
+            "recent",
+            "popularity_change_7d",
             "vote_average",
             "vote_count",
             "tmdb_url",
@@ -231,6 +248,19 @@ def _display(frame: pl.DataFrame) -> None:
             "obscurity_score": _score_bar("Obscurity", "%.2f", SCORE_HELP["obscurity"]),
             "mainstream_score": _score_bar("Mainstream", "%.2f", SCORE_HELP["mainstream"]),
             "freshness_score": _score_bar("Freshness", "%.2f", SCORE_HELP["freshness"]),
+            "trend_score": _score_bar("Trend", "%.2f", SCORE_HELP["trend"]),
+            "recent": st.column_config.LineChartColumn(
+                "Popularity, 30 days",
+                width="small",
+                color="auto",
+                help="Popularity on each of the last 30 days of TMDB's daily exports "
+                "(green when rising, red when falling; blank without exports).",
+            ),
+            "popularity_change_7d": st.column_config.NumberColumn(
+                "7 days",
+                format="percent",
+                help="Popularity change in 7 days: (now - then) / (then + 1).",
+            ),
             "vote_average": st.column_config.NumberColumn("Rating", format="%.1f"),
             "vote_count": st.column_config.NumberColumn("Votes", format="localized"),
             "tmdb_url": st.column_config.LinkColumn("TMDB", display_text="open ↗"),
@@ -280,6 +310,7 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
     )
     if detail.get("overview"):
         text.markdown(plain_markdown(detail["overview"]))
+    _history_chart(row, root, version)
     weights = MODES[filters.mode].weights()
     parts = pl.DataFrame(
         [
@@ -312,6 +343,17 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
         f"fetched {detail.get('updated_at') or '?'} · votes refreshed "
         f"{detail.get('votes_refreshed_at') or 'never'}"
     )
+
+
+def _history_chart(row: dict, root: str, version: int) -> None:
+    """The title's popularity on every landed export day, as a chart."""
+    history = data.popularity_history(root, version, row["media_type"], row["tmdb_id"])
+    if history.is_empty():
+        st.caption("No popularity history: no landed daily ID export of TMDB lists this title yet.")
+        return
+    first, last = history["date"][0], history["date"][-1]  # oldest first
+    st.caption(f"Popularity on each of {history.height:,} daily export days ({first} to {last}).")
+    st.line_chart(history, x="date", y="popularity", height=200, y_label="popularity")
 
 
 def render() -> None:
@@ -374,6 +416,7 @@ def render() -> None:
             f"(you asked for {filters.limit:,}). The "
             "recommender's TMDB fallback fills such gaps; the explorer shows the pool only."
         )
+    frame = _with_sparklines(frame, context.root, context.version)
     _display(frame)
     _detail(frame, filters, context.root, context.version)
     footer(context)

@@ -1,5 +1,6 @@
-"""Pool: what is in the pool (by media type, language, decade, genre), how the scores are
-spread, how old the data is, and what each import landed or rejected and why."""
+"""Pool: what is in the pool (by media type, language, decade, genre), what is rising and
+falling, how the scores are spread, how old the data is, and what each import landed or
+rejected and why."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import streamlit as st
 
 from watchbuddy.explorer import data
 from watchbuddy.explorer.common import footer, page_context, stop_if_empty
-from watchbuddy.pool.stats import STALE_AFTER_DAYS
+from watchbuddy.pool.stats import MOVERS, MOVERS_MIN_POPULARITY, STALE_AFTER_DAYS
 
 THIN_LANGUAGE_TITLES = 100  # below this a language gives the recommender little to choose from
 
@@ -85,6 +86,8 @@ def render() -> None:
         sort="-titles",
     )
 
+    _movers(context.root, context.version)
+
     st.subheader("Score distributions")
     st.caption("Share of titles in each 0.05-wide band of each score.")
     histogram: pl.DataFrame = overview["score_histogram"]
@@ -151,6 +154,34 @@ def render() -> None:
         with st.expander("Rejected rows with their raw text (newest first, up to 1,000)"):
             st.dataframe(overview["reject_samples"], hide_index=True)
     footer(context)
+
+
+def _movers(root: str, version: int) -> None:
+    """The titles whose popularity rose and fell most in 7 days (from the daily exports)."""
+    st.subheader("Rising and falling")
+    movers = data.movers(root, version)
+    if movers["rising"].is_empty() and movers["falling"].is_empty():
+        st.caption(
+            "Nothing to show yet: this needs a week of TMDB's daily ID exports "
+            "(`popularity_history`)."
+        )
+        return
+    st.caption(
+        f"The {MOVERS} titles whose popularity changed most in 7 days, among those with "
+        f"popularity at least {MOVERS_MIN_POPULARITY:g} (change = (now - then) / (then + 1))."
+    )
+    columns = {
+        "popularity": st.column_config.NumberColumn("Popularity", format="%.1f"),
+        "popularity_change_7d": st.column_config.NumberColumn("7 days", format="percent"),
+        "popularity_change_30d": st.column_config.NumberColumn("30 days", format="percent"),
+        "trend_score": st.column_config.ProgressColumn(
+            "Trend", min_value=0.0, max_value=1.0, format="%.2f"
+        ),
+    }
+    left, right = st.columns(2)
+    for where, name, label in ((left, "rising", "Rising"), (right, "falling", "Falling")):
+        where.markdown(f"**{label}**")
+        where.dataframe(movers[name], hide_index=True, column_config=columns)
 
 
 render()

@@ -17,6 +17,7 @@ from typing import Any
 from watchbuddy.errors import ConfigError
 from watchbuddy.pool.stats import refresh_outlook
 from watchbuddy.settings import SETTINGS, Settings, SettingSpec
+from watchbuddy.sources.exports.land import land_exports
 from watchbuddy.sources.tmdb.ingest import (
     ingest_new_content,
     refresh_recent_votes,
@@ -132,6 +133,16 @@ def compact_when_piled_up(settings: Settings) -> str:
     return summary
 
 
+def exports_daily(settings: Settings) -> str:
+    """Land the export files published since the last run (and retry missing ones)."""
+    result = land_exports(settings, "all")
+    report = result.to_dict()
+    return (
+        f"{result.run.status}: {report['landed']} files landed ({report['title_days']:,} "
+        f"title-days), {report['missing']} missing"
+    )
+
+
 INGEST_WRITES = ("titles", "removals", "rejects", "checkpoints", "runs")
 REFRESH_WRITES = ("votes", "removals", "rejects", "runs")
 REFRESH_TITLES_WRITES = ("titles", "removals", "rejects", "runs")
@@ -177,6 +188,16 @@ JOBS: tuple[JobSpec, ...] = (
         writes=REFRESH_WRITES,
         record=("refresh-votes", "tv"),
         doc="`refresh-votes tv`: current votes of recent shows",
+    ),
+    JobSpec(
+        "exports",
+        exports_daily,
+        "schedule_exports",
+        misfire_grace=12 * 3600,
+        needs_tmdb=False,
+        writes=("popularity_history", "exports", "rejects", "runs"),
+        record=("exports", "all"),
+        doc="`exports all`: the daily ID export files published since the last run",
     ),
     JobSpec(
         REFRESH_TITLES_JOB,

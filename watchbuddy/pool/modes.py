@@ -22,6 +22,7 @@ class Mode:
     quality: float
     freshness: float
     genre_match: float
+    trend: float
     sort_by: str
 
     def weights(self) -> dict[str, float]:
@@ -38,24 +39,29 @@ COMPONENTS = {
     "quality": "quality_score",
     "freshness": "freshness_score",
     "genre_match": "genre_match",
+    "trend": "trend_score",
 }
 
 # The one table of discovery modes (documented in the README). `score` is the weighted sum
 # of the pool's reach scores (mainstream, obscurity), its confidence-aware quality score,
-# freshness and the share of requested genres a title has (1 when no genre is requested),
-# so it stays in [0, 1]. In the obscure modes quality outweighs obscurity: among titles
-# that few have seen, the well-attested rating decides (an 8.2 from 60 votes ranks above a
-# 10.0 from 6), while obscurity still keeps famous titles down the list. The TMDB fallback
-# asks discover for the mode's kind of title first: by popularity for the mainstream modes,
-# by vote count for balanced, by rating for the obscure ones.
-# mode: (vote floor, mainstream, obscurity, quality, freshness, genre match, TMDB sort_by)
+# freshness, the share of requested genres a title has (1 when no genre is requested) and
+# the trend score (0.5 flat, towards 1 rising; 0.5 without popularity history), so it stays
+# in [0, 1]. In the obscure modes quality outweighs obscurity: among titles that few have
+# seen, the well-attested rating decides (an 8.2 from 60 votes ranks above a 10.0 from 6),
+# while obscurity still keeps famous titles down the list. `trending` is mostly the trend,
+# with a little quality and reach so that, among titles rising alike, the better and more
+# widely seen come first (the trend score itself already damps noise at tiny popularity).
+# The TMDB fallback asks discover for the mode's kind of title first: by popularity for the
+# mainstream and trending modes, by vote count for balanced, by rating for the obscure ones.
+# mode: (vote floor, mainstream, obscurity, quality, freshness, genre match, trend, sort_by)
 _MODE_TABLE = {
-    "mainstream": (500, 0.50, 0.0, 0.30, 0.05, 0.15, "popularity.desc"),
-    "popular": (100, 0.30, 0.0, 0.20, 0.35, 0.15, "popularity.desc"),
-    "balanced": (50, 0.15, 0.15, 0.45, 0.10, 0.15, "vote_count.desc"),
-    "obscure": (20, 0.0, 0.30, 0.45, 0.10, 0.15, "vote_average.desc"),
-    "very_obscure": (10, 0.0, 0.40, 0.45, 0.0, 0.15, "vote_average.desc"),
-    "deep_discovery": (5, 0.0, 0.30, 0.35, 0.20, 0.15, "vote_average.desc"),
+    "mainstream": (500, 0.50, 0.0, 0.30, 0.05, 0.15, 0.0, "popularity.desc"),
+    "popular": (100, 0.30, 0.0, 0.20, 0.35, 0.15, 0.0, "popularity.desc"),
+    "balanced": (50, 0.15, 0.15, 0.45, 0.10, 0.15, 0.0, "vote_count.desc"),
+    "obscure": (20, 0.0, 0.30, 0.45, 0.10, 0.15, 0.0, "vote_average.desc"),
+    "very_obscure": (10, 0.0, 0.40, 0.45, 0.0, 0.15, 0.0, "vote_average.desc"),
+    "deep_discovery": (5, 0.0, 0.30, 0.35, 0.20, 0.15, 0.0, "vote_average.desc"),
+    "trending": (20, 0.10, 0.0, 0.15, 0.0, 0.15, 0.60, "popularity.desc"),
 }
 MODES: dict[str, Mode] = {name: Mode(*row) for name, row in _MODE_TABLE.items()}
 DEFAULT_MODE = "balanced"

@@ -30,6 +30,9 @@ from watchbuddy.store.warehouse import Warehouse
 
 STALE_AFTER_DAYS = 182  # TMDB's terms: cached data should not be older than six months
 SCORE_BINS = 20  # bands of the Pool page's score histograms
+MOVERS = 10  # titles the Pool page lists as rising and as falling
+# Below this popularity a title's 7-day change is mostly TMDB's day-to-day noise.
+MOVERS_MIN_POPULARITY = 5.0
 FILE = "stats.sql"
 
 # The Pool page's counts over the snapshot, by name (each a statement of stats.sql).
@@ -112,6 +115,14 @@ def pool_overview(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     return out
 
 
+def movers(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    """What is rising and what is falling: the `MOVERS` titles with the largest 7-day
+    popularity gain and loss, among those with popularity at least `MOVERS_MIN_POPULARITY`
+    (empty frames before any daily export has landed)."""
+    params = {"min_popularity": MOVERS_MIN_POPULARITY, "limit": MOVERS}
+    return {name: _frame(con, name, params) for name in ("rising", "falling")}
+
+
 def job_history(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     """The newest runs (up to 500) and the checkpoints, for the Jobs page."""
     return {"runs": _frame(con, "run_history"), "checkpoints": _frame(con, "checkpoints")}
@@ -167,6 +178,7 @@ def pool_stats(
         run.pop("pid", None)
     total = sum(by_media.values())
     flags = pool_flags(con)
+    universe = _rows(con, "export_universe")
     return {
         "warehouse": str(warehouse.root),
         "manifest_version": manifest.version,
@@ -181,6 +193,9 @@ def pool_stats(
         "synthetic_warning": synthetic_warning(flags),
         "removed_titles": flags["removed_titles"],
         "checkpoints": _rows(con, "checkpoint_dates"),
+        # The ID universe from TMDB's daily exports (empty until `watchbuddy exports` ran).
+        "newest_exports": {r["media_type"]: r["newest_export"] for r in universe},
+        "export_ids_queued": {r["media_type"]: r["queued_for_fetching"] for r in universe},
         "last_runs": runs,
         "tmdb_data_age": data_age(con, pace),
     }

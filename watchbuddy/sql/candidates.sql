@@ -22,7 +22,7 @@ SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask,
        coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
        coalesce(popularity, 0) AS popularity, adult,
        removed_from_tmdb_at IS NOT NULL AS removed, coalesce(synthetic, false) AS synthetic,
-       obscurity_score, mainstream_score, quality_score,
+       obscurity_score, mainstream_score, quality_score, trend_score,
        freshness_score(release_date, current_date) AS freshness_score
 FROM read_parquet($path)
 
@@ -32,14 +32,15 @@ FROM read_parquet($path)
 -- Ties are broken by vote count, media type and id, so offset pages never repeat a title.
 WITH scored AS (
     SELECT rowid AS rid, media_type, tmdb_id, vote_count, synthetic, obscurity_score,
-           mainstream_score, quality_score, freshness_score, {genre_match} AS genre_match
+           mainstream_score, quality_score, trend_score, freshness_score,
+           {genre_match} AS genre_match
     FROM candidate_pool
     WHERE {conditions}
 )
 SELECT rid, synthetic, genre_match, freshness_score,
     $w_mainstream * mainstream_score + $w_obscurity * obscurity_score
         + $w_quality * quality_score + $w_freshness * freshness_score
-        + $w_genre_match * genre_match AS score
+        + $w_genre_match * genre_match + $w_trend * trend_score AS score
 FROM scored
 {exclusion}
 ORDER BY score DESC, vote_count DESC, media_type, tmdb_id

@@ -2,8 +2,27 @@
 
 -- name: title
 SELECT media_type, tmdb_id, imdb_id, title, original_title, original_language, overview,
-       status, release_date, year, genres, keywords, runtime, popularity, vote_average,
-       vote_count, adult, poster_path, source, source_name, updated_at, votes_refreshed_at,
-       landed_at, obscurity_score, mainstream_score, freshness_score
+       status, release_date, year, genres, keywords, runtime, popularity, popularity_change_7d,
+       popularity_change_30d, vote_average, vote_count, adult, poster_path, source,
+       source_name, updated_at, votes_refreshed_at, landed_at, removed_from_tmdb_at,
+       obscurity_score, mainstream_score, trend_score, freshness_score
 FROM pool
 WHERE media_type = $media_type AND tmdb_id = $tmdb_id;
+
+-- name: history
+-- One title's popularity on every landed export day, oldest first (the detail panel's
+-- chart). The history files are sorted by id, so the id condition skips most row groups.
+SELECT date, popularity::DOUBLE AS popularity
+FROM popularity_history
+WHERE media_type = $media_type AND tmdb_id = $tmdb_id
+ORDER BY date;
+
+-- name: recent
+-- The popularity of each title in `wanted` (media_type, tmdb_id: a list's titles, registered
+-- by detail.py) on the export days of the last $days days before the newest landed one,
+-- oldest first: the Explore table's sparklines. The day condition skips older files.
+SELECT h.media_type, h.tmdb_id, list(h.popularity::DOUBLE ORDER BY h.date) AS recent
+FROM popularity_history AS h
+SEMI JOIN wanted AS w ON w.media_type = h.media_type AND w.tmdb_id = h.tmdb_id
+WHERE h.date > (SELECT max(export_date) FROM exports WHERE status = 'landed') - $days::INTEGER
+GROUP BY h.media_type, h.tmdb_id;

@@ -29,6 +29,10 @@ CREATE OR REPLACE MACRO wb_record_order(updated_at, batch, source_row) AS
 CREATE OR REPLACE MACRO wb_newest(value, record_order, known) AS
     arg_max(value, record_order) FILTER (WHERE known);
 
+-- The start (00:00 UTC) of a day, as a timestamp: when a daily export of that day counts as
+-- fetched (TMDB writes it early that morning), whatever the session's time zone.
+CREATE OR REPLACE MACRO wb_day_start(day) AS to_timestamp(epoch(day::TIMESTAMP));
+
 -- pool_records: every record that takes part in the merge, each with its record_order.
 -- `refreshed_at` is set only on vote refreshes, which never make a title on their own and
 -- never change its provenance. (Three branches over the raw views rather than one shared
@@ -65,6 +69,7 @@ single AS (
     SELECT media_type, tmdb_id, {field_list}, source, source_name, updated_at, landed_at,
            batch, synthetic, CAST(NULL AS TIMESTAMPTZ) AS votes_refreshed_at,
            CASE WHEN source = 'tmdb' THEN updated_at END AS last_seen_at,
+           CASE WHEN popularity IS NOT NULL THEN updated_at END AS popularity_at,
            CASE WHEN source = 'tmdb' THEN updated_at END AS tmdb_fetched_at
     FROM pool_records ANTI JOIN shared USING (media_type, tmdb_id)
     WHERE refreshed_at IS NULL
@@ -88,6 +93,8 @@ merged AS (
         -- when TMDB last served the title (a CSV copied in today says nothing about that)
         max(updated_at) FILTER (WHERE refreshed_at IS NOT NULL OR source = 'tmdb')
             AS last_seen_at,
+        -- when the popularity shown was fetched (a daily export newer than that wins)
+        wb_newest(updated_at, record_order, popularity IS NOT NULL) AS popularity_at,
         -- when TMDB last served the whole title (a vote refresh renews only the votes; a
         -- CSV-only title was never fetched from TMDB): the data age `refresh-titles` keeps
         -- under WATCHBUDDY_MAX_DATA_AGE_DAYS
@@ -100,14 +107,81 @@ merged AS (
 latest_removals AS (
     SELECT media_type, tmdb_id, max(removed_at) AS removed_at FROM removals GROUP BY ALL
 ),
+export_days AS (
+    -- The ID universe: per media type, the newest day whose regular and adult export
+    -- files both landed. A title that day's files do not list is gone from TMDB.
+    SELECT media_type, max(export_date) AS export_day
+    FROM (
+        SELECT media_type, export_date FROM exports WHERE status = 'landed'
+        GROUP BY ALL HAVING count(DISTINCT adult) = 2
+    )
+    GROUP BY ALL
+),
+history_days AS (
+    -- Per media type, the newest landed export day (`exports` is a few rows per day): the
+    -- trend's "now"; and where the history read starts: 45 days before it (the trend
+    -- window), or the newest complete day if older (so its listing is always read).
+    SELECT media_type, max(x.export_date) AS newest_day,
+           least(max(x.export_date) - 45, any_value(e.export_day)) AS window_start
+    FROM exports AS x LEFT JOIN export_days AS e USING (media_type)
+    WHERE x.status = 'landed'
+    GROUP BY media_type
+),
+history AS (
+    -- One pass over the window of history (the scan stays the same size however long the
+    -- archive grows, and each day's files outside it are skipped):
+    -- per title, the newest day in the window an export listed it and its popularity then,
+    -- and its popularity on the newest day and about 7 and 30 days earlier (the newest
+    -- listed day 7-14 and 30-45 days before, so a missed day or two still gives a value).
+    SELECT h.media_type, h.tmdb_id,
+           max(h.date) AS listed_on,
+           arg_max(h.popularity, h.date)::DOUBLE AS listed_popularity,
+           any_value(h.popularity) FILTER (WHERE h.date = d.newest_day)::DOUBLE AS p_now,
+           arg_max(h.popularity, h.date) FILTER (
+               WHERE h.date BETWEEN d.newest_day - 14 AND d.newest_day - 7)::DOUBLE AS p_7d,
+           arg_max(h.popularity, h.date) FILTER (
+               WHERE h.date BETWEEN d.newest_day - 45 AND d.newest_day - 30)::DOUBLE AS p_30d
+    FROM popularity_history AS h
+    JOIN history_days AS d
+      ON d.media_type = h.media_type AND h.date BETWEEN d.window_start AND d.newest_day
+    GROUP BY h.media_type, h.tmdb_id
+),
 current_titles AS (
     SELECT * FROM single
     UNION ALL BY NAME
     SELECT * FROM merged
+),
+followed AS (
+    -- Each title with what the exports and removals add: the newest export's popularity
+    -- when its day is newer than the record that gave the title's popularity (the export of
+    -- day D is made early on D, UTC), the popularity changes, and when TMDB was last known
+    -- to have the title (served or listed it) and last known not to (a 404, or an export
+    -- day that did not list it).
+    SELECT
+        t.* REPLACE (
+            CASE
+                WHEN h.listed_on IS NOT NULL
+                 AND (t.popularity_at IS NULL OR wb_day_start(h.listed_on) > t.popularity_at)
+                THEN h.listed_popularity
+                ELSE t.popularity
+            END AS popularity
+        ),
+        popularity_change(h.p_now, h.p_7d) AS popularity_change_7d,
+        popularity_change(h.p_now, h.p_30d) AS popularity_change_30d,
+        greatest(
+            r.removed_at,
+            CASE WHEN h.listed_on IS NULL OR h.listed_on < e.export_day
+                 THEN wb_day_start(e.export_day) END
+        ) AS gone_at,
+        greatest(t.last_seen_at, wb_day_start(h.listed_on)) AS seen_at
+    FROM current_titles AS t
+    LEFT JOIN latest_removals AS r ON r.media_type = t.media_type AND r.tmdb_id = t.tmdb_id
+    LEFT JOIN history AS h ON h.media_type = t.media_type AND h.tmdb_id = t.tmdb_id
+    LEFT JOIN export_days AS e ON e.media_type = t.media_type
 )
 SELECT
-    t.media_type,
-    t.tmdb_id,
+    media_type,
+    tmdb_id,
     imdb_id,
     title,
     original_title,
@@ -120,6 +194,8 @@ SELECT
     coalesce(keywords, []::VARCHAR[]) AS keywords,
     runtime,
     popularity,
+    popularity_change_7d,
+    popularity_change_30d,
     vote_average,
     vote_count,
     coalesce(adult, false) AS adult,
@@ -132,13 +208,14 @@ SELECT
     landed_at,
     batch,
     synthetic,
-    -- Flagged when TMDB answered 404 after it last served the title (a record or a vote
-    -- refresh from the API); TMDB serving it again later clears it, a CSV does not.
-    CASE WHEN t.last_seen_at IS NULL OR r.removed_at > t.last_seen_at THEN r.removed_at END
-        AS removed_from_tmdb_at,
+    -- Flagged when TMDB answered 404, or its newest complete export day did not list the
+    -- title, after it last served or listed the title (a record or a vote refresh from the
+    -- API, an export listing it); TMDB serving or listing it again later clears it, a CSV
+    -- does not.
+    CASE WHEN seen_at IS NULL OR gone_at > seen_at THEN gone_at END AS removed_from_tmdb_at,
     obscurity_score(vote_count, popularity) AS obscurity_score,
     mainstream_score(vote_count, popularity) AS mainstream_score,
     quality_score(vote_average, vote_count) AS quality_score,
+    trend_score(popularity_change_7d) AS trend_score,
     freshness_score(release_date, current_date) AS freshness_score
-FROM current_titles AS t
-LEFT JOIN latest_removals AS r ON r.media_type = t.media_type AND r.tmdb_id = t.tmdb_id;
+FROM followed;

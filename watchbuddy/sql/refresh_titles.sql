@@ -22,21 +22,21 @@ DROP TABLE refresh_snapshot;
 SELECT count(*) AS titles FROM refresh_snapshot WHERE kept;
 
 -- name: missing
--- Ids the newest landed export of each media type lists (regular, not adult: ingestion asks
--- TMDB for no adult titles either) that the pool lacks, most popular first. An id TMDB
--- answered 404 for after that export's day is left out, so one gone title is not asked for
--- on every run. (The caller limits it, or counts it.)
+-- Ids the newest landed export day of each media type lists (its regular and adult files,
+-- as `stats` counts them queued: the `exports` view says which day landed) that the pool
+-- lacks, most popular first. An id TMDB answered 404 for after that day began is left out,
+-- so one gone title is not asked for on every run. (The caller limits it, or counts it.)
 WITH newest AS (
-    SELECT media_type, max(date) AS date
-    FROM popularity_history
-    WHERE list_contains($media, media_type) AND NOT coalesce(adult, false)
+    SELECT media_type, max(export_date) AS date
+    FROM exports
+    WHERE status = 'landed' AND list_contains($media, media_type)
     GROUP BY media_type
 ),
 listed AS (
-    SELECT h.media_type, h.tmdb_id, h.popularity, n.date
+    SELECT h.media_type, h.tmdb_id, max(h.popularity) AS popularity, any_value(n.date) AS date
     FROM popularity_history AS h
     JOIN newest AS n USING (media_type, date)
-    WHERE NOT coalesce(h.adult, false)
+    GROUP BY h.media_type, h.tmdb_id
 )
 SELECT l.media_type, l.tmdb_id
 FROM listed AS l

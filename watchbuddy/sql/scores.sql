@@ -6,9 +6,10 @@
 -- Two kinds of score, kept apart on purpose:
 --   reach   (obscurity, mainstream): how widely seen a title is; votes and popularity only.
 --   quality (quality):               how good it is, as far as its votes can tell.
--- The discovery modes (watchbuddy/pool/candidates.py, MODES) blend them with freshness and the
--- genre match. Mixing quality into reach (as the old relative-quality obscurity did) let a
--- lucky 10.0 from six votes top every obscure list.
+-- The discovery modes (watchbuddy/pool/modes.py, MODES) blend them with freshness, the genre
+-- match and the trend (popularity over time, from the daily exports; `trending` mostly).
+-- Mixing quality into reach (as the old relative-quality obscurity did) let a lucky 10.0
+-- from six votes top every obscure list.
 --
 -- Constants (change them here, nowhere else):
 --   votes_half       1000   votes at which the vote part of reach is 0.5
@@ -19,6 +20,11 @@
 --   prior_votes      m = 50   votes a rating needs before it counts as much as the prior
 --   prior_rating     C = 6.0  the rating a title is assumed to have before votes come in
 --   fresh_half_life  365    days after release at which freshness is 0.5
+--   popularity_floor k = 1   added to the popularity a change is relative to, so that a title
+--                          going from 0.01 to 0.5 (noise in TMDB's long tail, where most
+--                          titles sit below 1) is a +49% change, not +4,900%
+--   trend_steepness  2      the power of the smoothed ratio in trend_score: a title whose
+--                          smoothed popularity doubled in a week scores 0.8, one that halved 0.2
 
 -- How widely seen a title is: 0 for nobody, towards 1 for blockbusters. Non-decreasing in
 -- votes and in popularity; votes weigh three times as much (popularity is TMDB's
@@ -51,4 +57,23 @@ CREATE OR REPLACE MACRO freshness_score(release_date, today) AS
         WHEN release_date IS NULL THEN 0.0
         WHEN release_date >= today THEN 1.0
         ELSE pow(0.5, date_diff('day', release_date, today) / 365.0)
+    END;
+
+-- The relative change of popularity from p_then to p_now, smoothed by k = 1:
+-- (p_now - p_then) / (p_then + 1). NULL when either is unknown (no history that far back)
+-- or negative. Above -1 always; 1 + change = (p_now + 1) / (p_then + 1), the smoothed ratio.
+CREATE OR REPLACE MACRO popularity_change(p_now, p_then) AS
+    CASE WHEN p_now >= 0 AND p_then >= 0 THEN (p_now - p_then) / (p_then + 1.0) END;
+
+-- How strongly a title is rising, from its 7-day popularity change: a logistic function of
+-- the smoothed log-ratio x = ln(1 + change), 1 / (1 + exp(-2x)) = r^2 / (r^2 + 1) with
+-- r = (p_now + 1) / (p_then + 1). 0.5 is flat, above rising, below falling; it saturates
+-- toward 1 and 0. Between popularities below 1 (TMDB's noise floor) r stays within
+-- [1/2, 2], so such a title scores between 0.2 and 0.8 whatever its raw ratio. A title
+-- without history (no change known) scores 0.5, flat: the score is never NULL, so a mode
+-- blending it ranks titles without history by its other components.
+CREATE OR REPLACE MACRO trend_score(change) AS
+    CASE
+        WHEN change IS NULL THEN 0.5
+        ELSE pow(greatest(1 + change, 0), 2) / (pow(greatest(1 + change, 0), 2) + 1)
     END;

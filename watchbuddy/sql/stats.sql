@@ -111,6 +111,54 @@ SELECT started_at, job, media_type, status, finished_at,
        titles_new, titles_updated, retries, errors, array_to_string(messages, ' | ') AS messages
 FROM runs ORDER BY started_at DESC LIMIT 500;
 
+-- name: export_universe
+-- The ID universe per media type (`watchbuddy exports`): the newest day whose export landed,
+-- and how many ids that day's files (regular and adult) list that the pool lacks: queued
+-- for fetching (`refresh-titles` fetches them).
+WITH newest AS (
+    SELECT media_type, max(export_date) AS newest_export
+    FROM exports
+    WHERE status = 'landed'
+    GROUP BY media_type
+),
+listed AS (
+    SELECT DISTINCT h.media_type, h.tmdb_id
+    FROM popularity_history AS h
+    JOIN newest AS n ON h.media_type = n.media_type AND h.date = n.newest_export
+),
+queued AS (
+    SELECT l.media_type, count(*) AS queued
+    FROM listed AS l
+    ANTI JOIN pool AS p ON p.media_type = l.media_type AND p.tmdb_id = l.tmdb_id
+    GROUP BY l.media_type
+)
+SELECT n.media_type, n.newest_export, coalesce(q.queued, 0) AS queued_for_fetching
+FROM newest AS n
+LEFT JOIN queued AS q ON q.media_type = n.media_type
+ORDER BY n.media_type;
+
+-- name: rising
+-- What is rising: the $limit titles whose popularity grew most in 7 days (relative, smoothed:
+-- see scores.sql), among those with popularity at least $min_popularity (below it a change
+-- is mostly noise) that TMDB still has.
+SELECT media_type, tmdb_id, title, year, popularity, popularity_change_7d,
+       popularity_change_30d, trend_score
+FROM pool
+WHERE popularity_change_7d > 0 AND popularity >= $min_popularity
+  AND removed_from_tmdb_at IS NULL
+ORDER BY popularity_change_7d DESC, popularity DESC, media_type, tmdb_id
+LIMIT $limit;
+
+-- name: falling
+-- What is falling: as `rising`, the titles whose popularity shrank most in 7 days.
+SELECT media_type, tmdb_id, title, year, popularity, popularity_change_7d,
+       popularity_change_30d, trend_score
+FROM pool
+WHERE popularity_change_7d < 0 AND popularity >= $min_popularity
+  AND removed_from_tmdb_at IS NULL
+ORDER BY popularity_change_7d ASC, popularity DESC, media_type, tmdb_id
+LIMIT $limit;
+
 -- name: tmdb_data_age
 -- How old TMDB's data of each title is (when TMDB last served the whole title, `pool`'s
 -- tmdb_fetched_at; a vote refresh renews only the votes, and a CSV-only title was never

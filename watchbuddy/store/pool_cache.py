@@ -9,10 +9,12 @@ depends on today and is added when the file is read, never stored. The rows are 
 vote count, so a vote floor skips most of the file, and carry each title's genre bitmask
 for the candidate filters.
 
-The digest covers what the pool is computed from: the published files of `titles`, `votes`
-and `removals` (path, size, modification time) and the SQL that computes it. A commit that
-adds only run records reuses the file; an upgrade that changes a score rebuilds it; a
-warehouse rebuilt from scratch never picks up an old file. The file is written under a
+The digest covers what the pool is computed from: the published files of `titles`, `votes`,
+`removals`, `popularity_history` and `exports` (path, size, modification time) and the SQL
+that computes it (so the trend columns, which read the whole history, are computed once per
+version, not per query). A commit that adds only run records reuses the file; an upgrade
+that changes a score rebuilds it; a warehouse rebuilt from scratch never picks up an old
+file. The file is written under a
 temporary name and renamed, so a reader never sees half of it; two processes building at
 once both succeed with the same content. A file stays on disk for `RETIRED_GRACE` after a
 newer one is built, because a connection opened on the older version still reads it (the
@@ -37,8 +39,8 @@ from watchbuddy.store.genres import sql_mask
 from watchbuddy.store.warehouse import RETIRED_GRACE, Manifest, Warehouse
 
 CACHE_DIR = "cache"
-SOURCE_TABLES = ("titles", "votes", "removals")
-FORMAT = "pool-cache-1"  # bump when the file's layout changes
+SOURCE_TABLES = ("titles", "votes", "removals", "popularity_history", "exports")
+FORMAT = "pool-cache-2"  # bump when the file's layout changes
 
 # Columns of the file that are not pool columns (the candidate table reads them).
 EXTRA_COLUMNS = ("genre_mask",)

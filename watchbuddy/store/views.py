@@ -122,7 +122,7 @@ def pool_sql() -> str:
 def _cache_key() -> str:
     """The SQL a materialized pool is computed by (part of its file name)."""
     sources = "".join(table_columns_sql(t) for t in pool_cache.SOURCE_TABLES)
-    return sources + pool_sql() + sql_file("scores.sql")
+    return sources + pool_sql() + sql_file("scores.sql") + sql_file("state.sql")
 
 
 def define_views(
@@ -141,9 +141,9 @@ def define_views(
     for table in TABLE_SCHEMAS:
         con.execute(raw_view_sql(warehouse, manifest, table))
     con.execute(sql_file("scores.sql"))
+    con.execute(sql_file("state.sql"))  # before the pool, which reads `exports`
     con.execute(pool_sql())
     con.execute(statement(VIEWS, "computed_pool"))
-    con.execute(sql_file("state.sql"))
     con.execute(statement(VIEWS, "set_version"), {"version": int(manifest.version)})
     con.execute(statement(VIEWS, "set_warehouse"), {"warehouse": str(warehouse.root)})
     con.execute(statement(VIEWS, "set_pool_file"), {"path": None})

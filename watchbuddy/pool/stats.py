@@ -178,7 +178,11 @@ def pool_stats(
         run.pop("pid", None)
     total = sum(by_media.values())
     flags = pool_flags(con)
-    universe = _rows(con, "export_universe")
+    newest_exports = {r["media_type"]: r["newest_export"] for r in _rows(con, "newest_exports")}
+    queued = con.sql(
+        statement("universe.sql", "missing_export_ids"), params={"media": list(newest_exports)}
+    ).aggregate("media_type, count(*) AS ids", "media_type")
+    queued_by_media = dict(queued.fetchall())
     return {
         "warehouse": str(warehouse.root),
         "manifest_version": manifest.version,
@@ -194,8 +198,8 @@ def pool_stats(
         "removed_titles": flags["removed_titles"],
         "checkpoints": _rows(con, "checkpoint_dates"),
         # The ID universe from TMDB's daily exports (empty until `watchbuddy exports` ran).
-        "newest_exports": {r["media_type"]: r["newest_export"] for r in universe},
-        "export_ids_queued": {r["media_type"]: r["queued_for_fetching"] for r in universe},
+        "newest_exports": newest_exports,
+        "export_ids_queued": {m: queued_by_media.get(m, 0) for m in newest_exports},
         "last_runs": runs,
         "tmdb_data_age": data_age(con, pace),
     }

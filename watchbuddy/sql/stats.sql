@@ -111,31 +111,14 @@ SELECT started_at, job, media_type, status, finished_at,
        titles_new, titles_updated, retries, errors, array_to_string(messages, ' | ') AS messages
 FROM runs ORDER BY started_at DESC LIMIT 500;
 
--- name: export_universe
--- The ID universe per media type (`watchbuddy exports`): the newest day whose export landed,
--- and how many ids that day's files (regular and adult) list that the pool lacks: queued
--- for fetching (`refresh-titles` fetches them).
-WITH newest AS (
-    SELECT media_type, max(export_date) AS newest_export
-    FROM exports
-    WHERE status = 'landed'
-    GROUP BY media_type
-),
-listed AS (
-    SELECT DISTINCT h.media_type, h.tmdb_id
-    FROM popularity_history AS h
-    JOIN newest AS n ON h.media_type = n.media_type AND h.date = n.newest_export
-),
-queued AS (
-    SELECT l.media_type, count(*) AS queued
-    FROM listed AS l
-    ANTI JOIN pool AS p ON p.media_type = l.media_type AND p.tmdb_id = l.tmdb_id
-    GROUP BY l.media_type
-)
-SELECT n.media_type, n.newest_export, coalesce(q.queued, 0) AS queued_for_fetching
-FROM newest AS n
-LEFT JOIN queued AS q ON q.media_type = n.media_type
-ORDER BY n.media_type;
+-- name: newest_exports
+-- The newest day whose daily ID export landed, per media type (`watchbuddy exports`); the ids
+-- it lists that the pool lacks are universe.sql's `missing_export_ids`.
+SELECT media_type, max(export_date) AS newest_export
+FROM exports
+WHERE status = 'landed'
+GROUP BY media_type
+ORDER BY media_type;
 
 -- name: rising
 -- What is rising: the $limit titles whose popularity grew most in 7 days (relative, smoothed:

@@ -60,6 +60,8 @@ from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import Warehouse, utcnow
 
 SQL = "refresh_titles.sql"
+# The ids the newest export lists and the pool lacks: the same statement `stats` counts.
+UNIVERSE_SQL, MISSING_IDS = "universe.sql", "missing_export_ids"
 JOB = "refresh-titles"
 APPEND = "keywords,external_ids"  # movie keywords, show keywords, and the IMDb id of both
 
@@ -194,7 +196,7 @@ def current_plan(
 ) -> RefreshPlan:
     """The plan for the pool `con` reads now (inside `refresh_snapshot`)."""
     titles = con.sql(statement(SQL, "kept_current")).fetchall()[0][0]
-    missing_rel = con.sql(statement(SQL, "missing"), params=_params(kinds))
+    missing_rel = con.sql(statement(UNIVERSE_SQL, MISSING_IDS), params=_params(kinds))
     missing = missing_rel.aggregate("count(*)").fetchall()[0][0]
     return plan_per_run(
         titles, missing, pace.max_age_days, pace.runs_per_day, pace.daily_budget, limit
@@ -241,7 +243,11 @@ def _queue(
     con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], plan: RefreshPlan
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """The keys to fetch: ids the pool lacks (`plan.new` of them), then the oldest."""
-    missing = con.sql(statement(SQL, "missing"), params=_params(kinds)).limit(plan.new).fetchall()
+    missing = (
+        con.sql(statement(UNIVERSE_SQL, MISSING_IDS), params=_params(kinds))
+        .limit(plan.new)
+        .fetchall()
+    )
     oldest = con.sql(statement(SQL, "oldest"), params={"limit": plan.oldest}).fetchall()
     return [(m, i) for m, i in missing], [(m, i) for m, i in oldest]
 

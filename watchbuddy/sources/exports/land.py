@@ -11,9 +11,10 @@ recorded 'missing' and tried again by the next run while TMDB may still serve it
 The gzip is streamed and inflated in batches of lines (never the whole file in memory);
 each batch is parsed by pyarrow's JSON reader, and only a batch it refuses, or lines whose
 values break a rule, are read line by line in Python to name each bad line's reason (as
-rejects, like CSV rows: lines = accepted + rejected). Ids are sorted and written with delta
-encoding, popularity as float32 with BYTE_STREAM_SPLIT, both zstd-compressed: about two to
-three bytes per title-day (benchmarks/RESULTS.md).
+rejects, like CSV rows: lines = accepted + rejected). A parsed file is sorted, written
+and published in a thread while the next one downloads and parses. Ids are sorted and
+written with delta encoding, popularity as float32 with BYTE_STREAM_SPLIT, both
+zstd-compressed: about two to three bytes per title-day (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations

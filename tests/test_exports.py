@@ -204,6 +204,24 @@ def test_bad_lines_are_rejected_with_reasons_and_counts_add_up(server, tmp_path)
     assert any("lines rejected" in m for m in result.run.messages)
 
 
+def test_two_objects_on_a_line_and_a_blank_line_are_both_rejected(server, tmp_path):
+    """pyarrow reads two objects on one line as two rows and skips a blank line, so a block
+    with both has as many rows as lines: the blank line must still send it line by line."""
+    settings = settings_for(server, tmp_path)
+    name = export_file_name("tv", DAY, adult=False)
+    good = server.exports.truth("tv", DAY)
+    bad = ['{"id": 5001, "popularity": 1.5}{"id": 5002, "popularity": 2.5}', ""]
+    server.exports.bad_lines[name] = bad
+    result = land_exports(settings, "tv", since=DAY, until=DAY, today=DAY)
+    report = next(f for f in result.files if f.file == name)
+    assert (report.lines, report.accepted, report.rejected) == (len(good) + 2, len(good), 2)
+    assert history(settings, "tv", DAY, False) == truth(server, "tv", DAY, False)
+    rows = watchbuddy.connect(settings.warehouse).sql(
+        "SELECT reason FROM rejects WHERE file = ?", params=[name]
+    )
+    assert sorted(r[0].split(" (")[0] for r in rows.fetchall()) == ["empty line", "not JSON"]
+
+
 def test_line_rule_names_every_reason():
     assert line_value(b'{"id":1,"popularity":0.6}') == (1, 0.6)
     assert line_value(b'{"id":true,"popularity":1}') == "id is not a whole number"

@@ -250,7 +250,7 @@ def _display(frame: pl.DataFrame) -> None:
             "freshness_score": _score_bar("Freshness", "%.2f", SCORE_HELP["freshness"]),
             "trend_score": _score_bar("Trend", "%.2f", SCORE_HELP["trend"]),
             "recent": st.column_config.LineChartColumn(
-                "Popularity, 30 days",
+                "30 days",
                 width="small",
                 color="auto",
                 help="Popularity on each of the last 30 days of TMDB's daily exports "

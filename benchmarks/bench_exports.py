@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
-from bench_landing import MEASURE, WORK, machine, write_section_named
+from bench_landing import WORK, machine, measure, write_section_named
 
 SECTION = "## Daily ID exports (issue 13)"
 MOVIES = 1_240_000
@@ -124,20 +124,6 @@ def generate(folder: Path, days: list[dt.date]) -> None:
                 out.write(text.encode() if isinstance(text, str) else text)
             tmp.rename(path)
             print(f"  wrote {path.name} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
-
-
-def measure(*command: str, env: dict[str, str] | None = None) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", MEASURE, *command],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        check=True,
-    )
-    result = json.loads(done.stdout)
-    if result["rc"] != 0:
-        raise SystemExit(f"{command[:4]} failed: {result['stderr']}")
-    return result
 
 
 def timed_inside(*command: str, env: dict[str, str]) -> float:

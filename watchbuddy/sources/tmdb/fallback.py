@@ -33,6 +33,9 @@ from watchbuddy.store.runs import Run, stage_run
 from watchbuddy.store.warehouse import Warehouse
 
 PAGES_PER_QUERY = 3
+# Tries per request: a person is waiting for the list, so an unreachable TMDB costs a second
+# or two, not the jobs' six tries with backoff (about 30 s before the pool's answer came back).
+FALLBACK_ATTEMPTS = 2
 LOCK_WAIT_SECONDS = 10.0
 # (media type, discover parameters): what the candidate filters ask TMDB (built by
 # `watchbuddy.pool.filters.discover_queries`, each filter adding its own parameters).
@@ -55,7 +58,7 @@ def fill_from_tmdb(
     leaving out the `exclude` titles; never raises for TMDB trouble."""
     result = FallbackResult()
     try:
-        client = client_for(settings)
+        client = client_for(settings, max_attempts=FALLBACK_ATTEMPTS)
         frame, run = asyncio.run(_fetch(client, media_types, queries))
     except TmdbError as exc:
         result.notes.append(f"TMDB fallback skipped: {exc.reason.rstrip('.')}.")

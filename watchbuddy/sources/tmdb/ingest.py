@@ -47,7 +47,7 @@ import pyarrow as pa
 from watchbuddy.errors import ConfigError, TmdbMalformed, WatchBuddyError
 from watchbuddy.safe_text import clip_json
 from watchbuddy.settings import Settings
-from watchbuddy.sources.tmdb.client import TmdbClient
+from watchbuddy.sources.tmdb.client import MAX_ATTEMPTS, TmdbClient
 from watchbuddy.sql import statement
 from watchbuddy.store.runs import Run, abandon_dead_runs, is_published, stage_run, start_run
 from watchbuddy.store.schema import (
@@ -869,13 +869,14 @@ def finish_run(
     return problems
 
 
-def client_for(settings: Settings) -> TmdbClient:
+def client_for(settings: Settings, max_attempts: int = MAX_ATTEMPTS) -> TmdbClient:
     import httpx
 
     return TmdbClient(
         settings,
         concurrency=settings.tmdb_concurrency,
         timeout=httpx.Timeout(settings.tmdb_timeout, connect=min(5.0, settings.tmdb_timeout)),
+        max_attempts=max_attempts,
     )
 
 

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from bench_candidates import full_size_warehouse, percentile
 from bench_landing import WORK, machine, write_section_named
+from bench_pool import build_seconds
 
 from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider, build_query
 from watchbuddy.pool.detail import popularity_history, recent_popularity
@@ -36,7 +37,7 @@ from watchbuddy.sources.exports.land import HISTORY_PARQUET, file_name, history_
 from watchbuddy.store import pool_cache
 from watchbuddy.store.runs import Run
 from watchbuddy.store.schema import EXPORT_SCHEMA
-from watchbuddy.store.views import define_views, new_connection, open_views
+from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import Warehouse, utcnow, writing
 
 SECTION = "## Trending and popularity history (issue 13)"
@@ -163,18 +164,6 @@ def trend_warehouse(base: Path, newest: dt.date) -> tuple[Path, float | None]:
     print(f"  {rows:,} title-days of history written in {seconds:.0f} s", flush=True)
     marker.write_text(newest.isoformat())
     return target, seconds
-
-
-def build_seconds(warehouse: Warehouse) -> float:
-    """Materializing the pool file for the current version, from nothing."""
-    for old in (warehouse.root / pool_cache.CACHE_DIR).glob("pool-*.parquet"):
-        old.unlink()
-    con = new_connection()
-    started = time.perf_counter()
-    define_views(con, warehouse)
-    seconds = time.perf_counter() - started
-    con.close()
-    return seconds
 
 
 def timed(fn, repeats: int) -> list[float]:

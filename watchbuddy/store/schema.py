@@ -519,6 +519,34 @@ POPULARITY_HISTORY_SCHEMA = pa.schema(
     ]
 )
 
+# Where titles stream (`watchbuddy providers`, JustWatch's data as TMDB serves it): the
+# providers TMDB lists for a region, and each provider's catalogue per monetization type.
+# Each region's fetch lands as its own files and is published by replacing that region's
+# previous files in one commit, so the views always show the newest complete fetch of each
+# region, and a failed fetch leaves the previous one in place.
+PROVIDER_SCHEMA = pa.schema(
+    [
+        ("region", pa.string()),  # ISO 3166-1 alpha-2, upper case ('US', 'DE')
+        ("provider_id", pa.int32()),
+        ("provider_name", pa.string()),
+        ("logo_path", pa.string()),  # TMDB image path, e.g. '/pbpMk2JmcoNnQwx5JGpXngfoWtp.jpg'
+        ("display_priority", pa.int32()),  # TMDB's order for the region, lower first
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+AVAILABILITY_SCHEMA = pa.schema(
+    [
+        ("region", pa.string()),
+        ("provider_id", pa.int32()),
+        ("provider_name", pa.string()),
+        ("monetization_type", pa.string()),  # 'flatrate', 'free', 'ads', 'rent' or 'buy'
+        ("media_type", pa.string()),
+        ("tmdb_id", pa.int64()),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
 # Every table of the warehouse, in one place: its folder, its manifest entry and its view.
 TABLE_SCHEMAS = {
     "titles": TITLE_SCHEMA,
@@ -530,4 +558,6 @@ TABLE_SCHEMAS = {
     "removals": REMOVAL_SCHEMA,
     "exports": EXPORT_SCHEMA,
     "popularity_history": POPULARITY_HISTORY_SCHEMA,
+    "providers": PROVIDER_SCHEMA,
+    "availability": AVAILABILITY_SCHEMA,
 }

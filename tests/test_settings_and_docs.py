@@ -168,6 +168,26 @@ def test_environment_overrides_toml_and_relative_dirs_follow_the_file(tmp_path: 
     assert settings.tmdb_rps == 20.0
 
 
+def test_list_settings_read_commas_from_the_environment_and_arrays_from_toml(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(
+        {"WATCHBUDDY_WATCH_REGIONS": " us, DE ,", "WATCHBUDDY_WATCH_PROVIDERS": "8,Disney Plus"},
+        cwd=tmp_path,
+    )
+    assert settings.watch_regions == ("US", "DE")
+    assert settings.watch_providers == ("8", "Disney Plus")
+    assert load_settings({}, cwd=tmp_path).watch_regions == ()
+    (tmp_path / "watchbuddy.toml").write_text('watch_regions = ["gb"]\n')
+    assert load_settings({}, cwd=tmp_path).watch_regions == ("GB",)
+    (tmp_path / "watchbuddy.toml").write_text('watch_regions = "USA"\n')
+    with pytest.raises(ConfigError, match="'USA', which is not a country code"):
+        load_settings({}, cwd=tmp_path)
+    (tmp_path / "watchbuddy.toml").write_text("watch_regions = [1]\n")
+    with pytest.raises(ConfigError, match="invalid value"):
+        load_settings({}, cwd=tmp_path)
+
+
 def test_unknown_toml_setting_is_refused(tmp_path: Path) -> None:
     (tmp_path / "watchbuddy.toml").write_text("warehous = 'typo'\n")
     with pytest.raises(ConfigError, match="unknown settings warehous"):

@@ -62,6 +62,15 @@ class Secret:
         return hash(self._value)
 
 
+class Names(tuple[str, ...]):
+    """The kind of a list setting: comma-separated text in the environment (`US,DE`), an
+    array of strings in `watchbuddy.toml`; kept as a tuple of the non-empty items."""
+
+
+# A region is an ISO 3166-1 alpha-2 code, as TMDB's `watch_region` takes it.
+_REGION = re.compile(r"[A-Za-z]{2}")
+
+
 class Size:
     """The kind of a memory-size setting: text as DuckDB reads it (`1GB`, `512MiB`), kept as
     written for messages and checked by `parse_size` when settings load."""
@@ -253,6 +262,21 @@ class Settings:
         "When the `exports` job runs (daily, 09:00 UTC: TMDB publishes a day's files around "
         "07:00-08:00 UTC).",
     )
+    watch_regions: tuple[str, ...] = setting(
+        Names(),
+        "WATCHBUDDY_WATCH_REGIONS",
+        "Countries whose streaming availability is fetched and filtered on, as ISO 3166-1 "
+        "codes separated by commas (`US,DE`); the first is the default region of the "
+        "provider filter. Empty: none (the app asks for one).",
+        kind=Names,
+    )
+    watch_providers: tuple[str, ...] = setting(
+        Names(),
+        "WATCHBUDDY_WATCH_PROVIDERS",
+        "Streaming providers whose catalogues are fetched, by TMDB id or name separated by "
+        "commas (`8,Disney Plus`); empty: every provider TMDB lists for the region.",
+        kind=Names,
+    )
     scheduler_in_app: bool = setting(
         True,
         "WATCHBUDDY_SCHEDULER_IN_APP",
@@ -372,6 +396,14 @@ def _check(spec: SettingSpec, value: Any) -> Any:
         )
     if spec.kind is Size:
         parse_size(value, spec.name)
+    if spec.name == "watch_regions":
+        bad = [region for region in value if not _REGION.fullmatch(region)]
+        if bad:
+            raise ConfigError(
+                f"Setting {spec.name} ({spec.env}) has {clip(', '.join(bad))!r}, which is not "
+                "a country code; give ISO 3166-1 codes such as US,DE."
+            )
+        value = Names(region.upper() for region in value)
     if spec.name in URL_EXAMPLES:
         problem = _url_problem(value)
         if problem:
@@ -398,6 +430,7 @@ _EXPECTED: dict[type, tuple[str, type | tuple[type, ...]]] = {
     Secret: ("the credential in quotes", Secret),
     str: ("text in quotes", ()),
     Size: ('a size in quotes such as "1GB"', ()),
+    Names: ('an array of strings such as ["US", "DE"]', list),
     bool: ("true or false", bool),
     int: ("a whole number", (int, float)),  # 400.0 is 400; 2.5 and 1e400 fail below
     float: ("a number", (int, float)),
@@ -461,6 +494,11 @@ def _convert(spec: SettingSpec, raw: Any) -> Any:
             if value < 0:
                 raise ValueError(raw)
             return value
+        if spec.kind is Names:
+            items = raw if isinstance(raw, list) else str(raw).split(",")
+            if not all(isinstance(item, str) for item in items):
+                raise ValueError(raw)
+            return Names(item.strip() for item in items if item.strip())
         if spec.kind is dt.date:
             return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw).strip())
         return str(raw).strip() if spec.kind is Size else spec.kind(raw)

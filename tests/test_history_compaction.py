@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 import watchbuddy
+from tests.conftest import run_cli
 from tests.test_exports import make_server, settings_for
 from watchbuddy.jobs.specs import COMPACT_WHEN_HISTORY_FILES, compact_when_piled_up
 from watchbuddy.pool.detail import popularity_history
@@ -128,3 +129,16 @@ def test_the_job_compacts_history_once_day_files_pile_up(tmp_path):
             "SELECT status FROM runs WHERE job = 'compact' ORDER BY started_at"
         )
         assert [s for (s,) in statuses.fetchall()] == ["skipped", "ok"]
+
+
+def test_the_compact_command_merges_history_days(tmp_path):
+    day = dt.date(2026, 6, 15)
+    with make_server(today=day) as tmdb:
+        settings = settings_for(tmdb, tmp_path)
+        land_exports(settings, "tv", since=day - dt.timedelta(days=1), until=day, today=day)
+        env = {"WATCHBUDDY_WAREHOUSE": str(settings.warehouse)}
+        done = run_cli("compact", cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("Compacted 4 history day file(s) into 1 month file(s)")
+        assert "Nothing to compact: the warehouse holds no titles yet." in done.stdout
+        assert len(history_files(settings)) == 1

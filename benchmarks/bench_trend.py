@@ -5,7 +5,8 @@ of `popularity_history` for every title (one file per media type, day and kind, 
 the landing's own `history_table` with its `HISTORY_PARQUET` options and published with a
 'landed' `exports` record per file through the warehouse writer, as `watchbuddy exports`
 publishes them; each title's popularity a random walk with a drift of its own, so some rise
-and some fall), in one run:
+and some fall), then merged into month files by `compact_history` as the `compact` job
+does, in one run:
   1. the `trending` candidate query at limit 200 under several filter sets, p50/p95 of
      `CandidateProvider.get`, with the `popular` mode on the same filters as the baseline;
   2. one title's whole history (`pool.detail.popularity_history`) for 30 random titles, on a
@@ -33,11 +34,17 @@ from bench_pool import build_seconds
 
 from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider, build_query
 from watchbuddy.pool.detail import popularity_history, recent_popularity
-from watchbuddy.sources.exports.land import HISTORY_PARQUET, file_name, history_table
+from watchbuddy.sources.exports.land import file_name, history_table
 from watchbuddy.store import pool_cache
+from watchbuddy.store.compact import compact_history
 from watchbuddy.store.runs import Run
+<<<<<<< HEAD
 from watchbuddy.store.schema import EXPORT_SCHEMA
 from watchbuddy.store.views import open_views
+=======
+from watchbuddy.store.schema import EXPORT_SCHEMA, HISTORY_PARQUET
+from watchbuddy.store.views import define_views, new_connection, open_views
+>>>>>>> histcompact
 from watchbuddy.store.warehouse import Warehouse, utcnow, writing
 
 SECTION = "## Trending and popularity history (issue 13)"
@@ -194,6 +201,10 @@ def main() -> None:
     print(f"Writing {DAYS} days of history into a copy of the demo warehouse ...", flush=True)
     root, history_write = trend_warehouse(base.root, newest)
     warehouse = Warehouse(root)
+    # The `compact` job merges the day files into month files (nothing to do when an earlier
+    # run's warehouse is reused).
+    print("Compacting the history into month files ...", flush=True)
+    compaction = compact_history(warehouse)
 
     print("Pool builds ...", flush=True)
     build_without = build_seconds(base)
@@ -263,7 +274,7 @@ def main() -> None:
         spark_points = frame.height
     con.close()
 
-    files = sorted((root / "popularity_history").glob("*.parquet"))
+    files = [root / f for f in warehouse.read_manifest().files("popularity_history")]
     size = sum(p.stat().st_size for p in files)
     title_days = sum(pq.ParquetFile(p).metadata.num_rows for p in files)
 
@@ -284,6 +295,12 @@ def main() -> None:
             f"Writing the history took {history_write:.0f} s."
             if history_write is not None
             else "History written by an earlier run."
+        )
+        + (
+            f" `compact_history` merged its {compaction.day_files} day files into "
+            f"{compaction.months} month files in {compaction.seconds:.0f} s."
+            if compaction.changed
+            else " Compacted into month files by an earlier run."
         ),
         "",
         f"1. Candidates at limit 200, `CandidateProvider.get` in a warm process, {REPEATS} "

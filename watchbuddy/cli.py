@@ -681,9 +681,16 @@ def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, f
 )
 @pass_context
 def compact_command(ctx: Context, drop_demo: bool) -> None:
-    """Rewrite the landed records into one sorted snapshot (readers unaffected)."""
-    from watchbuddy.store.compact import compact
+    """Rewrite the landed records into one sorted snapshot and the popularity history's day
+    files into month files (readers unaffected)."""
+    from watchbuddy.store.compact import compact, compact_history
 
+    history = compact_history(ctx.warehouse, ctx.settings.duckdb_memory_limit)
+    if history.changed:
+        click.echo(
+            f"Compacted {history.day_files} history day file(s) into {history.months} month "
+            f"file(s) of {history.rows:,} rows in {history.seconds:.1f}s (every row kept)."
+        )
     if ctx.warehouse.read_manifest().is_empty:
         click.echo("Nothing to compact: the warehouse holds no titles yet.")
         return

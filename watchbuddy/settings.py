@@ -254,7 +254,7 @@ class Settings:
         "30 4 * * *",
         "WATCHBUDDY_SCHEDULE_COMPACT",
         "When the `compact` job runs (daily, 04:30 UTC; it does nothing until 8 titles files "
-        "have piled up).",
+        "or 8 history day files have piled up).",
     )
     schedule_exports: str = setting(
         "0 9 * * *",

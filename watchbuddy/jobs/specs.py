@@ -24,11 +24,14 @@ from watchbuddy.sources.tmdb.ingest import (
     status_summary,
 )
 from watchbuddy.sources.tmdb.refresh_titles import Pace, refresh_titles
-from watchbuddy.store.compact import compact
+from watchbuddy.store.compact import compact, compact_history, history_day_files
 from watchbuddy.store.runs import Run, RunKind, publish_run
 from watchbuddy.store.warehouse import Warehouse
 
-COMPACT_WHEN_FILES = 8  # compact only when this many titles files have piled up
+COMPACT_WHEN_FILES = 8  # compact titles only when this many titles files have piled up
+# ... and history only when this many landed day files are not yet in a month file (a day
+# lands up to four files; a lookup of one title's history opens every file).
+COMPACT_WHEN_HISTORY_FILES = 8
 
 
 @dataclass(frozen=True)
@@ -116,19 +119,34 @@ def _refresh_titles_outlook(settings: Settings, runs_per_day: float) -> dict[str
 
 
 def compact_when_piled_up(settings: Settings) -> str:
-    """Compact once `COMPACT_WHEN_FILES` titles files have piled up; either way record the
-    run, so `jobs` shows the job ran (and, when skipped, why)."""
+    """Compact the titles once `COMPACT_WHEN_FILES` titles files have piled up, and the
+    history once `COMPACT_WHEN_HISTORY_FILES` day files have; either way record the run, so
+    `jobs` shows the job ran (and, when skipped, why)."""
     warehouse = Warehouse(settings.warehouse)
     run = Run(job="compact", media_type="all")
-    files = len(warehouse.read_manifest().files("titles"))
-    if files < COMPACT_WHEN_FILES:
-        summary = f"{files} titles files, nothing to do below {COMPACT_WHEN_FILES}"
-        run.finish("skipped", f"compact: {summary}")
-    else:
+    manifest = warehouse.read_manifest()
+    files = len(manifest.files("titles"))
+    days = len(history_day_files(manifest.files("popularity_history")))
+    done: list[str] = []
+    if files >= COMPACT_WHEN_FILES:
         report = compact(warehouse, settings.duckdb_memory_limit)
-        summary = f"{report.files_before} files into one ({report.titles} titles)"
+        done.append(f"{report.files_before} files into one ({report.titles} titles)")
         run.titles_updated = report.rows_after
+    if days >= COMPACT_WHEN_HISTORY_FILES:
+        history = compact_history(warehouse, settings.duckdb_memory_limit)
+        done.append(
+            f"{history.day_files} history day files into {history.months} month files "
+            f"({history.rows} rows)"
+        )
+    if done:
+        summary = "; ".join(done)
         run.finish("ok", f"compact: {summary}")
+    else:
+        summary = (
+            f"{files} titles files and {days} history day files, nothing to do below "
+            f"{COMPACT_WHEN_FILES} and {COMPACT_WHEN_HISTORY_FILES}"
+        )
+        run.finish("skipped", f"compact: {summary}")
     publish_run(warehouse, run, "job compact")
     return summary
 
@@ -218,9 +236,10 @@ JOBS: tuple[JobSpec, ...] = (
         "schedule_compact",
         misfire_grace=6 * 3600,
         needs_tmdb=False,
-        writes=("titles", "runs"),
+        writes=("titles", "popularity_history", "runs"),
         record=("compact", "all"),
-        doc=f"`compact`, only when {COMPACT_WHEN_FILES} or more titles files have piled up",
+        doc=f"`compact`: the titles when {COMPACT_WHEN_FILES} or more titles files have piled "
+        f"up, the history when {COMPACT_WHEN_HISTORY_FILES} or more day files have",
     ),
 )
 JOB_NAMES = tuple(job.name for job in JOBS)

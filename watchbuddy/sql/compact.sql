@@ -40,3 +40,11 @@ SELECT count(*), count(DISTINCT (media_type, tmdb_id)) FROM read_parquet($path);
 
 -- name: spill_to
 SET temp_directory = $path;
+
+-- name: history_month
+-- One month file of popularity history: every row of its day files (and of an earlier month
+-- file of the same month, when a late day joins it), none dropped or merged, sorted by title
+-- then day so one title's whole history is a few neighbouring rows of one row group.
+SELECT media_type, tmdb_id, date, popularity, adult
+FROM read_parquet($paths)
+ORDER BY tmdb_id, date, adult;

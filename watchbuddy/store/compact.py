@@ -11,19 +11,31 @@ later (the winner of each field is kept). The snapshot is sorted by media type, 
 and release date so Parquet row-group statistics let DuckDB skip most of it for the common
 filters. It is published with one manifest commit; the replaced files stay on disk for the
 retirement grace period so readers that opened the previous manifest keep working.
+
+Popularity history lands as one file per (media type, day, regular/adult); a title's whole
+history then opens every one of them. Compaction merges the day files into one file per
+(media type, calendar month), sorted by (id, day): a lookup reads one row group per month,
+and a month file's date statistics still let the pool's trend window skip older months.
+Every row is kept as it is; the `exports` records (not the files) say which days landed.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import duckdb
+import pyarrow.parquet as pq
 
 from watchbuddy.sql import fill, statement
-from watchbuddy.store.schema import TITLE_SCHEMA
+from watchbuddy.store.schema import HISTORY_PARQUET, POPULARITY_HISTORY_SCHEMA, TITLE_SCHEMA
 from watchbuddy.store.views import define_views, field_winners, new_connection
 from watchbuddy.store.warehouse import WRITER_WAIT_SECONDS, Warehouse, writing
 
 FILE = "compact.sql"
+HISTORY = "popularity_history"
+MONTH_PREFIX = "month-"  # a compacted history file's name starts so; a landed day's never does
 
 
 def snapshot_sql() -> str:
@@ -87,3 +99,100 @@ def compact(
     return CompactReport(
         len(files), rows_before, rows_after, round(time.perf_counter() - started, 3), True, titles
     )
+
+
+@dataclass(frozen=True)
+class HistoryCompactReport:
+    day_files: int  # history files not yet in a month file, before
+    months: int  # month files written
+    rows: int  # rows rewritten (the same rows, sorted)
+    seconds: float
+
+    @property
+    def changed(self) -> bool:
+        return self.months > 0
+
+
+def is_month_file(path: str) -> bool:
+    return PurePosixPath(path).name.startswith(MONTH_PREFIX)
+
+
+def history_day_files(files: list[str]) -> list[str]:
+    """The published history files not yet merged into a month file."""
+    return [f for f in files if not is_month_file(f)]
+
+
+def _month_of(path: Path) -> tuple[str, str, int] | None:
+    """(media type, YYYY-MM, rows) from the file's footer, or None when it spans more than
+    one (a file compaction does not understand is left as it is)."""
+    meta = pq.ParquetFile(path).metadata
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    kinds: set[str] = set()
+    months: set[str] = set()
+    for group in range(meta.num_row_groups):
+        row_group = meta.row_group(group)
+        kind = row_group.column(names.index("media_type")).statistics
+        date = row_group.column(names.index("date")).statistics
+        if kind is None or date is None or not (kind.has_min_max and date.has_min_max):
+            return None
+        kinds.update(str(k) for k in (kind.min, kind.max))
+        months.update(f"{d.year:04d}-{d.month:02d}" for d in (date.min, date.max))
+    if len(kinds) != 1 or len(months) != 1:
+        return None
+    return kinds.pop(), months.pop(), meta.num_rows
+
+
+def compact_history(warehouse: Warehouse, memory_limit: str = "1GB") -> HistoryCompactReport:
+    """Merge the history day files into month files (one commit; readers unaffected)."""
+    started = time.perf_counter()
+    with warehouse.writer("compact", wait_seconds=WRITER_WAIT_SECONDS) as writer:
+        files = warehouse.read_manifest().files(HISTORY)
+        pending = history_day_files(files)
+        months: dict[tuple[str, str], list[str]] = {}
+        rows: dict[str, int] = {}
+        for file in files:
+            key = _month_of(warehouse.root / file)
+            if key is not None:
+                months.setdefault(key[:2], []).append(file)
+                rows[file] = key[2]
+        todo = {k: v for k, v in months.items() if history_day_files(v)}
+        if not todo:
+            return HistoryCompactReport(len(pending), 0, 0, 0.0)
+        con = new_connection(memory_limit=memory_limit)
+        con.execute(statement(FILE, "spill_to"), {"path": str(writer.tmp_dir / "spill")})
+        written: list[str] = []
+        total = 0
+        try:
+            for (media_type, month), sources in sorted(todo.items()):
+                expected = sum(rows[f] for f in sources)
+                tmp = writer.tmp_file()
+                with writing(tmp):
+                    got = _write_month(con, [warehouse.root / f for f in sources], tmp)
+                if got != expected:
+                    raise RuntimeError(f"{media_type} {month}: wrote {got} of {expected} rows")
+                total += got
+                batch = writer.allocate_batch()
+                name = f"{MONTH_PREFIX}{media_type}-{month}-{batch:06d}.parquet"
+                written.append(writer.stage(HISTORY, tmp, name))
+        finally:
+            con.close()
+        merged = {f for sources in todo.values() for f in sources}
+        writer.commit(replace={HISTORY: [f for f in files if f not in merged] + written})
+    return HistoryCompactReport(
+        len(pending), len(written), total, round(time.perf_counter() - started, 3)
+    )
+
+
+def _write_month(con: duckdb.DuckDBPyConnection, sources: list[Path], tmp: Path) -> int:
+    """Stream the sorted rows into a file written like the landing's (DuckDB sorts, spilling
+    to disk when it must; pyarrow writes the encodings DuckDB's writer cannot be told)."""
+    options = {k: v for k, v in HISTORY_PARQUET.items() if k != "row_group_size"}
+    group_rows = HISTORY_PARQUET["row_group_size"]
+    paths = {"paths": [str(p) for p in sources]}
+    reader = con.sql(statement(FILE, "history_month"), params=paths).to_arrow_reader(group_rows)
+    rows = 0
+    with pq.ParquetWriter(tmp, POPULARITY_HISTORY_SCHEMA, **options) as out:
+        for batch in reader:
+            out.write_batch(batch.cast(POPULARITY_HISTORY_SCHEMA), row_group_size=group_rows)
+            rows += batch.num_rows
+    return rows

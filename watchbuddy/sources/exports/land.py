@@ -47,6 +47,7 @@ from watchbuddy.sql import statement
 from watchbuddy.store.runs import Run, abandon_dead_runs, is_published, stage_run, start_run
 from watchbuddy.store.schema import (
     EXPORT_SCHEMA,
+    HISTORY_PARQUET,
     MAX_WHOLE_NUMBER,
     MEDIA_TYPES,
     POPULARITY_HISTORY_SCHEMA,
@@ -71,19 +72,6 @@ PUBLISHING = 2  # parsed files waiting to be sorted, written and published
 MAX_LINE_BYTES = 1 << 20  # a longer "line" means the file is not an export
 MAX_RAW_CHARS = 500  # of a rejected line kept in `rejects`
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-# How history files are written (measured in benchmarks/bench_exports.py): sorted ids
-# delta-encoded, popularity's four bytes split into streams (which zstd then squeezes),
-# the constant columns dictionary-encoded (a few bytes per file). Row groups of 64K ids: one
-# title's history reads one row group per day instead of the whole day (its id range is in
-# each group's statistics): a lookup over 20 full-size days took 13 ms instead of 68 ms, for
-# 0.01 more bytes per title-day.
-HISTORY_PARQUET: dict[str, Any] = {
-    "compression": "zstd",
-    "compression_level": 3,
-    "row_group_size": 65536,
-    "use_dictionary": ["media_type", "date", "adult"],
-    "column_encoding": {"tmdb_id": "DELTA_BINARY_PACKED", "popularity": "BYTE_STREAM_SPLIT"},
-}
 _LINE_SCHEMA = pa.schema([("id", pa.int64()), ("popularity", pa.float64())])
 
 Progress = Callable[[str, int, float | None], None]

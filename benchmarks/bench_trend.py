@@ -38,13 +38,8 @@ from watchbuddy.sources.exports.land import file_name, history_table
 from watchbuddy.store import pool_cache
 from watchbuddy.store.compact import compact_history
 from watchbuddy.store.runs import Run
-<<<<<<< HEAD
-from watchbuddy.store.schema import EXPORT_SCHEMA
-from watchbuddy.store.views import open_views
-=======
 from watchbuddy.store.schema import EXPORT_SCHEMA, HISTORY_PARQUET
-from watchbuddy.store.views import define_views, new_connection, open_views
->>>>>>> histcompact
+from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import Warehouse, utcnow, writing
 
 SECTION = "## Trending and popularity history (issue 13)"

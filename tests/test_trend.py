@@ -6,23 +6,40 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 import watchbuddy
 from tests.conftest import run_cli
 from tests.history_support import publish_export_day, publish_history
 from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider
+from watchbuddy.pool.sparklines import recent_popularity
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.pool_cache import SPARK_WORDS, SPARKLINE_DAYS
 from watchbuddy.store.schema import REMOVAL_SCHEMA
+from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import Warehouse
 
 DAY0 = dt.date(2026, 3, 1)
 CSV_FETCHED = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)  # the CSV's modification time
+
+
+@pytest.fixture(scope="module")
+def sparkline_con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A view connection on an empty warehouse: it has pool.sql's macros."""
+    con = open_views(Warehouse(tmp_path_factory.mktemp("empty")))
+    yield con
+    con.close()
 
 
 def land_movies(settings: Settings, rows: list[str]) -> Warehouse:
@@ -260,3 +277,37 @@ def test_the_newest_complete_day_counts_however_old(settings: Settings) -> None:
     rows = pool_rows(warehouse, "removed_from_tmdb_at, popularity_change_7d")
     assert rows[1] == (None, None)
     assert rows[2] == (dt.datetime(2026, 3, 1, tzinfo=dt.UTC), None)
+
+
+@given(
+    days=st.dictionaries(
+        st.integers(0, SPARKLINE_DAYS - 1),
+        st.floats(0, 50_000, allow_nan=False, width=32),
+        max_size=SPARKLINE_DAYS,
+    )
+)
+@hsettings(max_examples=60, deadline=None)
+def test_a_sparkline_packed_by_the_pool_reads_back_within_a_step(
+    sparkline_con: duckdb.DuckDBPyConnection, days: dict[int, float]
+) -> None:
+    """pool.sql packs a byte a day (`wb_spark_bits`, bit_or into the spark words), and
+    pool/sparklines.py reads them back: every listed day, oldest first, within half a step
+    (2.2 %) of 1 + popularity; nothing listed reads as null."""
+    rows = [(k, p) for k, p in days.items()]
+    words = sparkline_con.sql(
+        "SELECT "
+        + ", ".join(
+            f"bit_or(wb_spark_bits(p, k)) FILTER (WHERE k // 8 = {i}) AS {name}"
+            for i, name in enumerate(SPARK_WORDS)
+        )
+        + " FROM (SELECT unnest($k) AS k, unnest($p) AS p)",
+        params={"k": [k for k, _ in rows], "p": [p for _, p in rows]},
+    ).pl()
+    got = recent_popularity(words).to_list()[0]
+    expected = [days[k] for k in sorted(days, reverse=True)]  # oldest (largest k) first
+    if not expected:
+        assert got is None
+        return
+    assert len(got) == len(expected)
+    for value, popularity in zip(got, expected, strict=True):
+        assert abs(math.log2((1 + value) / (1 + popularity))) <= 0.5 / 16 + 1e-3

@@ -54,9 +54,10 @@ def candidates(
     Cached by `key`, `_filters.cache_key()`: every registry entry's value (Streamlit does not
     hash arguments whose names start with an underscore)."""
     started = time.perf_counter()
-    frame = provider_at(Path(root)).get(_filters).frame
+    result = provider_at(Path(root)).get(_filters)
     elapsed = (time.perf_counter() - started) * 1000
-    frame = frame.with_columns(
+    frame = result.frame.with_columns(
+        recent=result.recent,
         # "" rather than null: the image column prints "None" for a null.
         poster=pl.when(pl.col("poster_path").is_not_null())
         .then(pl.lit(f"{POSTER_BASE}w92") + pl.col("poster_path"))
@@ -105,12 +106,6 @@ def popularity_history(root: str, version: int, media_type: str, tmdb_id: int) -
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def recent_popularity(root: str, version: int, keys: tuple[tuple[str, int], ...]) -> pl.DataFrame:
-    """The sparklines of a candidate list's titles (cached with the list's keys)."""
-    with _cursor(root, version) as cursor:
-        return detail.recent_popularity(cursor, list(keys))
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def movers(root: str, version: int) -> dict[str, pl.DataFrame]:
     return _read(root, version, stats.movers)

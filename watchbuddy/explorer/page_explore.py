@@ -194,19 +194,6 @@ def _score_bar(label: str | None, number_format: str, help_text: str | None = No
     )
 
 
-def _with_sparklines(frame: pl.DataFrame, root: str, version: int) -> pl.DataFrame:
-    """The results with each title's popularity over the last month of daily exports
-    (`recent`, a list; empty before any export lists the title)."""
-    keys = tuple(zip(frame["media_type"], frame["tmdb_id"], strict=True))
-    recent = data.recent_popularity(root, version, keys)
-    return frame.join(
-        recent.with_columns(pl.col("tmdb_id").cast(frame.schema["tmdb_id"])),
-        on=["media_type", "tmdb_id"],
-        how="left",
-        maintain_order="left",
-    )
-
-
 def _display(frame: pl.DataFrame) -> None:
     """The results table; a click on a row picks the title for the detail panel."""
     event = st.dataframe(
@@ -390,7 +377,7 @@ def render() -> None:
     download.download_button(
         "Download CSV",
         frame.with_columns(pl.col("genres").list.join(", "))
-        .drop("poster", "from_persistent_store")
+        .drop("poster", "from_persistent_store", "recent")
         .write_csv()
         .encode("utf-8"),
         file_name="watchbuddy-candidates.csv",
@@ -416,7 +403,6 @@ def render() -> None:
             f"(you asked for {filters.limit:,}). The "
             "recommender's TMDB fallback fills such gaps; the explorer shows the pool only."
         )
-    frame = _with_sparklines(frame, context.root, context.version)
     _display(frame)
     _detail(frame, filters, context.root, context.version)
     footer(context)

@@ -95,9 +95,11 @@ def _live_status(context: PageContext, was_running: bool, read_at: dt.datetime) 
     every few seconds; when the job is done the whole page reruns to show its history.
     A run of the app's that finished after the page read the warehouse (`read_at`) also
     reruns the page: else "finished" could show above a history read just before it."""
-    finished_since = any(
-        run.finished is not None and run.finished >= read_at for run in _background_runs().values()
-    )
+    # One look at the app's runs, used for the rerun decision and for what is shown: a run
+    # finishing while this part draws must not show "finished" above a history read before
+    # it published (the next refresh sees it finished and reruns the page).
+    runs = [(run, run.finished) for run in _background_runs().values()]
+    finished_since = any(finished is not None and finished >= read_at for _, finished in runs)
     if finished_since or (was_running and not _anything_running(context)):
         st.rerun()
     status = jobs_status(context.settings, outlook=False)  # reruns every few seconds
@@ -132,8 +134,8 @@ def _live_status(context: PageContext, was_running: bool, read_at: dt.datetime) 
             f"{age['max_age_days']} days old or never fetched from TMDB; at this pace the "
             f"oldest is fetched again by {age['oldest_refresh_at'] or '–'} (UTC)."
         )
-    for run in _background_runs().values():
-        if run.finished is None:
+    for run, finished in runs:
+        if finished is None:
             st.write(f"⏳ {run.job}: started from the app at {run.started:%H:%M:%S} UTC…")
         elif run.failed:
             st.error(f"{run.job} (started from the app): {plain_markdown(run.outcome)}")

@@ -32,9 +32,11 @@ from watchbuddy.pool.filters import CandidateFilters as CandidateFilters
 from watchbuddy.pool.filters import discover_queries, media_types
 from watchbuddy.pool.modes import COMPONENTS as COMPONENTS
 from watchbuddy.pool.modes import MODES as MODES
+from watchbuddy.pool.sparklines import recent_popularity
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.sniff import utf8_csv_bytes
 from watchbuddy.sql import sql_file, statement
+from watchbuddy.store.pool_cache import SPARK_WORDS
 from watchbuddy.store.schema import MEDIA_TYPE_ALIASES, normalize_header
 from watchbuddy.store.views import materialized_pool, new_connection
 from watchbuddy.store.warehouse import Warehouse
@@ -76,6 +78,9 @@ class Candidates:
     filters: CandidateFilters
     notes: list[str] = field(default_factory=list)
     total: int | None = None  # titles matching in the pool; counted when a page is short
+    # Per row, its popularity over the last month of daily exports, oldest first (the
+    # explorer's sparklines, from the candidate table: no history read per page).
+    recent: pl.Series | None = None
 
     @property
     def past_the_end(self) -> bool:
@@ -92,7 +97,7 @@ class Candidates:
 
 ZERO_WHEN_UNKNOWN = ("vote_average", "vote_count", "popularity")
 # Everything the output needs that does not depend on the request or on today.
-DISPLAY_COLUMNS = OUTPUT_COLUMNS[: OUTPUT_COLUMNS.index("freshness_score")]
+DISPLAY_COLUMNS = [*OUTPUT_COLUMNS[: OUTPUT_COLUMNS.index("freshness_score")], *SPARK_WORDS]
 
 
 def _conditions(filters: CandidateFilters) -> tuple[list[str], dict[str, Any], str]:
@@ -214,9 +219,9 @@ class CandidateProvider:
                     below_floor = cursor.sql(sql, params=params).fetchall()[0][0]
         finally:
             cursor.close()
+        rows = display[chosen["rid"].cast(pl.Int64).to_list()]
         frame = (
-            display[chosen["rid"].cast(pl.Int64).to_list()]
-            .with_columns(
+            rows.with_columns(
                 freshness_score=chosen["freshness_score"],
                 genre_match=chosen["genre_match"],
                 score=chosen["score"],
@@ -227,7 +232,9 @@ class CandidateProvider:
             )
             .select(OUTPUT_COLUMNS)
         )
-        result = Candidates(frame, filters.limit, filters, total=total)
+        result = Candidates(
+            frame, filters.limit, filters, total=total, recent=recent_popularity(rows)
+        )
         if below_floor:
             result.notes.append(
                 f"{below_floor:,} title(s) match, but none has the {filters.mode} mode's "

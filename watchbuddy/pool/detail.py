@@ -1,5 +1,5 @@
 """One title of the pool, every field and its popularity over time: what the explorer shows
-beside a candidate list (and the sparklines of the list's titles)."""
+beside a candidate list (the list's sparklines come with the list: pool/sparklines.py)."""
 
 from __future__ import annotations
 
@@ -28,9 +28,6 @@ def title_detail(
     return rows[0] if rows else None
 
 
-RECENT_DAYS = 30  # the Explore table's sparklines: about a month of export days
-
-
 def popularity_history(
     con: duckdb.DuckDBPyConnection, media_type: str, tmdb_id: int
 ) -> pl.DataFrame:
@@ -39,17 +36,3 @@ def popularity_history(
     return con.sql(
         statement(SQL, "history"), params={"media_type": media_type, "tmdb_id": tmdb_id}
     ).pl()
-
-
-def recent_popularity(
-    con: duckdb.DuckDBPyConnection, keys: list[tuple[str, int]], days: int = RECENT_DAYS
-) -> pl.DataFrame:
-    """`media_type, tmdb_id, recent`: each listed title's popularity over the last `days`
-    export days, oldest first (titles no export lists are absent). `con` should be a cursor
-    of its own: the keys are registered on it as `wanted`."""
-    wanted = pl.DataFrame(keys, schema={"media_type": pl.String, "tmdb_id": pl.Int32}, orient="row")
-    con.register("wanted", wanted.to_arrow())
-    try:
-        return con.sql(statement(SQL, "recent"), params={"days": days}).pl()
-    finally:
-        con.unregister("wanted")

@@ -16,13 +16,3 @@ SELECT date, popularity::DOUBLE AS popularity
 FROM popularity_history
 WHERE media_type = $media_type AND tmdb_id = $tmdb_id
 ORDER BY date;
-
--- name: recent
--- The popularity of each title in `wanted` (media_type, tmdb_id: a list's titles, registered
--- by detail.py) on the export days of the last $days days before the newest landed one,
--- oldest first: the Explore table's sparklines. The day condition skips older files.
-SELECT h.media_type, h.tmdb_id, list(h.popularity::DOUBLE ORDER BY h.date) AS recent
-FROM popularity_history AS h
-SEMI JOIN wanted AS w ON w.media_type = h.media_type AND w.tmdb_id = h.tmdb_id
-WHERE h.date > (SELECT max(export_date) FROM exports WHERE status = 'landed') - $days::INTEGER
-GROUP BY h.media_type, h.tmdb_id;

@@ -33,6 +33,16 @@ CREATE OR REPLACE MACRO wb_newest(value, record_order, known) AS
 -- fetched (TMDB writes it early that morning), whatever the session's time zone.
 CREATE OR REPLACE MACRO wb_day_start(day) AS to_timestamp(epoch(day::TIMESTAMP));
 
+-- A day's popularity as one byte of a sparkline, at its place in an eight-day word (byte
+-- `days_before` % 8, counting back from the trend's newest day): 1 + 16 x log2(1 +
+-- popularity), so each step is about 4.4 % and 254 steps reach a popularity of 60,000
+-- (TMDB's highest are a few thousand); 0 is left for "no export listed the title that day".
+-- Decoded by pool/sparklines.py as 2^((byte - 1) / 16) - 1. (A UBIGINT shifted by a BIGINT
+-- is a HUGEINT, which Parquet stores as a DOUBLE: hence the cast back.)
+CREATE OR REPLACE MACRO wb_spark_bits(popularity, days_before) AS
+    ((1 + least(254, round(16 * log2(1 + greatest(popularity, 0)))))::UBIGINT
+        << (8 * (days_before % 8)))::UBIGINT;
+
 -- pool_records: every record that takes part in the merge, each with its record_order.
 -- `refreshed_at` is set only on vote refreshes, which never make a title on their own and
 -- never change its provenance. (Three branches over the raw views rather than one shared
@@ -140,7 +150,19 @@ history AS (
            arg_max(h.popularity, h.date) FILTER (
                WHERE h.date BETWEEN d.newest_day - 14 AND d.newest_day - 7)::DOUBLE AS p_7d,
            arg_max(h.popularity, h.date) FILTER (
-               WHERE h.date BETWEEN d.newest_day - 45 AND d.newest_day - 30)::DOUBLE AS p_30d
+               WHERE h.date BETWEEN d.newest_day - 45 AND d.newest_day - 30)::DOUBLE AS p_30d,
+           -- the sparkline: the popularity of each of the last {sparkline_days} days, a
+           -- byte a day, eight days to a word (bit_or: a cheap aggregate that needs no
+           -- order, where a list in date order doubled the pool build)
+           bit_or(wb_spark_bits(h.popularity, d.newest_day - h.date))
+               FILTER (WHERE d.newest_day - h.date BETWEEN 0 AND 7) AS spark_0,
+           bit_or(wb_spark_bits(h.popularity, d.newest_day - h.date))
+               FILTER (WHERE d.newest_day - h.date BETWEEN 8 AND 15) AS spark_1,
+           bit_or(wb_spark_bits(h.popularity, d.newest_day - h.date))
+               FILTER (WHERE d.newest_day - h.date BETWEEN 16 AND 23) AS spark_2,
+           bit_or(wb_spark_bits(h.popularity, d.newest_day - h.date))
+               FILTER (WHERE d.newest_day - h.date BETWEEN 24 AND {sparkline_days} - 1)
+               AS spark_3
     FROM popularity_history AS h
     JOIN history_days AS d
       ON d.media_type = h.media_type AND h.date BETWEEN d.window_start AND d.newest_day
@@ -173,7 +195,8 @@ followed AS (
             CASE WHEN h.listed_on IS NULL OR h.listed_on < e.export_day
                  THEN wb_day_start(e.export_day) END
         ) AS gone_at,
-        greatest(t.last_seen_at, wb_day_start(h.listed_on)) AS seen_at
+        greatest(t.last_seen_at, wb_day_start(h.listed_on)) AS seen_at,
+        h.spark_0, h.spark_1, h.spark_2, h.spark_3
     FROM current_titles AS t
     LEFT JOIN latest_removals AS r ON r.media_type = t.media_type AND r.tmdb_id = t.tmdb_id
     LEFT JOIN history AS h ON h.media_type = t.media_type AND h.tmdb_id = t.tmdb_id
@@ -217,5 +240,7 @@ SELECT
     mainstream_score(vote_count, popularity) AS mainstream_score,
     quality_score(vote_average, vote_count) AS quality_score,
     trend_score(popularity_change_7d) AS trend_score,
-    freshness_score(release_date, current_date) AS freshness_score
+    freshness_score(release_date, current_date) AS freshness_score,
+    -- Not `pool` columns (the views leave them out): the candidate table's sparklines
+    spark_0, spark_1, spark_2, spark_3
 FROM followed;

@@ -20,7 +20,9 @@ FROM ({empty} UNION ALL BY NAME SELECT * FROM read_parquet([{files}], union_by_n
 CREATE OR REPLACE VIEW {view} AS {empty};
 
 -- name: computed_pool
-CREATE OR REPLACE VIEW pool AS SELECT * FROM pool_computed;
+-- The sparkline words are the candidate table's (pool.sql), not pool columns.
+CREATE OR REPLACE VIEW pool AS
+SELECT * EXCLUDE ({spark}) FROM pool_computed;
 
 -- name: materialized_pool
 -- `pool` over this version's materialized file (pool/cache.py): the file holds

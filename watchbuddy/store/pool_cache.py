@@ -40,10 +40,17 @@ from watchbuddy.store.warehouse import RETIRED_GRACE, Manifest, Warehouse
 
 CACHE_DIR = "cache"
 SOURCE_TABLES = ("titles", "votes", "removals", "popularity_history", "exports")
-FORMAT = "pool-cache-2"  # bump when the file's layout changes
+FORMAT = "pool-cache-3"  # bump when the file's layout changes
 
+# Each title's sparkline: its popularity on each of the last SPARKLINE_DAYS export days, a
+# byte a day packed eight to a UBIGINT word (pool.sql's `history`; pool/sparklines.py reads
+# them back). About 32 bytes a title, so the candidate table holds every title's sparkline
+# and a page of results draws them without reading the history (which took about a second
+# for 200 titles).
+SPARKLINE_DAYS = 30
+SPARK_WORDS = tuple(f"spark_{word}" for word in range(4))  # 4 x 8 bytes: up to 32 days
 # Columns of the file that are not pool columns (the candidate table reads them).
-EXTRA_COLUMNS = ("genre_mask",)
+EXTRA_COLUMNS = ("genre_mask", *SPARK_WORDS)
 
 
 def cache_folder(warehouse: Warehouse) -> Path:

@@ -116,7 +116,12 @@ def field_winners(value: Callable[[str], str]) -> dict[str, str]:
 def pool_sql() -> str:
     """pool.sql with the merged fields filled in from the title schema."""
     merged = ",\n        ".join(f"{w} AS {f}" for f, w in field_winners(lambda f: f).items())
-    return fill(sql_file("pool.sql"), field_list=", ".join(MERGED_FIELDS), merged_fields=merged)
+    return fill(
+        sql_file("pool.sql"),
+        field_list=", ".join(MERGED_FIELDS),
+        merged_fields=merged,
+        sparkline_days=str(pool_cache.SPARKLINE_DAYS),
+    )
 
 
 def _cache_key() -> str:
@@ -143,7 +148,7 @@ def define_views(
     con.execute(sql_file("scores.sql"))
     con.execute(sql_file("state.sql"))  # before the pool, which reads `exports`
     con.execute(pool_sql())
-    con.execute(statement(VIEWS, "computed_pool"))
+    con.execute(fill(statement(VIEWS, "computed_pool"), spark=", ".join(pool_cache.SPARK_WORDS)))
     con.execute(statement(VIEWS, "set_version"), {"version": int(manifest.version)})
     con.execute(statement(VIEWS, "set_warehouse"), {"warehouse": str(warehouse.root)})
     con.execute(statement(VIEWS, "set_pool_file"), {"path": None})

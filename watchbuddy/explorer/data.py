@@ -57,7 +57,7 @@ def candidates(
     result = provider_at(Path(root)).get(_filters)
     elapsed = (time.perf_counter() - started) * 1000
     frame = result.frame.with_columns(
-        recent=result.recent,
+        recent=result.recent(),
         # "" rather than null: the image column prints "None" for a null.
         poster=pl.when(pl.col("poster_path").is_not_null())
         .then(pl.lit(f"{POSTER_BASE}w92") + pl.col("poster_path"))

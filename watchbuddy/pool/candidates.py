@@ -78,14 +78,20 @@ class Candidates:
     filters: CandidateFilters
     notes: list[str] = field(default_factory=list)
     total: int | None = None  # titles matching in the pool; counted when a page is short
-    # Per row, its popularity over the last month of daily exports, oldest first (the
-    # explorer's sparklines, from the candidate table: no history read per page).
-    recent: pl.Series | None = None
+    # Per row, the packed sparkline of its last month of daily exports (`recent()`).
+    spark_words: pl.DataFrame | None = None
 
     @property
     def past_the_end(self) -> bool:
         """The offset skips every match the pool has (and it has some): the list ended."""
         return bool(self.total) and self.filters.offset >= (self.total or 0)
+
+    def recent(self) -> pl.Series:
+        """Per row, its popularity over the last month of daily exports, oldest first (the
+        explorer's sparklines, from the candidate table: no history read per page)."""
+        if self.spark_words is None:
+            return pl.Series("recent", [None] * self.frame.height, dtype=pl.List(pl.Float64))
+        return recent_popularity(self.spark_words)
 
     def dicts(self) -> list[dict[str, Any]]:
         return self.frame.to_dicts()
@@ -233,7 +239,7 @@ class CandidateProvider:
             .select(OUTPUT_COLUMNS)
         )
         result = Candidates(
-            frame, filters.limit, filters, total=total, recent=recent_popularity(rows)
+            frame, filters.limit, filters, total=total, spark_words=rows.select(SPARK_WORDS)
         )
         if below_floor:
             result.notes.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import os
 import signal
@@ -435,3 +436,33 @@ def test_landed_exports_drive_pool_popularity_trend_and_removals(tmp_path):
         assert shown and not {r["tmdb_id"] for r in shown} & set(gone)
         scores = [r["score"] for r in shown]
         assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"id":1,"popularity":2.0}\n', "is not a gzip file"),
+        (gzip.compress(b'{"id":1,"popularity":2.0}\n' * 50_000)[:-4000], "ended before"),
+    ],
+    ids=["plain-json", "cut-off"],
+)
+def test_a_file_that_is_not_whole_gzip_stops_the_run_and_lands_nothing_of_it(
+    server, tmp_path, body: bytes, reason: str
+):
+    settings = settings_for(server, tmp_path)
+    server.exports.bad_lines = {}
+    server.exports.withheld.clear()
+    original = server.exports.answer
+
+    def broken(path: str):
+        if "tv_series" in path and "adult" not in path:
+            return 200, body, "application/octet-stream", path.rsplit("/", 1)[-1]
+        return original(path)
+
+    server.exports.answer = broken  # type: ignore[method-assign]
+    with pytest.raises(ExportsUnavailable, match=reason):
+        land_exports(settings, "tv", since=DAY, until=DAY, today=DAY)
+    con = watchbuddy.connect(settings.warehouse)
+    assert con.sql("SELECT count(*) FROM popularity_history WHERE adult = false").fetchall() == [
+        (0,)
+    ]

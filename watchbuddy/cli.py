@@ -555,6 +555,41 @@ def refresh_titles_command(ctx: Context, media: str, limit: int | None, as_json:
         click.echo(f"  note: {note}")
 
 
+@cli.command("providers")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="A country (ISO 3166-1 code, e.g. US) to fetch; repeat for more (default: "
+    "WATCHBUDDY_WATCH_REGIONS).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@pass_context
+def providers_command(ctx: Context, regions: tuple[str, ...], as_json: bool) -> None:
+    """Fetch where titles stream: each region's providers and their whole catalogues
+    (source of streaming data: JustWatch)."""
+    from watchbuddy.sources.tmdb.providers import fetch_providers
+
+    result = fetch_providers(
+        ctx.settings,
+        regions,
+        progress=None if as_json else (lambda region: PageProgress(f"providers {region}")),
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        run = result.run
+        click.echo(
+            f"providers: {run.status}, {len(result.regions)} regions ({run.pages:,} pages, "
+            f"{run.requests:,} requests, {run.retries:,} retries, {run.seconds:.1f}s); "
+            "source of streaming data: JustWatch"
+        )
+        for line in run.messages:
+            click.echo(f"  {line}")
+    if result.run.status == "failed":
+        sys.exit(1)
+
+
 def _click_settings(spec: Filter) -> dict[str, Any]:
     """The click option for a registry entry: its type, bounds, default and help."""
     default = spec.default if spec.cli_default is SAME else spec.cli_default

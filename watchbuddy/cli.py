@@ -245,6 +245,13 @@ def stats_command(ctx: Context, as_json: bool) -> None:
             f"Refresh pace: {age['refresh_plan']['why']}; the oldest title is fetched again "
             f"by {age['oldest_refresh_at'] or '-'}"
         )
+    if stats["watch_regions"]:
+        regions = "; ".join(
+            f"{r['region']} fetched {r['fetched_at']} ({r['age_hours']:g} hours ago), "
+            f"{r['providers']:,} providers, {r['titles']:,} titles available"
+            for r in stats["watch_regions"]
+        )
+        click.echo(f"Where titles stream (source of streaming data: JustWatch): {regions}")
     click.echo("\nBy source:\n" + _table(stats["by_source"]))
     click.echo("\nImports:\n" + _table(stats["imports"]))
     click.echo("\nCheckpoints:\n" + _table(stats["checkpoints"]))

@@ -305,3 +305,29 @@ def test_the_json_report_names_each_region(tmp_path: Path) -> None:
         (region,) = report["regions"]
         assert region["region"] == "DK" and region["status"] == "ok"
         assert region["offers"] == len(server.availability.truth("DK"))
+
+
+def test_the_pool_page_shows_each_regions_fetch_with_justwatch_credited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    with FakeTmdb(small_catalogue()) as server:
+        settings = fake_tmdb_settings(server, tmp_path, watch_regions=("US", "DE"))
+        fetch_providers(settings)
+        truth = server.availability.truth("US")
+    monkeypatch.setenv("WATCHBUDDY_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("WATCHBUDDY_WAREHOUSE", str(settings.warehouse))
+    monkeypatch.setenv("WATCHBUDDY_SCHEDULER_IN_APP", "false")
+    monkeypatch.chdir(tmp_path)
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    at = AppTest.from_file(str(app), default_timeout=120)
+    at.run()
+    at.switch_page("watchbuddy/explorer/page_pool.py").run()
+    assert not at.exception, at.exception
+    assert "Where titles stream" in [h.value for h in at.subheader]
+    tables = [t.value for t in at.dataframe]
+    regions = next(t for t in tables if "region" in t.columns and "offers" in t.columns)
+    us = regions[regions["region"] == "US"].iloc[0]
+    assert us["offers"] == len(truth) and us["providers"] == 10
+    assert any("Source of streaming data: [JustWatch]" in c.value for c in at.caption)

@@ -245,15 +245,16 @@ class FakeAvailability:
         kinds = kinds_text.split("|") if kinds_text else list(MONETIZATION_TYPES)
         by_id = {p.id: p for p in self.in_region(region)}
 
-        def offered(provider_id: int) -> frozenset[int]:
-            provider = by_id.get(provider_id)
+        def offered(text: str) -> frozenset[int]:
+            # A value that is not an id matches nothing, as TMDB's filter does.
+            provider = by_id.get(int(text)) if text.strip().isdigit() else None
             if provider is None:
                 return frozenset()
             return frozenset().union(*(self.ids(region, provider, k, media_type) for k in kinds))
 
         if not wanted:
-            return frozenset().union(*(offered(i) for i in by_id))
+            return frozenset().union(*(offered(str(i)) for i in by_id))
         if "," in wanted:
-            sets = [offered(int(i)) for i in wanted.split(",")]
+            sets = [offered(i) for i in wanted.split(",")]
             return frozenset.intersection(*sets)
-        return frozenset().union(*(offered(int(i)) for i in wanted.split("|")))
+        return frozenset().union(*(offered(i) for i in wanted.split("|")))

@@ -331,3 +331,24 @@ def test_the_pool_page_shows_each_regions_fetch_with_justwatch_credited(
     us = regions[regions["region"] == "US"].iloc[0]
     assert us["offers"] == len(truth) and us["providers"] == 10
     assert any("Source of streaming data: [JustWatch]" in c.value for c in at.caption)
+
+
+def test_a_region_whose_provider_list_fails_is_kept_and_named(tmp_path: Path) -> None:
+    with FakeTmdb(small_catalogue()) as server:
+        settings = fake_tmdb_settings(server, tmp_path, watch_regions=("US", "DE"))
+        fetch_providers(settings)
+        before = {r: fetched(settings, r) for r in ("US", "DE")}
+        server.availability.bump()
+        server.faults.update(
+            {
+                "malformed_at": {"path": "/watch/providers/tv", "watch_region": "US"},
+                "malformed_at_times": 10**6,
+            }
+        )
+        result = fetch_providers(settings)
+        by_region = {r.region: r for r in result.regions}
+        assert by_region["US"].status == "failed"
+        assert "provider list" in (by_region["US"].problem or "")
+        assert fetched(settings, "US") == before["US"]
+        assert fetched(settings, "DE") == server.availability.truth("DE") != before["DE"]
+        assert result.run.status == "partial"

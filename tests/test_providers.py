@@ -352,3 +352,26 @@ def test_a_region_whose_provider_list_fails_is_kept_and_named(tmp_path: Path) ->
         assert fetched(settings, "US") == before["US"]
         assert fetched(settings, "DE") == server.availability.truth("DE") != before["DE"]
         assert result.run.status == "partial"
+
+
+def test_a_result_with_a_value_out_of_range_is_rejected_but_stays_available(
+    tmp_path: Path,
+) -> None:
+    catalogue = small_catalogue()
+    with FakeTmdb(catalogue) as server:
+        offers = server.availability.truth("US")
+        _, _, media_type, tmdb_id = min(o for o in offers if o[2] == "movie")
+        bad = catalogue.get(media_type, tmdb_id)
+        assert bad is not None
+        bad.vote_average = 11.0  # outside 0..10: the title record is refused
+        catalogue.touch()
+        settings = fake_tmdb_settings(server, tmp_path, watch_regions=("US",))
+        result = fetch_providers(settings)
+        assert result.run.status == "ok"
+        assert fetched(settings, "US") == offers  # availability is about ids
+        rejects = query(settings, "SELECT file, reason, raw FROM rejects")
+        assert len(rejects) == 1 and rejects[0][0] == "TMDB /discover/movie"
+        assert "vote" in rejects[0][1] and f'"id": {tmdb_id}' in rejects[0][2]
+        pool = query(settings, f"SELECT count(*) FROM pool WHERE tmdb_id = {tmdb_id}")
+        assert pool == [(0,)]
+        assert any("not landed" in m for m in result.run.messages)

@@ -140,12 +140,13 @@ def regions_to_fetch(settings: Settings, regions: Sequence[str] = ()) -> list[st
 
 
 def choose_providers(
-    wanted: Sequence[str], listed: dict[str, list[Provider]]
+    wanted: Sequence[str], listed: dict[str, list[Provider]], complete: bool = True
 ) -> dict[str, list[Provider]]:
     """Each region's providers that `wanted` names (ids, or names in any case; empty: all
-    of them). A name no region lists is a ConfigError listing the valid ones; one that
-    only some regions list is fetched where it is listed."""
-    if not wanted:
+    of them). A name no region lists is a ConfigError listing the valid ones (only when
+    every region's list was read, `complete`: a name may be on the list that failed); one
+    that only some regions list is fetched where it is listed."""
+    if not wanted or not listed:
         return listed
     known: dict[int, Provider] = {}
     for providers in listed.values():
@@ -157,7 +158,7 @@ def choose_providers(
         return str(p.id) == text or p.name.casefold() == text.casefold()
 
     unknown = [w for w in wanted if not any(matches(w, p) for p in known.values())]
-    if unknown:
+    if unknown and complete:
         valid = ", ".join(f"{p.name} ({p.id})" for p in known.values())
         regions = ", ".join(listed)
         raise ConfigError(
@@ -241,7 +242,9 @@ async def _fetch(
                 )
             else:
                 listed[region] = answer
-        chosen = choose_providers(settings.watch_providers, listed)
+        chosen = choose_providers(
+            settings.watch_providers, listed, complete=len(listed) == len(wanted)
+        )
         for region, providers in chosen.items():
             outcome = RegionResult(region, providers=[p.name for p in providers])
             result.regions.append(outcome)
@@ -314,7 +317,10 @@ class _Catalogue:
     """Every chosen provider's catalogue of one region: availability keys and results."""
 
     offers: set[tuple[int, str, str, int]] = field(default_factory=set)
-    results: dict[str, list[Any]] = field(default_factory=dict)  # media type -> results
+    # media type -> discover results, one per title (the last seen; the catalogues overlap),
+    # and those without a usable id (they land in rejects)
+    results: dict[str, dict[int, Any]] = field(default_factory=dict)
+    unusable: dict[str, list[Any]] = field(default_factory=dict)
     truncated: list[str] = field(default_factory=list)
 
 
@@ -357,17 +363,19 @@ async def _catalogues(
             for index, (provider, kind, media_type) in enumerate(queries)
         )
     )
-    out = _Catalogue(results={m: [] for m in MEDIA_TYPES})
+    out = _Catalogue(results={m: {} for m in MEDIA_TYPES}, unusable={m: [] for m in MEDIA_TYPES})
     lost = 0
     for (provider, kind, media_type), one in zip(queries, found, strict=True):
         outcome.pages += one.pages_done
         lost += one.pages_skipped
         out.truncated.extend(f"{provider.name} {kind}: {t}" for t in one.truncated)
-        out.results[media_type].extend(one.results)
         for item in one.results:
             tmdb_id = result_id(item)
-            if tmdb_id is not None:
+            if tmdb_id is None:
+                out.unusable[media_type].append(item)
+            else:
                 out.offers.add((provider.id, kind, media_type, tmdb_id))
+                out.results[media_type][tmdb_id] = item
     if lost:
         outcome.status = "failed"
         outcome.problem = f"{lost:,} pages could not be read"
@@ -435,7 +443,8 @@ def _publish(
     found = Discovery()
     for media_type, results in catalogue.results.items():
         rejected: list[tuple[Any, str]] = []
-        frame = normalize(results, media_type, rejected)
+        items = [*results.values(), *catalogue.unusable[media_type]]
+        frame = normalize(items, media_type, rejected)
         found.reject(f"/discover/{media_type}", rejected)
         known = existing_titles(writer.warehouse, frame.select("media_type", "tmdb_id"))
         new = frame.filter(~pl.col("tmdb_id").is_in(known["tmdb_id"].to_list()))

@@ -375,3 +375,26 @@ def test_a_result_with_a_value_out_of_range_is_rejected_but_stays_available(
         pool = query(settings, f"SELECT count(*) FROM pool WHERE tmdb_id = {tmdb_id}")
         assert pool == [(0,)]
         assert any("not landed" in m for m in result.run.messages)
+
+
+def test_tmdb_down_for_one_regions_catalogues_fails_that_region_only(tmp_path: Path) -> None:
+    with FakeTmdb(small_catalogue()) as server:
+        settings = fake_tmdb_settings(server, tmp_path, watch_regions=("DE", "US"))
+        fetch_providers(settings)
+        before = fetched(settings, "DE")
+        server.availability.bump()
+        server.faults.update(
+            {
+                "answer": 10**6,
+                "answer_at": {"path": "/discover/movie", "watch_region": "DE"},
+                "answer_status": 503,
+                "answer_headers": {"Retry-After": "0"},
+            }
+        )
+        result = fetch_providers(settings)
+        assert [r.region for r in result.regions] == ["DE", "US"]
+        de, us = result.regions
+        assert de.status == "failed" and "TMDB is unavailable" in (de.problem or "")
+        assert us.status == "ok" and result.run.status == "partial"
+        assert fetched(settings, "DE") == before
+        assert fetched(settings, "US") == server.availability.truth("US")

@@ -186,6 +186,7 @@ def fetch_providers(
         with recorded(writer, run, client):
             result = ProvidersResult(run)
             asyncio.run(_fetch(client, settings, wanted, writer, result, progress))
+            result.regions.sort(key=lambda r: wanted.index(r.region))
             regions_done = [r for r in result.regions if r.status != "failed"]
             run.requests = client.stats.requests
             run.retries = client.stats.retries
@@ -345,7 +346,9 @@ async def _catalogues(
 
         return report
 
-    await asyncio.gather(
+    # Every query ends before the region is judged (none left running into the next region);
+    # the first error, a bad credential before any other, then fails the region or the run.
+    answers = await asyncio.gather(
         *(
             discover(
                 client,
@@ -361,8 +364,12 @@ async def _catalogues(
                 },
             )
             for index, (provider, kind, media_type) in enumerate(queries)
-        )
+        ),
+        return_exceptions=True,
     )
+    errors = [a for a in answers if isinstance(a, BaseException)]
+    if errors:
+        raise next((e for e in errors if isinstance(e, TmdbAuthError)), errors[0])
     out = _Catalogue(results={m: {} for m in MEDIA_TYPES}, unusable={m: [] for m in MEDIA_TYPES})
     lost = 0
     for (provider, kind, media_type), one in zip(queries, found, strict=True):

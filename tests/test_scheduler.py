@@ -63,6 +63,8 @@ def make_settings(tmp_path: Path, tmdb: FakeTmdb | None, **extra) -> Settings:
         schedule_compact=NEVER,
         schedule_exports=NEVER,
         schedule_refresh_titles=NEVER,
+        schedule_providers=NEVER,
+        watch_regions=("US",),  # so the providers job fetches (the fake's US) instead of skipping
     )
     values.update(extra)
     return Settings(**values)
@@ -438,6 +440,7 @@ def test_jobs_command_lists_schedules_and_runs_a_job_now(tmp_path, tmdb) -> None
         "refresh-votes-tv",
         "exports",
         "refresh-titles",
+        "providers",
         "compact",
     }
     assert by_name["ingest-tv"]["last_status"] == "ok"

@@ -64,7 +64,8 @@ ALLOWED: dict[str, dict[str, str]] = {
     },
     "jobs": {
         "store": "jobs take the write lock, stage runs and compact",
-        "sources.tmdb": "the scheduled jobs are the TMDB ingest, the vote and the rolling refresh",
+        "sources.tmdb": "the scheduled jobs are the TMDB ingest, the vote and the rolling "
+        "refresh, and the providers fetch",
         "pool": "after a publish the candidate table is built for the new version; `jobs` "
         "shows the data age (stats)",
         "sources.exports": "the daily `exports` job lands TMDB's ID exports",
@@ -83,8 +84,8 @@ ALLOWED: dict[str, dict[str, str]] = {
         "api": "--version",
         "store": "warehouse paths, views and `compact`",
         "sources.csv": "`bootstrap` lands the data dir",
-        "sources.tmdb": "`ingest`, `refresh-votes` and `refresh-titles` run the TMDB jobs' "
-        "functions",
+        "sources.tmdb": "`ingest`, `refresh-votes`, `refresh-titles` and `providers` run the "
+        "TMDB jobs' functions",
         "sources.exports": "`exports` lands TMDB's daily ID exports",
         "pool": "`recommend` and `stats`",
         "jobs": "`schedule`, `jobs` and `jobs run`",

@@ -245,6 +245,13 @@ def stats_command(ctx: Context, as_json: bool) -> None:
             f"Refresh pace: {age['refresh_plan']['why']}; the oldest title is fetched again "
             f"by {age['oldest_refresh_at'] or '-'}"
         )
+    if stats["watch_regions"]:
+        regions = "; ".join(
+            f"{r['region']} fetched {r['fetched_at']} ({r['age_hours']:g} hours ago), "
+            f"{r['providers']:,} providers, {r['titles']:,} titles available"
+            for r in stats["watch_regions"]
+        )
+        click.echo(f"Where titles stream (source of streaming data: JustWatch): {regions}")
     click.echo("\nBy source:\n" + _table(stats["by_source"]))
     click.echo("\nImports:\n" + _table(stats["imports"]))
     click.echo("\nCheckpoints:\n" + _table(stats["checkpoints"]))
@@ -553,6 +560,41 @@ def refresh_titles_command(ctx: Context, media: str, limit: int | None, as_json:
     click.echo(f"  why: {result.plan.why()}")
     for note in run.messages:
         click.echo(f"  note: {note}")
+
+
+@cli.command("providers")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="A country (ISO 3166-1 code, e.g. US) to fetch; repeat for more (default: "
+    "WATCHBUDDY_WATCH_REGIONS).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@pass_context
+def providers_command(ctx: Context, regions: tuple[str, ...], as_json: bool) -> None:
+    """Fetch where titles stream: each region's providers and their whole catalogues
+    (source of streaming data: JustWatch)."""
+    from watchbuddy.sources.tmdb.providers import fetch_providers
+
+    result = fetch_providers(
+        ctx.settings,
+        regions,
+        progress=None if as_json else (lambda region: PageProgress(f"providers {region}")),
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        run = result.run
+        click.echo(
+            f"providers: {run.status}, {len(result.regions)} regions ({run.pages:,} pages, "
+            f"{run.requests:,} requests, {run.retries:,} retries, {run.seconds:.1f}s); "
+            "source of streaming data: JustWatch"
+        )
+        for line in run.messages:
+            click.echo(f"  {line}")
+    if result.run.status == "failed":
+        sys.exit(1)
 
 
 def _click_settings(spec: Filter) -> dict[str, Any]:

@@ -262,6 +262,12 @@ class Settings:
         "When the `exports` job runs (daily, 09:00 UTC: TMDB publishes a day's files around "
         "07:00-08:00 UTC).",
     )
+    schedule_providers: str = setting(
+        "0 6 * * *",
+        "WATCHBUDDY_SCHEDULE_PROVIDERS",
+        "When the `providers` job runs (daily, 06:00 UTC; it records a skipped run while "
+        "`WATCHBUDDY_WATCH_REGIONS` is empty).",
+    )
     watch_regions: tuple[str, ...] = setting(
         Names(),
         "WATCHBUDDY_WATCH_REGIONS",

@@ -8,7 +8,10 @@ by default, or the true `total_results` with `totals="true_results"`; real TMDB 
 both ways),
 `/movie/{id}` and `/tv/{id}` (with `append_to_response=keywords,external_ids`),
 `/genre/movie/list`, `/genre/tv/list`, `/movie/changes` and `/tv/changes` (100 ids a page,
-HTTP 422 status_code 20 for windows over 14 days). Credentials are checked (HTTP 401
+HTTP 422 status_code 20 for windows over 14 days), and streaming availability
+(`/watch/providers/regions`, `/watch/providers/movie|tv`, `/movie|tv/{id}/watch/providers`
+and discover's `watch_region`, `with_watch_providers`, `with_watch_monetization_types` over
+the deterministic table of `fake_providers.FakeAvailability`). Credentials are checked (HTTP 401
 status_code 7), a request-rate limit can be enforced (HTTP 429 status_code 25), and faults
 can be switched on while it runs: bursts of 429 with or without `Retry-After` (any value,
 well-formed or not), 500/502/503,
@@ -54,6 +57,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from watchbuddy.devtools.fake_providers import FakeAvailability, tmdb_sized_providers
 from watchbuddy.store.schema import genre_table
 
 PAGE_SIZE = 20
@@ -590,11 +594,14 @@ class FakeTmdb:
         port: int = 0,
         totals: str = "capped",
         exports: FakeExports | None = None,
+        availability: FakeAvailability | None = None,
     ) -> None:
         if totals not in TOTALS:
             raise ValueError(f"totals must be one of {TOTALS}, not {totals!r}")
         self.catalogue = catalogue
         self.exports = exports or FakeExports(catalogue)
+        # Streaming availability per region and provider (fake_providers).
+        self.availability = availability or FakeAvailability(catalogue)
         # How discover reports totals past the cap: "capped" (total_pages at most 500 and
         # total_results at most 10,000) or "true_results" (total_pages capped, total_results
         # true). Real TMDB does both.
@@ -808,6 +815,18 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
             match = re.fullmatch(r"/3/(movie|tv)/changes", path)
             if match:
                 return self._changes(match.group(1), query)
+            availability = server.availability
+            if path == "/3/watch/providers/regions":
+                return 200, availability.regions_body()
+            match = re.fullmatch(r"/3/watch/providers/(movie|tv)", path)
+            if match:
+                return 200, availability.providers_body(query.get("watch_region"))
+            match = re.fullmatch(r"/3/(movie|tv)/(\d+)/watch/providers", path)
+            if match:
+                media_type, tmdb_id = match.group(1), int(match.group(2))
+                if server.catalogue.get(media_type, tmdb_id) is None:
+                    return 404, _error_body(34)
+                return 200, availability.title_body(media_type, tmdb_id)
             return 404, _error_body(34)
 
         def _discover(self, media_type: str, query: dict[str, str]) -> tuple[int, Any]:
@@ -842,7 +861,10 @@ def _handler_for(server: FakeTmdb) -> type[BaseHTTPRequestHandler]:
             found = catalogue.window(
                 media_type, _date(query.get(f"{field}.gte")), _date(query.get(f"{field}.lte"))
             )
-            found = [t for t in found if _matches(t, query)]
+            allowed = server.availability.allowed(media_type, query)
+            found = [
+                t for t in found if _matches(t, query) and (allowed is None or t.id in allowed)
+            ]
             sort_by = query.get("sort_by", f"{field}.asc")
             order = sort_by.rsplit(".", 1)[0]
             if order in ("popularity", "vote_average", "vote_count"):
@@ -914,6 +936,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--tmdb-sized-providers",
+        action="store_true",
+        help="provider catalogues as large as TMDB's in the US (Netflix ~7K titles, a rent/buy "
+        "store ~25K; the catalogue needs tens of thousands of titles)",
+    )
+    parser.add_argument(
         "--totals",
         choices=TOTALS,
         default="capped",
@@ -929,12 +957,18 @@ def main() -> None:
         seed=args.seed,
         shared_ids=min(args.movies, args.shows) // 10,
     )
+    providers = (
+        FakeAvailability(catalogue, tmdb_sized_providers(args.movies + args.shows))
+        if args.tmdb_sized_providers
+        else None
+    )
     server = FakeTmdb(
         catalogue,
         api_key=args.api_key,
         read_token=args.read_token,
         port=args.port,
         totals=args.totals,
+        availability=providers,
     )
     server.faults.rate_limit = args.rate_limit
     server.faults.latency = args.latency

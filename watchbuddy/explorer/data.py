@@ -143,3 +143,10 @@ def today() -> str:
 @st.cache_data(show_spinner=False, max_entries=4)
 def sources(root: str, version: int) -> pl.DataFrame:
     return _read(root, version, stats.record_sources)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def provider_regions(root: str, version: int, day: str) -> list[dict[str, Any]]:
+    """Each region's newest providers fetch (`stats.provider_regions`; `day` because the
+    age is counted to now)."""
+    return _read(root, version, stats.provider_regions)

@@ -11,6 +11,7 @@ from watchbuddy.explorer import data
 from watchbuddy.explorer.common import footer, page_context, stop_if_empty
 from watchbuddy.pool.stats import MOVERS, MOVERS_MIN_POPULARITY, STALE_AFTER_DAYS
 
+JUSTWATCH_URL = "https://www.justwatch.com"  # TMDB's terms: attribute availability to it
 THIN_LANGUAGE_TITLES = 100  # below this a language gives the recommender little to choose from
 
 
@@ -142,6 +143,8 @@ def render() -> None:
             f"oldest title is fetched again by {tmdb_age['oldest_refresh_at'] or '–'} (UTC)."
         )
 
+    _streaming(context.root, context.version)
+
     st.subheader("Imports")
     st.dataframe(overview["imports"], hide_index=True)
     st.subheader("Rejected rows")
@@ -154,6 +157,30 @@ def render() -> None:
         with st.expander("Rejected rows with their raw text (newest first, up to 1,000)"):
             st.dataframe(overview["reject_samples"], hide_index=True)
     footer(context)
+
+
+def _streaming(root: str, version: int) -> None:
+    """Each region's streaming availability: when it was fetched, providers and titles."""
+    st.subheader("Where titles stream")
+    regions = data.provider_regions(root, version, data.today())
+    if not regions:
+        st.caption(
+            "No streaming availability yet: set `WATCHBUDDY_WATCH_REGIONS` (e.g. `US,DE`) and "
+            "run `watchbuddy providers` (or wait for the daily `providers` job)."
+        )
+        return
+    st.caption(
+        "Each region's newest complete fetch of its providers' catalogues (`watchbuddy "
+        "providers`, daily); offers count each provider, monetization type and title."
+    )
+    st.dataframe(
+        pl.DataFrame(regions),
+        hide_index=True,
+        column_config={
+            "age_hours": st.column_config.NumberColumn("Age (hours)", format="%.1f"),
+        },
+    )
+    st.caption(f"Source of streaming data: [JustWatch]({JUSTWATCH_URL}).")
 
 
 def _movers(root: str, version: int) -> None:

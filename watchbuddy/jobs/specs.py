@@ -23,6 +23,8 @@ from watchbuddy.sources.tmdb.ingest import (
     refresh_recent_votes,
     status_summary,
 )
+from watchbuddy.sources.tmdb.providers import JOB as PROVIDERS_JOB
+from watchbuddy.sources.tmdb.providers import fetch_providers
 from watchbuddy.sources.tmdb.refresh_titles import Pace, refresh_titles
 from watchbuddy.store.compact import compact, compact_history, history_day_files
 from watchbuddy.store.runs import Run, RunKind, publish_run
@@ -161,6 +163,24 @@ def exports_daily(settings: Settings) -> str:
     )
 
 
+def providers_daily(settings: Settings) -> str:
+    """Fetch every region of `WATCHBUDDY_WATCH_REGIONS`; with none set, record a skipped
+    run saying so (the job is listed and comes due all the same)."""
+    if not settings.watch_regions:
+        run = Run(job=PROVIDERS_JOB, media_type="all")
+        reason = "no watch region: set WATCHBUDDY_WATCH_REGIONS (ISO 3166-1 codes such as US,DE)"
+        run.finish("skipped", reason)
+        publish_run(Warehouse(settings.warehouse), run, f"job {PROVIDERS_JOB}")
+        return f"skipped ({reason})"
+    result = fetch_providers(settings)
+    done = [r for r in result.regions if r.status != "failed"]
+    return (
+        f"{status_summary(result.run, result.problems)}{len(done)} of {len(result.regions)} "
+        f"regions fetched ({sum(r.titles for r in done):,} titles available, "
+        f"{result.run.titles_new:,} new to the pool)"
+    )
+
+
 INGEST_WRITES = ("titles", "removals", "rejects", "checkpoints", "runs")
 REFRESH_WRITES = ("votes", "removals", "rejects", "runs")
 REFRESH_TITLES_WRITES = ("titles", "removals", "rejects", "runs")
@@ -229,6 +249,17 @@ JOBS: tuple[JobSpec, ...] = (
         "titles fetched longest ago, as many as keep every title under "
         "`WATCHBUDDY_MAX_DATA_AGE_DAYS`",
         outlook=_refresh_titles_outlook,
+    ),
+    JobSpec(
+        PROVIDERS_JOB,
+        providers_daily,
+        "schedule_providers",
+        misfire_grace=12 * 3600,
+        needs_tmdb=True,
+        writes=("providers", "availability", "titles", "rejects", "runs"),
+        record=(PROVIDERS_JOB, "all"),
+        doc="`providers`: each region of `WATCHBUDDY_WATCH_REGIONS`, its providers and their "
+        "whole catalogues (skipped while no region is set)",
     ),
     JobSpec(
         "compact",

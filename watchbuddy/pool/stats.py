@@ -151,6 +151,12 @@ def data_age(con: duckdb.DuckDBPyConnection, pace: Pace | None) -> dict[str, Any
     return out
 
 
+def provider_regions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Per region, its newest providers fetch: when (and how many hours ago), providers and
+    titles available (empty until `watchbuddy providers` ran). Source: JustWatch via TMDB."""
+    return _rows(con, "provider_regions")
+
+
 def refresh_outlook(warehouse: Warehouse, pace: Pace) -> dict[str, Any]:
     """`data_age` of the pool as it is now (what `watchbuddy jobs` shows for
     `refresh-titles`)."""
@@ -202,4 +208,6 @@ def pool_stats(
         "export_ids_queued": {m: queued_by_media.get(m, 0) for m in newest_exports},
         "last_runs": runs,
         "tmdb_data_age": data_age(con, pace),
+        # Streaming availability per region (`watchbuddy providers`; JustWatch's data).
+        "watch_regions": provider_regions(con),
     }

@@ -161,3 +161,22 @@ FROM (
     FROM pool
     WHERE removed_from_tmdb_at IS NULL AND NOT coalesce(synthetic, false)
 );
+
+-- name: provider_regions
+-- Each region's newest complete providers fetch (`watchbuddy providers`; the views keep only
+-- that one): when it was fetched and how old it is, how many providers it covers and how many
+-- titles are available on any of them (offers: one per provider, monetization type and title).
+WITH fetches AS (
+    SELECT region, max(fetched_at) AS fetched_at, count(DISTINCT provider_id) AS providers
+    FROM providers
+    GROUP BY region
+), offers AS (
+    SELECT region, count(DISTINCT (media_type, tmdb_id)) AS titles, count(*) AS offers
+    FROM availability
+    GROUP BY region
+)
+SELECT region, fetched_at::VARCHAR AS fetched_at,
+       round((epoch(now()) - epoch(fetched_at)) / 3600.0, 1) AS age_hours,
+       providers, coalesce(titles, 0) AS titles, coalesce(offers, 0) AS offers
+FROM fetches LEFT JOIN offers USING (region)
+ORDER BY region;

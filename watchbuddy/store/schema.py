@@ -550,6 +550,10 @@ PROVIDER_SCHEMA = pa.schema(
     ]
 )
 
+# How a provider offers a title, as TMDB (JustWatch) names the kinds: by subscription, free,
+# free with ads, to rent, to buy.
+MONETIZATION_TYPES = ("flatrate", "free", "ads", "rent", "buy")
+
 AVAILABILITY_SCHEMA = pa.schema(
     [
         ("region", pa.string()),

@@ -104,6 +104,12 @@ def clear_stop() -> None:
     _STOPPING.clear()
 
 
+def stopping() -> bool:
+    """Whether the process is shutting down (every request now raises TmdbUnavailable):
+    a job that goes on after one failed part stops instead."""
+    return _STOPPING.is_set()
+
+
 # How the client waits (tests pass one that records the waits instead of sleeping).
 Sleep = Callable[[float], Awaitable[None]]
 

@@ -54,6 +54,7 @@ from watchbuddy.store.schema import (
     CHECKPOINT_SCHEMA,
     MEDIA_TYPES,
     REJECT_SCHEMA,
+    RELEASE_DATE_RANGE,
     REMOVAL_SCHEMA,
     TITLE_POLARS_SCHEMA,
     VALUE_RULES,
@@ -177,8 +178,13 @@ def _split_votes(votes: VoteRange) -> tuple[VoteRange, VoteRange] | None:
     return (low, split), (split + 1, high)
 
 
-def _query_label(media_type: str, gte: dt.date, lte: dt.date, votes: VoteRange | None) -> str:
-    label = f"{media_type} {gte}" if gte == lte else f"{media_type} {gte}..{lte}"
+def _query_label(
+    media_type: str, gte: dt.date | None, lte: dt.date | None, votes: VoteRange | None
+) -> str:
+    if gte is None or lte is None:
+        label = f"{media_type}, any release date"
+    else:
+        label = f"{media_type} {gte}" if gte == lte else f"{media_type} {gte}..{lte}"
     if votes is not None:
         low, high = votes
         if high is None:
@@ -190,16 +196,22 @@ def _query_label(media_type: str, gte: dt.date, lte: dt.date, votes: VoteRange |
     return label
 
 
-async def _discover(
+async def discover(
     client: TmdbClient,
     media_type: str,
-    gte: dt.date,
-    lte: dt.date,
+    gte: dt.date | None,
+    lte: dt.date | None,
     found: Discovery,
     progress: Progress | None,
     votes: VoteRange | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Fetch every page of one query, splitting queries TMDB cannot page through.
+
+    `extra` adds discover filters to every request of the query (the providers fetch asks
+    for one provider's catalogue this way); `gte` and `lte` both None ask for every release
+    date, and a query that reaches the cap then splits over `RELEASE_DATE_RANGE` (titles
+    without a release date are only reachable in a query below the cap).
 
     TMDB serves 500 pages (10,000 titles) of a query at most and reports capped totals
     (total_pages 500, total_results often 10,000), so a query whose totals *reach* the cap
@@ -215,13 +227,11 @@ async def _discover(
     cap_results = MAX_PAGE * PAGE_SIZE
 
     def params(page: int) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "sort_by": f"{date_field}.asc",
-            f"{date_field}.gte": gte.isoformat(),
-            f"{date_field}.lte": lte.isoformat(),
-            "include_adult": "false",
-            "page": page,
-        }
+        out: dict[str, Any] = {**(extra or {}), "sort_by": f"{date_field}.asc"}
+        if gte is not None and lte is not None:
+            out[f"{date_field}.gte"] = gte.isoformat()
+            out[f"{date_field}.lte"] = lte.isoformat()
+        out.update(include_adult="false", page=page)
         if votes is not None:
             out["vote_count.gte"] = votes[0]
             if votes[1] is not None:
@@ -230,32 +240,35 @@ async def _discover(
 
     path = f"/discover/{media_type}"
     label = _query_label(media_type, gte, lte, votes)
+    start = gte or RELEASE_DATE_RANGE[0]
     try:
         # A page's totals and results list are checked by the client (`get_page`).
         first = await client.get_page(path, params(1)) or {}
     except TmdbMalformed as exc:
         found.skip_page(
-            f"{label}: page 1 {_lost(exc.problem)}; the checkpoint stays at or before {gte} "
-            "so the next run reads it again",
-            gte,
+            f"{label}: page 1 {_lost(exc.problem)}; the checkpoint stays at or before "
+            f"{start} so the next run reads it again",
+            start,
         )
         return
     total_pages = first.get("total_pages", 0)
     total_results = first.get("total_results", 0)
     if total_pages >= MAX_PAGE or total_results >= cap_results:
+        if gte is None or lte is None:
+            await discover(client, media_type, *RELEASE_DATE_RANGE, found, progress, votes, extra)
+            return
         if gte < lte:
             middle = gte + (lte - gte) // 2
+            after = middle + dt.timedelta(days=1)
             await asyncio.gather(
-                _discover(client, media_type, gte, middle, found, progress, votes),
-                _discover(
-                    client, media_type, middle + dt.timedelta(days=1), lte, found, progress, votes
-                ),
+                discover(client, media_type, gte, middle, found, progress, votes, extra),
+                discover(client, media_type, after, lte, found, progress, votes, extra),
             )
             return
         halves = _split_votes(votes or (0, None))
         if halves is not None:
             await asyncio.gather(
-                *(_discover(client, media_type, gte, lte, found, progress, h) for h in halves)
+                *(discover(client, media_type, gte, lte, found, progress, h, extra) for h in halves)
             )
             return
         found.truncated.append(
@@ -280,7 +293,7 @@ async def _discover(
         return body
 
     bodies = [first, *await asyncio.gather(*(page(n) for n in range(2, pages + 1)))]
-    last_day = gte  # the latest release date on the pages read so far, in page order
+    last_day = start  # the latest release date on the pages read so far, in page order
     for number, body in enumerate(bodies, start=1):
         if isinstance(body, str):
             found.skip_page(
@@ -302,7 +315,7 @@ def _lost(problem: str) -> str:
     return f"could not be read ({problem} twice)"
 
 
-def _result_id(item: Any) -> int | None:
+def result_id(item: Any) -> int | None:
     """The TMDB id of a result, when it is one (None for anything else: not an object, no
     id, an id out of range)."""
     try:
@@ -648,7 +661,7 @@ async def _read_changes(
         ids = [
             tmdb_id
             for body in read
-            for tmdb_id in map(_result_id, body.get("results", []))
+            for tmdb_id in map(result_id, body.get("results", []))
             if tmdb_id is not None
         ]
         return ids, len(read) == len(bodies)
@@ -1027,7 +1040,7 @@ async def _fetch_new(
 ) -> _Fetched:
     async with client:
         found = Discovery()
-        await _discover(client, media_type, *window, found, progress)
+        await discover(client, media_type, *window, found, progress)
         out = _Fetched(normalize([], media_type), found)
         changed_bodies: list[dict[str, Any]] = []
         if changes_since is not None:
@@ -1126,7 +1139,7 @@ async def _fetch_changed(
         )
         start = earliest
     changed_on, first_unread = await _read_changes(client, media_type, start, until, found)
-    discovered = {_result_id(item) for item in found.results}
+    discovered = {result_id(item) for item in found.results}
     fetched = _fetched_at(warehouse, media_type, list(changed_on))
     # A title TMDB served us after the day it changed ended is already current.
     changed = [

@@ -134,3 +134,12 @@ def title_availability(
             "types": list(MONETIZATION_TYPES),
         },
     ).pl()
+
+
+def alias_table() -> str:
+    """The README's table of provider aliases, rendered from `PROVIDER_ALIASES` (a test
+    compares)."""
+    lines = ["| you may write | finds the region's provider named |", "|---|---|"]
+    for alias, names in PROVIDER_ALIASES.items():
+        lines.append(f"| `{alias}` | {' or '.join(f'`{n}`' for n in names)} |")
+    return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from watchbuddy.errors import ConfigError
@@ -143,7 +144,8 @@ class Loaded:
 
     display: pl.DataFrame
     providers: dict[str, list[streaming.Provider]] = field(default_factory=dict)
-    streams: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # region -> its availability rows sorted by `rid` (`rank`: the provider's display order)
+    streams: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 class CandidateProvider:
@@ -215,7 +217,11 @@ class CandidateProvider:
         providers: dict[str, list[streaming.Provider]] = {}
         for region, provider_id, name, logo in con.sql(statement(SQL, "providers")).fetchall():
             providers.setdefault(region, []).append(streaming.Provider(provider_id, name, logo))
-        streams = con.sql(statement(SQL, "streams")).pl()
+        rows = con.sql(statement(SQL, "streams")).pl()
+        streams = {
+            str(region): frame.drop("region").rechunk()
+            for (region,), frame in rows.partition_by("region", as_dict=True).items()
+        }
         return Loaded(display, providers, streams)
 
     def streaming_regions(self) -> list[str]:
@@ -250,23 +256,35 @@ class CandidateProvider:
 
     @staticmethod
     def _streaming_on(
-        streams: pl.DataFrame, filters: CandidateFilters, rids: list[int]
+        streams: dict[str, pl.DataFrame], filters: CandidateFilters, rids: list[int]
     ) -> pl.Series:
         """Each chosen row's providers in the region for the monetization types, once each
-        in display order (`streams` is in that order); an empty list where none."""
-        chosen = pl.DataFrame({"rid": rids}, schema={"rid": streams.schema["rid"]})
+        in display order; an empty list where none. The region's rows are sorted by `rid`,
+        so the chosen rows' rows are found by binary search (a join or `is_in` over the
+        region's rows cost 2-3 ms at 200K rows, this 0.3 ms)."""
+        region = streams.get(filters.region or "")
+        empty = pl.Series(STREAMING_COLUMN, [[]] * len(rids), dtype=pl.List(pl.String))
+        if region is None or not rids:
+            return empty
+        column = region.get_column("rid")
+        wanted = pl.Series(rids, dtype=column.dtype)
+        first = column.search_sorted(wanted, side="left").to_numpy().astype(np.int64)
+        last = column.search_sorted(wanted, side="right").to_numpy().astype(np.int64)
+        counts = last - first
+        # The positions first[i] .. last[i] - 1 of every chosen row, in one array.
+        starts = np.cumsum(counts) - counts
+        positions = np.repeat(first - starts, counts) + np.arange(counts.sum(), dtype=np.int64)
         found = (
-            chosen.join(streams, on="rid", how="inner", maintain_order="right")
-            .filter(
-                pl.col("region") == filters.region,
-                pl.col("monetization_type").is_in(list(filters.monetization)),
-            )
+            region[positions]
+            .filter(pl.col("monetization_type").is_in(list(filters.monetization)))
+            .sort("rank")
             .unique(["rid", "provider_name"], maintain_order=True)
             .group_by("rid")
             .agg(pl.col("provider_name").alias(STREAMING_COLUMN))
         )
         return (
-            chosen.join(found, on="rid", how="left", maintain_order="left")
+            pl.DataFrame({"rid": wanted})
+            .join(found, on="rid", how="left", maintain_order="left")
             .get_column(STREAMING_COLUMN)
             .fill_null([])
         )

@@ -52,13 +52,18 @@ WHERE region IS NOT NULL
 ORDER BY region, display_priority NULLS LAST, provider_name, provider_id
 
 -- name: streams
--- What `streaming_on` reads: each availability row with its provider's name, in display
--- order (a provider the region's list lacks goes last, by the name availability gives).
+-- What `streaming_on` reads: each availability row with its provider's name and rank in the
+-- region's display order (a provider the region's list lacks goes last, by the name
+-- availability gives), sorted by row position for a binary search.
 SELECT a.rid, a.region, a.monetization_type,
-       coalesce(p.provider_name, a.provider_name) AS provider_name
+       coalesce(p.provider_name, a.provider_name) AS provider_name,
+       row_number() OVER (PARTITION BY a.region
+                          ORDER BY p.display_priority NULLS LAST,
+                                   coalesce(p.provider_name, a.provider_name), a.rid)
+           AS rank
 FROM candidate_availability AS a
 LEFT JOIN candidate_providers AS p ON p.region = a.region AND p.provider_id = a.provider_id
-ORDER BY p.display_priority NULLS LAST, provider_name, a.rid
+ORDER BY a.region, a.rid
 
 -- name: query
 -- The candidate list. Only the filters a request uses become WHERE conditions (each one

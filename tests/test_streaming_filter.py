@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -292,14 +293,19 @@ def test_discover_queries_carry_the_provider_parameters():
 
 
 class Recorder(BaseHTTPRequestHandler):
-    """A TMDB that has nothing and remembers what discover was asked."""
+    """A TMDB that remembers what discover was asked and answers with `results` (one
+    page; none by default)."""
 
     asked: ClassVar[list[tuple[str, dict[str, str]]]] = []
+    results: ClassVar[list[dict[str, Any]]] = []
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         Recorder.asked.append((url.path, {k: v[-1] for k, v in parse_qs(url.query).items()}))
-        body = json.dumps({"page": 1, "results": [], "total_pages": 1, "total_results": 0})
+        found = Recorder.results if url.path.endswith("/discover/movie") else []
+        body = json.dumps(
+            {"page": 1, "results": found, "total_pages": 1, "total_results": len(found)}
+        )
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -313,6 +319,7 @@ class Recorder(BaseHTTPRequestHandler):
 def recorder() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     Recorder.asked = []
+    Recorder.results = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -343,6 +350,43 @@ def test_the_fallback_asks_discover_with_the_same_providers(streaming_pool, tmp_
         assert query["watch_region"] == "US"
         assert query["with_watch_providers"] == "8|337"
         assert query["with_watch_monetization_types"] == "flatrate|free"
+
+
+def test_fallback_titles_wait_for_the_next_fetch_and_a_note_says_so(
+    streaming_pool, tmp_path, recorder
+):
+    """TMDB's discover lists a Netflix title the last fetch did not: it lands in the pool,
+    but the filtered list shows only what the region's availability lists."""
+    root = tmp_path / "wh"
+    shutil.copytree(streaming_pool, root)
+    Recorder.results = [
+        {
+            "id": 990_000_001,
+            "title": "New on Netflix",
+            "original_title": "New on Netflix",
+            "original_language": "en",
+            "release_date": "2020-05-01",
+            "genre_ids": [18],
+            "vote_average": 7.5,
+            "vote_count": 900,
+            "popularity": 12.0,
+            "adult": False,
+        }
+    ]
+    online = Settings(
+        data_dir=tmp_path,
+        warehouse=root,
+        tmdb_api_key=Secret("k"),
+        tmdb_base_url=recorder,
+        tmdb_rps=500.0,
+    )
+    asked = PublicFilters(region="US", providers=("Netflix",), media_type="movie", limit=5000)
+    result = get_candidates(asked, online)
+    assert any("1 title(s) came from TMDB" in n for n in result.notes)
+    assert any("after the next `watchbuddy providers --region US`" in n for n in result.notes)
+    assert 990_000_001 not in result.frame["tmdb_id"].to_list()
+    unfiltered = get_candidates(PublicFilters(min_votes=0, limit=5000), online, fallback=False)
+    assert 990_000_001 in unfiltered.frame["tmdb_id"].to_list()
 
 
 def test_the_watch_page_link_goes_to_tmdb():

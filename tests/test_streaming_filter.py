@@ -25,6 +25,7 @@ from tests.conftest import run_cli
 from tests.streaming_support import US_PROVIDERS, publish_region
 from watchbuddy import CandidateFilters as PublicFilters
 from watchbuddy.errors import ConfigError, NoStreamingData, UnknownProvider
+from watchbuddy.explorer.query_params import filters_from_params, params_from_filters
 from watchbuddy.pool.candidates import (
     STREAMING_COLUMN,
     CandidateFilters,
@@ -398,3 +399,23 @@ def test_the_readme_shows_the_aliases_and_the_attribution_rule():
     assert alias_table() in text
     assert ATTRIBUTION in text
     assert 'watchbuddy recommend --region US --provider Netflix --provider "Prime Video"' in text
+
+
+def test_link_parameters_read_like_the_cli():
+    parsed = filters_from_params(
+        {"region": "us", "provider": "Netflix, prime video", "monetization": "RENT,stream"}
+    )
+    assert parsed.filters.region == "US"
+    assert parsed.filters.providers == ("Netflix", "prime video")
+    assert parsed.filters.monetization == ("rent",)
+    assert parsed.notes == [
+        "Ignored monetization 'stream': not one of flatrate, free, ads, rent, buy."
+    ]
+    bad = filters_from_params({"region": "USA"})
+    assert bad.filters.region is None
+    assert bad.notes == ["Ignored region='USA': not a two-letter country code."]
+    assert params_from_filters(parsed.filters) == {
+        "region": "US",
+        "provider": "Netflix,prime video",
+        "monetization": "rent",
+    }

@@ -200,7 +200,9 @@ def _region_note(where: Any, streaming: StreamingChoices, chosen: str) -> None:
             "`watchbuddy providers`."
         )
     elif region and not streaming.providers(region):
-        where.caption(f"No streaming data for {region} yet: run `watchbuddy providers`.")
+        where.caption(
+            f"No streaming data for {region} yet: run `watchbuddy providers --region {region}`."
+        )
 
 
 def _sidebar(languages: list[str], streaming: StreamingChoices) -> CandidateFilters:

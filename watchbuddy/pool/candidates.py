@@ -401,7 +401,8 @@ def get_candidates(
 
     When the pool has fewer than `limit` and a TMDB credential is set (and `fallback`),
     TMDB discover is asked with the same filters; what it finds is landed in the pool and
-    returned with `from_persistent_store = false`.
+    returned with `from_persistent_store = false`. A provider filter without a region reads
+    the first of the settings' watch regions; with a region each row has `streaming_on`.
     """
     from watchbuddy.settings import load_settings
 

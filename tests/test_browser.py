@@ -20,8 +20,12 @@ from tests.browser_support import (
     titles_metric,
     wait_for_rows,
 )
+from tests.streaming_support import US_PROVIDERS, publish_region
+from watchbuddy.pool.streaming import ATTRIBUTION
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.views import open_views
+from watchbuddy.store.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +56,18 @@ HOSTILE_CSV = (
 )
 
 
+def publish_netflix(warehouse: Warehouse) -> None:
+    """US availability: Netflix streams the 300 most voted movies (a providers fetch)."""
+    con = open_views(warehouse)
+    try:
+        ids = con.sql(
+            "SELECT tmdb_id FROM pool WHERE media_type = 'movie' ORDER BY vote_count DESC LIMIT 300"
+        ).fetchall()
+    finally:
+        con.close()
+    publish_region(warehouse, "US", US_PROVIDERS, [(8, "flatrate", "movie", i) for (i,) in ids])
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path):
     missing = chromium_missing()
@@ -65,6 +81,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path):
     hostile.mkdir()
     (hostile / "hostile_movies.csv").write_text(HOSTILE_CSV, encoding="utf-8")
     bootstrap(settings.with_overrides(data_dir=hostile))
+    publish_netflix(Warehouse(settings.warehouse))
     with serve_app(settings.warehouse, settings.data_dir) as (url, _process, _up):
         yield url
 
@@ -99,6 +116,28 @@ def test_a_filter_shows_matching_rows_and_its_link_restores_them(app_url: str) -
             expect(other.get_by_text("language da", exact=False).first).to_be_visible()
             assert titles_metric(other) == count
             assert wait_for_rows(other, lambda restored: restored == rows)
+        finally:
+            browser.close()
+
+
+def test_streaming_availability_is_credited_to_justwatch_on_screen(app_url: str) -> None:
+    """With a provider filter the rows say where they stream, the JustWatch attribution is
+    visible, and the only availability link goes to TMDB's watch page."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(f"{app_url}/?region=US&provider=Netflix")
+            page.wait_for_selector(GRID, timeout=60_000)
+            expect(page.get_by_text(ATTRIBUTION, exact=False).first).to_be_visible()
+            chips = page.locator("[data-testid='stMultiSelect']").filter(has_text="Streams on")
+            expect(chips).to_contain_text("Netflix")
+            wait_for_rows(page, lambda rows: all("Netflix" in " ".join(row) for row in rows))
+            watch = page.locator("a[href*='/watch?locale=US']")
+            expect(watch.first).to_be_visible()
+            assert "themoviedb.org" in (watch.first.get_attribute("href") or "")
         finally:
             browser.close()
 

@@ -149,6 +149,8 @@ def test_every_condition_is_a_statement_in_candidates_sql() -> None:
         year_min=1990,
         year_max=2000,
         min_rating=5.0,
+        region="US",
+        providers=("8",),  # as the provider resolves them: TMDB ids
     )
     used = {
         name for filters in (CandidateFilters(), everything) for name, _ in filters.conditions()

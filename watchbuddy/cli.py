@@ -607,6 +607,8 @@ def _click_settings(spec: Filter) -> dict[str, Any]:
         settings["is_flag"] = True
     elif spec.is_list:
         settings["multiple"] = True
+        if default:
+            settings.update(default=default, show_default=",".join(default))
     elif spec.options:
         settings.update(type=click.Choice(list(spec.options)), default=default, show_default=True)
     else:
@@ -649,8 +651,14 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @pass_context
 def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, fmt: str) -> None:
     """Candidate titles for the given filters and discovery mode, best first."""
-    from watchbuddy.pool.candidates import get_candidates, provider_for, read_watched_file
+    from watchbuddy.pool.candidates import (
+        STREAMING_COLUMN,
+        get_candidates,
+        provider_for,
+        read_watched_file,
+    )
     from watchbuddy.pool.languages import label
+    from watchbuddy.pool.streaming import ATTRIBUTION
 
     ensure_pool(ctx)
     if ctx.warehouse.read_manifest().is_empty and (
@@ -695,11 +703,13 @@ def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, f
     for note in result.notes:
         click.echo(f"Note: {note}", err=True)
     frame = result.frame
+    streams = STREAMING_COLUMN in frame.columns
     if fmt == "json":
         click.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
     elif fmt == "csv":
         # Escaped before click sees it (click drops ANSI sequences when piped).
-        text = frame.with_columns(pl.col("genres").list.join("|")).write_csv()
+        lists = [c for c in ("genres", STREAMING_COLUMN) if c in frame.columns]
+        text = frame.with_columns(pl.col(*lists).list.join("|")).write_csv()
         click.echo(printable(text), nl=False)
     else:
         shown = frame.select(
@@ -711,8 +721,12 @@ def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, f
             "vote_average",
             "vote_count",
             pl.col("score").round(3),
+            *([pl.col(STREAMING_COLUMN).list.join(", ")] if streams else []),
         )
         click.echo(_table(shown.to_dicts()))
+    if streams:
+        # TMDB's terms: JustWatch is credited wherever availability is shown.
+        click.echo(f"{ATTRIBUTION} (region {result.filters.region}).", err=fmt != "table")
 
 
 @cli.command("compact")

@@ -43,6 +43,20 @@ class InvalidValue(ConfigError):
         self.reason = reason
 
 
+class NoStreamingData(ConfigError):
+    """A provider filter names a region no `watchbuddy providers` fetch has brought data for.
+
+    Raised before any candidate is read; run `watchbuddy providers --region R` (the message
+    names R and the regions that have data) and ask again."""
+
+
+class UnknownProvider(ConfigError):
+    """A provider filter names a provider the region's list does not have (by id, name or
+    alias).
+
+    The message lists the region's providers; use one of those names or ids."""
+
+
 # The warehouse (store/) ---------------------------------------------------------------------
 
 

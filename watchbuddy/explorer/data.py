@@ -28,8 +28,9 @@ import streamlit as st
 from watchbuddy.errors import ConfigError
 from watchbuddy.explorer.connections import views_at
 from watchbuddy.jobs import scheduler
-from watchbuddy.pool import detail, stats
+from watchbuddy.pool import detail, stats, streaming
 from watchbuddy.pool.candidates import CandidateFilters, provider_at
+from watchbuddy.pool.streaming import Provider
 from watchbuddy.settings import Settings
 from watchbuddy.sources.tmdb.refresh_titles import Pace
 
@@ -91,6 +92,24 @@ def pool_flags(root: str, version: int) -> dict[str, int]:
 @st.cache_data(show_spinner=False, max_entries=4)
 def languages(root: str, version: int) -> list[str]:
     return provider_at(Path(root)).languages()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def streaming_regions(root: str, version: int) -> list[str]:
+    return provider_at(Path(root)).streaming_regions()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def region_providers(root: str, version: int, region: str) -> list[Provider]:
+    return provider_at(Path(root)).region_providers(region)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def title_availability(
+    root: str, version: int, region: str, media_type: str, tmdb_id: int
+) -> pl.DataFrame:
+    with _cursor(root, version) as cursor:
+        return streaming.title_availability(cursor, region, media_type, tmdb_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

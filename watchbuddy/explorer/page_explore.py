@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +19,20 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from watchbuddy.errors import WatchBuddyError
 from watchbuddy.explorer import data
-from watchbuddy.explorer.common import footer, page_context, stop_if_empty
+from watchbuddy.explorer.common import PageContext, footer, page_context, stop_if_empty
 from watchbuddy.explorer.query_params import filters_from_params, params_from_filters
-from watchbuddy.pool.candidates import read_watched_file
+from watchbuddy.pool.candidates import STREAMING_COLUMN, read_watched_file, with_default_region
 from watchbuddy.pool.filters import BY_NAME, FILTERS, CandidateFilters, Filter
 from watchbuddy.pool.modes import COMPONENTS, MODES
+from watchbuddy.pool.streaming import ATTRIBUTION, Provider, find_provider, watch_page_url
 from watchbuddy.safe_text import plain_markdown, printable
 
 STATE = "explore_filters"
 NOTES = "explore_url_notes"
 _MEDIA_WIDGET = BY_NAME["media_type"].widget
 MEDIA_LABELS = dict(_MEDIA_WIDGET.labels or {}) if _MEDIA_WIDGET else {}
+_MONETIZATION_WIDGET = BY_NAME["monetization"].widget
+MONETIZATION_LABELS = dict(_MONETIZATION_WIDGET.labels or {}) if _MONETIZATION_WIDGET else {}
 # Filters whose widgets share a row: the first -> the second.
 SIDE_BY_SIDE = {"year_min": "year_max", "limit": "offset"}
 SCORE_HELP = {
@@ -51,9 +54,12 @@ def _query_params() -> dict[str, list[str]]:
 
 
 def _to_widget(spec: Filter, value: Any) -> Any:
-    """A filter value as its widget holds it: lists for a multiselect, 0.0 for no rating."""
+    """A filter value as its widget holds it: lists for a multiselect, 0.0 for no rating,
+    "" for no choice in a selectbox whose filter may be unset (the region)."""
     if spec.is_list:
         return list(value)
+    if spec.widget is not None and spec.widget.kind == "selectbox" and spec.default is None:
+        return value or ""
     if spec.widget is not None and spec.widget.kind == "slider":
         return value or 0.0
     return value
@@ -63,8 +69,8 @@ def _from_widget(spec: Filter, value: Any) -> Any:
     """A widget's value as the filter holds it (the inverse of `_to_widget`)."""
     if spec.is_list:
         return tuple(value)
-    if spec.widget is not None and spec.widget.kind == "slider":
-        return value or None
+    if spec.widget is not None and spec.widget.kind in ("slider", "selectbox"):
+        return value or (None if spec.default is None else value)
     if spec.widget is not None and spec.widget.kind == "number" and spec.default is not None:
         return int(value)
     return value
@@ -97,12 +103,14 @@ def _widget(where: Any, name: str, **extra: Any) -> Any:
         common["format_func"] = labels.__getitem__ if labels else str
         if widget.kind == "radio":
             common["horizontal"] = True
-        return getattr(where, widget.kind)(widget.label, list(spec.options), **common, **extra)
+        options = extra.pop("options", spec.options)
+        return getattr(where, widget.kind)(widget.label, list(options), **{**common, **extra})
     if widget.kind == "multiselect":
         options = extra.pop("options", widget.options)
-        return where.multiselect(
-            widget.label, list(options), placeholder=widget.placeholder, **common, **extra
-        )
+        if labels:
+            common["format_func"] = lambda option: labels.get(option, option)
+        common["placeholder"] = widget.placeholder
+        return where.multiselect(widget.label, list(options), **{**common, **extra})
     if widget.kind == "checkbox":
         return where.checkbox(widget.label, **common, **extra)
     low, high = spec.url_bounds or spec.bounds or (None, None)
@@ -116,11 +124,66 @@ def _widget(where: Any, name: str, **extra: Any) -> Any:
     return where.number_input(widget.label, **{**settings, **common, **extra})
 
 
-def _extras(name: str, chosen: dict[str, Any], languages: list[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class StreamingChoices:
+    """What the streaming widgets offer: the watch regions and the regions with fetched
+    data, the default region (the first watch region) and each region's providers."""
+
+    regions: list[str]
+    default: str | None
+    root: str
+    version: int
+
+    def region(self, chosen: str | None) -> str | None:
+        return chosen or self.default
+
+    def providers(self, region: str | None) -> list[Provider]:
+        return data.region_providers(self.root, self.version, region) if region else []
+
+
+def _streaming_choices(context: PageContext) -> StreamingChoices:
+    fetched = data.streaming_regions(context.root, context.version)
+    wanted = context.settings.watch_regions
+    regions = sorted(set(wanted) | set(fetched))
+    return StreamingChoices(regions, wanted[0] if wanted else None, context.root, context.version)
+
+
+def _canonical_providers(streaming: StreamingChoices, region: str | None) -> list[str]:
+    """The session's providers as the region's list names them ("prime video" from a link
+    -> "Amazon Prime Video"); one the list lacks stays as given, so the query says so."""
+    key = KEYS["providers"]
+    listed = streaming.providers(region)
+    names = []
+    for given in st.session_state[key]:
+        found = find_provider(listed, given)
+        name = found.name if found else given
+        if name not in names:
+            names.append(name)
+    st.session_state[key] = names
+    return [p.name for p in listed]
+
+
+def _extras(
+    name: str, chosen: dict[str, Any], languages: list[str], streaming: StreamingChoices
+) -> dict[str, Any]:
     """What only the page knows for a widget: the pool's languages, the chosen mode's vote
-    floor, the page size as the step of "Skip first"."""
+    floor, the page size as the step of "Skip first", the regions and their providers."""
     if name == "languages":
         return {"options": sorted(set(languages) | set(st.session_state[KEYS[name]]))}
+    if name == "region":
+        current = st.session_state[KEYS[name]]
+        default = f"default: {streaming.default}" if streaming.default else "none"
+        return {
+            "options": ["", *sorted(set(streaming.regions) | ({current} - {""}))],
+            "format_func": lambda region: region or default,
+        }
+    if name == "providers":
+        region = streaming.region(chosen["region"] or None)
+        listed = _canonical_providers(streaming, region)
+        options = listed + [p for p in st.session_state[KEYS[name]] if p not in listed]
+        if not region:
+            return {"options": options, "placeholder": "choose a region first"}
+        return {"options": options}
     if name == "min_votes":
         return {"placeholder": f"the mode's floor: {MODES[chosen['mode']].min_votes}"}
     if name == "offset":
@@ -128,7 +191,21 @@ def _extras(name: str, chosen: dict[str, Any], languages: list[str]) -> dict[str
     return {}
 
 
-def _sidebar(languages: list[str]) -> CandidateFilters:
+def _region_note(where: Any, streaming: StreamingChoices, chosen: str) -> None:
+    """Under the region picker: what to do when no region can be chosen, or has no data."""
+    region = streaming.region(chosen or None)
+    if not streaming.regions:
+        where.caption(
+            "No streaming regions: set WATCHBUDDY_WATCH_REGIONS (e.g. US) and run "
+            "`watchbuddy providers`."
+        )
+    elif region and not streaming.providers(region):
+        where.caption(
+            f"No streaming data for {region} yet: run `watchbuddy providers --region {region}`."
+        )
+
+
+def _sidebar(languages: list[str], streaming: StreamingChoices) -> CandidateFilters:
     """The filters as the sidebar sets them: a widget for every registry entry that declares
     one, in registry order; the page decides only which pairs share a row."""
     sidebar = st.sidebar
@@ -143,8 +220,13 @@ def _sidebar(languages: list[str]) -> CandidateFilters:
             where, right = sidebar.columns(2)
         elif spec.name in SIDE_BY_SIDE.values():
             where = right
-        chosen[spec.name] = _widget(where, spec.name, **_extras(spec.name, chosen, languages))
+        extras = _extras(spec.name, chosen, languages, streaming)
+        chosen[spec.name] = _widget(where, spec.name, **extras)
+        if spec.name == "region":
+            _region_note(where, streaming, chosen[spec.name])
     values = {name: _from_widget(BY_NAME[name], value) for name, value in chosen.items()}
+    # In TMDB's order, so the link stays short when the default types are picked.
+    values["monetization"] = BY_NAME["monetization"].validate(values["monetization"])
     exclude: frozenset[tuple[str, int]] = frozenset()
     watched = sidebar.file_uploader(
         "Exclude a watched list (CSV with TMDB ids)",
@@ -209,6 +291,7 @@ def _display(frame: pl.DataFrame) -> None:
             "media_type",
             "original_language",
             "genres",
+            *([STREAMING_COLUMN] if STREAMING_COLUMN in frame.columns else []),
             "score",
             "quality_score",
             "obscurity_score",
@@ -222,6 +305,11 @@ def _display(frame: pl.DataFrame) -> None:
             "tmdb_url",
         ],
         column_config={
+            STREAMING_COLUMN: st.column_config.ListColumn(
+                "Streams on",
+                width="medium",
+                help=f"Where the title streams in the region, in TMDB's order. {ATTRIBUTION}.",
+            ),
             "poster": st.column_config.ImageColumn("Poster", width="small"),
             "title": st.column_config.TextColumn("Title", width="medium"),
             "year": st.column_config.NumberColumn("Year", format="%d", width=50),
@@ -297,6 +385,8 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
     )
     if detail.get("overview"):
         text.markdown(plain_markdown(detail["overview"]))
+    if filters.region:
+        _where_to_watch(row, filters.region, root, version)
     _history_chart(row, root, version)
     weights = MODES[filters.mode].weights()
     parts = pl.DataFrame(
@@ -332,6 +422,29 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
     )
 
 
+def _where_to_watch(row: dict, region: str, root: str, version: int) -> None:
+    """The title's providers in the region, every way they offer it (logos when the image
+    CDN is reachable; the names stand on their own), and TMDB's watch page: availability
+    links there, never to a provider."""
+    offers = data.title_availability(root, version, region, row["media_type"], row["tmdb_id"])
+    url = watch_page_url(row["media_type"], row["tmdb_id"], region)
+    st.markdown(f"**Where to watch in {region}** · [TMDB's watch page]({url})")
+    if offers.is_empty():
+        st.caption(f"No provider in {region} lists this title. {ATTRIBUTION}.")
+        return
+    st.dataframe(
+        offers,
+        hide_index=True,
+        column_order=["logo_url", "provider_name", "monetization"],
+        column_config={
+            "logo_url": st.column_config.ImageColumn("", width="small"),
+            "provider_name": st.column_config.TextColumn("Provider"),
+            "monetization": st.column_config.TextColumn("Offered as"),
+        },
+    )
+    st.caption(f"{ATTRIBUTION}.")
+
+
 def _history_chart(row: dict, root: str, version: int) -> None:
     """The title's popularity on every landed export day, as a chart."""
     history = data.popularity_history(root, version, row["media_type"], row["tmdb_id"])
@@ -348,10 +461,13 @@ def render() -> None:
     st.title("Explore the candidate pool")
     stop_if_empty(context)
     languages = data.languages(context.root, context.version)
+    streaming = _streaming_choices(context)
     _seed_widgets(languages)
-    filters = _sidebar(languages)
+    filters = _sidebar(languages, streaming)
     st.session_state[STATE] = replace(filters, exclude=frozenset())
     st.query_params.from_dict(params_from_filters(filters))
+    # A provider filter without a region reads the default one (the link leaves it out).
+    filters = with_default_region(filters, context.settings)
     linked, notes = st.session_state.get(NOTES, (None, []))
     if linked == st.session_state[STATE]:  # until the filters are changed
         for note in notes:
@@ -374,9 +490,10 @@ def render() -> None:
         help="Time the candidate query took; a repeat of the same filters is served from "
         f"the cache (this time: {wall_ms:.0f} ms).",
     )
+    lists = [c for c in ("genres", STREAMING_COLUMN) if c in frame.columns]
     download.download_button(
         "Download CSV",
-        frame.with_columns(pl.col("genres").list.join(", "))
+        frame.with_columns(pl.col(*lists).list.join(", "))
         .drop("poster", "from_persistent_store", "recent")
         .write_csv()
         .encode("utf-8"),
@@ -404,8 +521,15 @@ def render() -> None:
             "recommender's TMDB fallback fills such gaps; the explorer shows the pool only."
         )
     _display(frame)
+    if STREAMING_COLUMN in frame.columns:
+        # TMDB's terms: wherever availability is shown, JustWatch is credited.
+        st.caption(f"{ATTRIBUTION}. Streams on: {filters.region}, {_offered(filters)}.")
     _detail(frame, filters, context.root, context.version)
     footer(context)
+
+
+def _offered(filters: CandidateFilters) -> str:
+    return ", ".join(MONETIZATION_LABELS.get(t, t) for t in filters.monetization)
 
 
 render()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +30,7 @@ from typing import Any, Literal
 from watchbuddy.errors import ConfigError, InvalidValue
 from watchbuddy.pool.languages import to_code
 from watchbuddy.pool.modes import DEFAULT_MODE, MODES
+from watchbuddy.pool.streaming import DEFAULT_MONETIZATION, MONETIZATION_TYPES
 from watchbuddy.safe_text import clip
 from watchbuddy.store.genres import CANONICAL_NAMES, genre_mask, normalize_request, tmdb_genre_ids
 from watchbuddy.store.schema import RELEASE_DATE_RANGE
@@ -103,6 +105,7 @@ class Filter:
     url_bounds: tuple[int, int] | None = None  # narrower bounds for links and the sidebar
     widget: Widget | None = None
     shown_default: str | None = None  # the README's words for the default
+    shown_values: str | None = None  # the README's words for the values, when not derived
     # From the dataclass field the entry is declared on:
     name: str = ""
     python_type: Any = None
@@ -237,6 +240,49 @@ def _check_languages(spec: Filter, value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(codes))
 
 
+_REGION = re.compile(r"[A-Z]{2}")
+
+
+def _check_region(spec: Filter, value: str | None) -> str | None:
+    """An ISO 3166-1 code in upper case, as TMDB's `watch_region` takes it."""
+    if value is None:
+        return None
+    region = str(value).strip().upper()
+    if not _REGION.fullmatch(region):
+        raise InvalidValue(
+            f"region {clip(str(value))!r} is not a country code; give an ISO 3166-1 code such "
+            "as US or DE.",
+            "not a two-letter country code",
+        )
+    return region
+
+
+def _check_providers(spec: Filter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """The asked providers, trimmed, once each (in any case), in the order asked; which
+    provider a name means is decided against the region's list when the query runs."""
+    kept: dict[str, str] = {}
+    for given in value:
+        text = " ".join(str(given).split())
+        if text:
+            kept.setdefault(text.casefold(), text)
+    return tuple(kept.values())
+
+
+def _check_monetization(spec: Filter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Monetization types from repeated or comma-separated values, in TMDB's order; none
+    given means the default (what a subscriber watches at no extra cost)."""
+    asked = {part.strip().lower() for given in value for part in str(given).split(",")}
+    asked.discard("")
+    unknown = sorted(asked - set(MONETIZATION_TYPES))
+    if unknown:
+        raise InvalidValue(
+            f"Unknown monetization type {clip(', '.join(unknown))!r}; valid types: "
+            f"{', '.join(MONETIZATION_TYPES)}.",
+            f"not one of {', '.join(MONETIZATION_TYPES)}",
+        )
+    return tuple(t for t in MONETIZATION_TYPES if t in asked) or DEFAULT_MONETIZATION
+
+
 def missing_languages(codes: tuple[str, ...], known: list[str] | set[str]) -> list[str]:
     """The codes no title in the pool has (they could only ever return nothing)."""
     return [code for code in codes if code not in known]
@@ -301,6 +347,31 @@ def _year_min_discover(filters: CandidateFilters, query: DiscoverQuery) -> dict[
 
 def _min_rating_discover(filters: CandidateFilters, query: DiscoverQuery) -> dict[str, Any]:
     return {} if filters.min_rating is None else {"vote_average.gte": filters.min_rating}
+
+
+def _providers_where(filters: CandidateFilters) -> Condition | None:
+    """Titles the region's availability lists for one of the providers in one of the
+    monetization types. The providers are TMDB ids by now: `CandidateProvider` resolves the
+    asked names against the region's list before it builds the query."""
+    if not filters.providers:
+        return None
+    return "where_providers", {
+        "region": filters.region,
+        "provider_ids": [int(p) for p in filters.providers],
+        "monetization_mask": sum(1 << MONETIZATION_TYPES.index(t) for t in filters.monetization),
+    }
+
+
+def _providers_discover(filters: CandidateFilters, query: DiscoverQuery) -> dict[str, Any]:
+    """TMDB's watch filters: the region, the provider ids (`|` = any of them) and the
+    monetization types (`|` = any), once the providers are resolved to ids."""
+    if not filters.providers:
+        return {}
+    return {
+        "watch_region": filters.region,
+        "with_watch_providers": "|".join(filters.providers),
+        "with_watch_monetization_types": "|".join(filters.monetization),
+    }
 
 
 # ---------------------------------------------------------------- the registry
@@ -487,6 +558,59 @@ class CandidateFilters:
             cli="--include-removed",
         ),
     )
+    region: str | None = entry(
+        None,
+        Filter(
+            "Streaming region, an ISO 3166-1 code (US, DE): whose availability the provider "
+            "filter and the streaming_on column read.",
+            normalize=_check_region,
+            cli="--region",
+            url="region",
+            url_help="streaming region, an ISO 3166-1 code (US)",
+            shown_default="none; with a provider: the first of `WATCHBUDDY_WATCH_REGIONS`",
+            widget=Widget("selectbox", "Streaming region"),
+        ),
+    )
+    providers: tuple[str, ...] = entry(
+        (),
+        Filter(
+            "Streaming provider, by name or TMDB id (Netflix, 'Prime Video', 8), any case; "
+            "repeat for any of several.",
+            normalize=_check_providers,
+            where=_providers_where,
+            discover=_providers_discover,
+            cli="--provider",
+            url="provider",
+            url_help="streaming providers by name or id, comma-separated (Netflix,Disney Plus)",
+            widget=Widget("multiselect", "Streams on", placeholder="any provider"),
+        ),
+    )
+    monetization: tuple[str, ...] = entry(
+        DEFAULT_MONETIZATION,
+        Filter(
+            "How the provider offers the title (flatrate = subscription); repeat or separate "
+            "with commas. Default: what a subscriber watches at no extra cost.",
+            normalize=_check_monetization,
+            # its SQL condition and TMDB parameter are the providers entry's
+            cli="--monetization",
+            url="monetization",
+            url_help=f"monetization types, comma-separated ({','.join(DEFAULT_MONETIZATION)})",
+            shown_values=", ".join(f"`{t}`" for t in MONETIZATION_TYPES),
+            shown_default=f"`{','.join(DEFAULT_MONETIZATION)}`",
+            widget=Widget(
+                "multiselect",
+                "Offered as",
+                options=MONETIZATION_TYPES,
+                labels={
+                    "flatrate": "subscription",
+                    "free": "free",
+                    "ads": "free with ads",
+                    "rent": "rent",
+                    "buy": "buy",
+                },
+            ),
+        ),
+    )
     exclude: frozenset[tuple[str, int]] = entry(
         frozenset(),
         Filter(
@@ -588,6 +712,8 @@ def discover_queries(
 
 
 def _values(spec: Filter) -> str:
+    if spec.shown_values:
+        return spec.shown_values
     if spec.options:
         return ", ".join(f"`{o}`" for o in spec.options)
     if spec.bounds is not None:

@@ -26,6 +26,45 @@ SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask,
        freshness_score(release_date, current_date) AS freshness_score
 FROM read_parquet($path)
 
+-- name: load_providers
+-- The providers of every fetched region (the `providers` view, defined on the candidate
+-- connection over the published files): what a provider filter's names resolve against.
+CREATE OR REPLACE TABLE candidate_providers AS
+SELECT region, provider_id, provider_name, logo_path, display_priority FROM providers
+
+-- name: load_availability
+-- The availability rows of titles the candidate table holds, by row position (`rid`), so
+-- the provider filter is a semi join on one integer. The monetization type is a bit
+-- (1 << its position in $types), so the filter tests a mask, and the rows are sorted by
+-- region and provider, so a filter on a few providers skips the others' row groups.
+CREATE OR REPLACE TABLE candidate_availability AS
+SELECT a.region, a.provider_id,
+       (1 << (list_position($types, a.monetization_type) - 1))::UTINYINT AS monetization_bit,
+       a.monetization_type, c.rowid AS rid, a.provider_name
+FROM availability AS a
+JOIN candidate_pool AS c ON c.media_type = a.media_type AND c.tmdb_id = a.tmdb_id
+ORDER BY a.region, a.provider_id, monetization_bit, rid
+
+-- name: providers
+-- Every fetched region's providers in TMDB's display order (ties by name).
+SELECT region, provider_id, provider_name, logo_path FROM candidate_providers
+WHERE region IS NOT NULL
+ORDER BY region, display_priority NULLS LAST, provider_name, provider_id
+
+-- name: streams
+-- What `streaming_on` reads: each availability row with its provider's name and rank in the
+-- region's display order (a provider the region's list lacks goes last, by the name
+-- availability gives), sorted by row position for a binary search.
+SELECT a.rid, a.region, a.monetization_type,
+       coalesce(p.provider_name, a.provider_name) AS provider_name,
+       row_number() OVER (PARTITION BY a.region
+                          ORDER BY p.display_priority NULLS LAST,
+                                   coalesce(p.provider_name, a.provider_name), a.rid)
+           AS rank
+FROM candidate_availability AS a
+LEFT JOIN candidate_providers AS p ON p.region = a.region AND p.provider_id = a.provider_id
+ORDER BY a.region, a.rid
+
 -- name: query
 -- The candidate list. Only the filters a request uses become WHERE conditions (each one
 -- parameterized): constant-folded "$x IS NULL OR ..." conditions still cost a check per row.
@@ -96,3 +135,6 @@ release_date <= current_date
 
 -- name: where_not_removed
 NOT removed
+
+-- name: where_providers
+rowid IN (SELECT rid FROM candidate_availability WHERE region = $region AND list_contains($provider_ids, provider_id) AND monetization_bit & $monetization_mask <> 0)

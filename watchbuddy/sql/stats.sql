@@ -175,7 +175,7 @@ WITH fetches AS (
     FROM availability
     GROUP BY region
 )
-SELECT region, fetched_at::VARCHAR AS fetched_at,
+SELECT region, strftime(make_timestamp(epoch_us(fetched_at)), '%Y-%m-%d %H:%M UTC') AS fetched_at,
        round((epoch(now()) - epoch(fetched_at)) / 3600.0, 1) AS age_hours,
        providers, coalesce(titles, 0) AS titles, coalesce(offers, 0) AS offers
 FROM fetches LEFT JOIN offers USING (region)

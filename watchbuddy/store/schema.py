@@ -566,6 +566,24 @@ AVAILABILITY_SCHEMA = pa.schema(
     ]
 )
 
+# Your own history (`watchbuddy history import`, and the "not interested" list): one row per
+# title a list of yours names. Trakt, Letterboxd and IMDb exports are matched to TMDB ids
+# when imported (rows that cannot be matched go to `rejects` with the reason). Re-importing a
+# file replaces the rows an earlier import of the same file (`file`, per `source`) published.
+HISTORY_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),  # 'trakt', 'letterboxd', 'imdb' or 'watchbuddy'
+        # 'watched', 'rated', 'watchlist' or 'not_interested' (a diary entry is 'watched')
+        ("list", pa.string()),
+        ("media_type", pa.string()),
+        ("tmdb_id", pa.int64()),
+        ("rating", pa.float64()),  # normalized to 0-10 (Letterboxd's 0.5-5 doubled); NULL
+        ("watched_at", pa.timestamp("us", tz="UTC")),  # NULL when the export does not say
+        ("file", pa.string()),  # the imported file's name ('' for the app's own lists)
+        ("imported_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
 # Every table of the warehouse, in one place: its folder, its manifest entry and its view.
 TABLE_SCHEMAS = {
     "titles": TITLE_SCHEMA,
@@ -579,4 +597,5 @@ TABLE_SCHEMAS = {
     "popularity_history": POPULARITY_HISTORY_SCHEMA,
     "providers": PROVIDER_SCHEMA,
     "availability": AVAILABILITY_SCHEMA,
+    "history": HISTORY_SCHEMA,
 }

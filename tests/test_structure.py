@@ -49,7 +49,8 @@ ALLOWED: dict[str, dict[str, str]] = {
     "base": {},
     "api": {
         "store": "connect() opens the views over a warehouse",
-        "pool": "get_candidates and CandidateFilters, the public API (loaded on first use)",
+        "pool": "get_candidates, CandidateFilters and search_titles, the public API (loaded on "
+        "first use)",
     },
     "store": {},
     "sources": {},

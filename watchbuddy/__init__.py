@@ -12,6 +12,7 @@ import duckdb
 if TYPE_CHECKING:
     from watchbuddy.pool.candidates import Candidates, get_candidates
     from watchbuddy.pool.filters import CandidateFilters
+    from watchbuddy.pool.search import search_titles
 
 try:
     __version__ = version("watchbuddy")
@@ -41,6 +42,7 @@ _LAZY = {
     "get_candidates": "watchbuddy.pool.candidates",
     "Candidates": "watchbuddy.pool.candidates",
     "CandidateFilters": "watchbuddy.pool.filters",
+    "search_titles": "watchbuddy.pool.search",
 }
 
 
@@ -50,4 +52,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'watchbuddy' has no attribute {name!r}")
 
 
-__all__ = ["CandidateFilters", "Candidates", "__version__", "connect", "get_candidates"]
+__all__ = [
+    "CandidateFilters",
+    "Candidates",
+    "__version__",
+    "connect",
+    "get_candidates",
+    "search_titles",
+]

@@ -729,6 +729,65 @@ def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, f
         click.echo(f"{ATTRIBUTION} (region {result.filters.region}).", err=fmt != "table")
 
 
+@cli.command("search")
+@click.argument("text")
+@click.option(
+    "--media-type",
+    type=click.Choice(["movie", "tv", "both"]),
+    default="both",
+    show_default=True,
+    help="Movies, shows or both.",
+)
+@click.option("--year", type=int, help="Only titles released in this year.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+    help="Rows to show (1 to 1,000).",
+)
+@click.option("--include-adult", is_flag=True, help="Also adult titles.")
+@click.option(
+    "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True
+)
+@pass_context
+def search_command(
+    ctx: Context,
+    text: str,
+    media_type: str,
+    year: int | None,
+    limit: int,
+    include_adult: bool,
+    fmt: str,
+) -> None:
+    """Find titles by title or original title: case, accents, punctuation and small typos
+    do not count; best match first, then most votes."""
+    from watchbuddy.pool.search import check_query, search_at
+
+    check_query(text, media_type, year, limit)  # a bad query is refused before any loading
+    ensure_pool(ctx)
+    frame = search_at(ctx.settings.warehouse).search(text, media_type, year, limit, include_adult)
+    if frame.is_empty():
+        hint = (
+            f"No title matches {clip(text)!r}: check the spelling or try fewer words"
+            + (", another --media-type" if media_type != "both" else "")
+            + (", another --year" if year is not None else "")
+            + "."
+        )
+        if fmt == "json":
+            click.echo("[]")
+        elif fmt == "csv":
+            click.echo(",".join(frame.columns))
+        click.echo(printable(hint), err=fmt != "table")
+        return
+    if fmt == "json":
+        click.echo(json.dumps(frame.to_dicts(), indent=2))
+    elif fmt == "csv":
+        click.echo(printable(frame.write_csv()), nl=False)
+    else:
+        click.echo(_table(frame.to_dicts()))
+
+
 @cli.command("compact")
 @click.option(
     "--drop-demo",

@@ -1,0 +1,514 @@
+"""Title search: find a title by what someone types, whatever its case, accents, punctuation
+or a typo, over the title and the original title.
+
+One normalization serves every comparison (`normalize_title`): casefold, compatibility
+decomposition (NFKD) with the marks dropped (so "Amélie" is "amelie"), a few Latin letters
+that do not decompose spelled out ("ø" -> "o", "ß" -> "ss"), punctuation and symbols as word
+breaks, spaces collapsed. Two titles are the *same* when their normalized forms agree with
+the spaces removed (`compact_title`), so "Spider-Man" is "spiderman" and "Schindler's List"
+is "schindlers list".
+
+Scoring every one of 1.5M titles with a fuzzy measure takes about a second, so a query
+first narrows the titles cheaply (`SearchIndex`): each distinct normalized title is cut into
+trigrams of its compact form, held as an inverted index in numpy arrays beside the
+candidate table, and a query counts the trigrams each title shares with it (one `bincount`).
+The titles most alike by those counts (overlap relative to both lengths, and the share of
+the query's trigrams a title contains, for a query that is part of a longer title; ties to
+the titles with more votes) are scored with rapidfuzz's WRatio, 0-100, which weighs a whole
+match, a partial match and the same words in another order. A typo changes at most three
+trigrams of a title, so the title still shares most of its trigrams with the query.
+
+Rows are ranked by the match score in whole points (100: the same title), then by vote
+count, then media type and id.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from watchbuddy.errors import ConfigError
+from watchbuddy.pool.filters import YEAR_RANGE, MediaChoice
+from watchbuddy.store.views import materialized_pool
+from watchbuddy.store.warehouse import Warehouse
+
+# The frame every search returns (one row per title).
+COLUMNS = [
+    "media_type",
+    "tmdb_id",
+    "title",
+    "original_title",
+    "year",
+    "vote_count",
+    "vote_average",
+    "match_score",
+]
+# What the index reads of the pool (the candidate table's rows, in its order).
+SOURCE_COLUMNS = [*COLUMNS[:-1], "adult"]
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+# Below this score a title is not a match: unrelated titles that share a few letters score
+# 50-65 (a partial match of one short word); a typo in a word of six letters scores 90.
+MIN_SCORE = 72.0
+# Titles scored with rapidfuzz per query, by each narrowing measure: a few hundred
+# microseconds of scoring, and far more than a page of results.
+SHORTLIST = 1500
+# The score of a title that holds every word of the query (and more).
+WHOLE_WORDS = 95.0
+_PADDING = " "
+MEDIA_CHOICES: tuple[str, ...] = typing.get_args(MediaChoice)
+
+
+# --------------------------------------------------------------------------- normalization
+
+# Latin letters that NFKD leaves whole, spelled the way a keyboard without them types them.
+_SPELLED_OUT = {
+    "ø": "o",
+    "ł": "l",
+    "đ": "d",
+    "ð": "d",
+    "ħ": "h",
+    "ı": "i",
+    "ŧ": "t",
+    "æ": "ae",
+    "œ": "oe",
+    "þ": "th",
+    "ŋ": "n",
+}
+
+
+class _Folding(dict[int, Any]):
+    """`str.translate`'s table, filled per character on first sight: marks and invisible
+    format characters dropped, punctuation, symbols, separators and controls as a space,
+    the `_SPELLED_OUT` letters spelled out, everything else kept (a table of every code
+    point would take a third of a second to build at import)."""
+
+    def __missing__(self, code: int) -> Any:
+        char = chr(code)
+        category = unicodedata.category(char)
+        value: Any
+        if char in _SPELLED_OUT:
+            value = _SPELLED_OUT[char]
+        elif category[0] == "M" or category == "Cf":
+            value = None
+        elif category[0] in "PSZ" or category == "Cc":
+            value = " "
+        else:
+            value = code
+        self[code] = value
+        return value
+
+
+_FOLDING = _Folding()
+# Every ASCII character's entry, so the common case never calls __missing__.
+for _code in range(128):
+    _FOLDING.__missing__(_code)
+
+
+def normalize_title(text: str | None) -> str:
+    """`text` as every title comparison sees it: casefolded, accents and other marks
+    dropped, punctuation and symbols as spaces, words separated by one space.
+
+    "Amélie" -> "amelie", "Spider-Man: No Way Home" -> "spider man no way home",
+    "Ærø" -> "aero"; None and "" -> ""."""
+    if not text:
+        return ""
+    if text.isascii():
+        folded = text.lower()
+    else:
+        # NFKD before and after casefolding: casefolding can compose what NFKD split.
+        folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    return " ".join(folded.translate(_FOLDING).split())
+
+
+def compact_title(normalized: str) -> str:
+    """A normalized title without its spaces: two titles are the same title when these agree
+    ("spider man" and "spiderman")."""
+    return normalized.replace(" ", "")
+
+
+# --------------------------------------------------------------------------- the index
+
+
+@dataclass(frozen=True)
+class Match:
+    """A search's answer: the rows (row positions in the index's frame) and their scores,
+    best first."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+
+
+def _trigram_keys(codes: np.ndarray) -> np.ndarray:
+    """Each run of three code points as one integer (21 bits each: every code point fits)."""
+    wide = codes.astype(np.uint64)
+    return (wide[:-2] << np.uint64(42)) | (wide[1:-1] << np.uint64(21)) | wide[2:]
+
+
+def _codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _query_trigrams(compact: str) -> np.ndarray:
+    return np.unique(_trigram_keys(_codes(f"{_PADDING}{compact}{_PADDING}")))
+
+
+class SearchIndex:
+    """The titles of one pool, normalized once, with a trigram index over their distinct
+    normalized forms ("strings"; a title and an original title that normalize alike are one
+    string). Built from a frame with `SOURCE_COLUMNS`; row i of the answers is row i of it.
+
+    Strings are numbered by the most votes any of their titles has, most first, so when the
+    narrowing measures tie, the better-known titles are the ones kept."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        frame = frame.select(SOURCE_COLUMNS).with_columns(
+            pl.col("vote_count").fill_null(0), pl.col("adult").fill_null(False)
+        )
+        self.frame = frame
+        rows = frame.height
+        # Every (title or original title, row) pair, with the row's votes.
+        pairs = pl.DataFrame(
+            {
+                "raw": pl.concat([frame["title"], frame["original_title"]]).fill_null(""),
+                "rid": np.concatenate([np.arange(rows), np.arange(rows)]),
+                "votes": pl.concat([frame["vote_count"], frame["vote_count"]]),
+            }
+        )
+        raw = pairs["raw"].unique()
+        normalized = pl.Series([normalize_title(text) for text in raw.to_list()], dtype=pl.String)
+        pairs = pairs.join(pl.DataFrame({"raw": raw, "norm": normalized}), on="raw").filter(
+            pl.col("norm") != ""
+        )
+        strings = (
+            pairs.group_by("norm")
+            .agg(pl.col("votes").max())
+            .sort(["votes", "norm"], descending=[True, False])
+            .with_row_index("sid")
+        )
+        self.strings: list[str] = strings["norm"].to_list()
+        self.compacts: list[str] = [compact_title(s) for s in self.strings]
+        # string -> its rows, sorted by string (a row once per string: a title and an
+        # original title that normalize alike are one string)
+        linked = (
+            pairs.join(strings.select("norm", "sid"), on="norm")
+            .select(pl.col("sid").cast(pl.Int64), pl.col("rid").cast(pl.Int64))
+            .unique()
+            .sort(["sid", "rid"])
+        )
+        self.pair_sid = linked["sid"].to_numpy()
+        self.row_of = linked["rid"].to_numpy()
+        self.row_start = np.searchsorted(self.pair_sid, np.arange(len(self.strings) + 1))
+        self._build_trigrams()
+        self.vote_count = frame["vote_count"].to_numpy()
+        self.year = frame["year"].fill_null(0).to_numpy()
+        self.is_movie = (frame["media_type"] == "movie").to_numpy()
+        self.adult = frame["adult"].to_numpy()
+        # Each row's place among rows of equal score: most votes first, then movie before
+        # tv, then id (votes and ids are below 2**31: one integer holds all three).
+        votes = np.clip(self.vote_count, 0, 2**31 - 1).astype(np.uint64)
+        self.order_key = (
+            ((np.uint64(2**31 - 1) - votes) << np.uint64(32))
+            | ((~self.is_movie).astype(np.uint64) << np.uint64(31))
+            | frame["tmdb_id"].to_numpy().astype(np.uint64)
+        )
+        self._masks: dict[tuple[str, int | None, bool], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def _build_trigrams(self) -> None:
+        """The inverted index: every distinct trigram (sorted keys), and for each the
+        strings that hold it (`posting`, sliced by `posting_start`); each string's number of
+        distinct trigrams (`trigram_count`)."""
+        count = len(self.compacts)
+        padded = [f"{_PADDING}{c}{_PADDING}" for c in self.compacts]
+        lengths = np.fromiter((len(p) for p in padded), dtype=np.int64, count=count)
+        codes = _codes("".join(padded))
+        owner = np.repeat(np.arange(count, dtype=np.uint32), lengths)
+        if codes.size >= 3:
+            keys = _trigram_keys(codes)
+            inside = owner[:-2] == owner[2:]  # the three characters are one string's
+            keys, owner = keys[inside], owner[:-2][inside]
+        else:
+            keys, owner = np.zeros(0, np.uint64), np.zeros(0, np.uint32)
+        pairs = pl.DataFrame({"key": keys, "sid": owner}).sort(["key", "sid"])
+        keys, owner = pairs["key"].to_numpy(), pairs["sid"].to_numpy()
+        # A trigram twice in a string counts once.
+        repeated = np.zeros(keys.size, dtype=bool)
+        repeated[1:] = (keys[1:] == keys[:-1]) & (owner[1:] == owner[:-1])
+        keys, self.posting = keys[~repeated], owner[~repeated]
+        first = np.ones(keys.size, dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        self.trigrams = keys[first]
+        self.posting_start = np.append(np.flatnonzero(first), keys.size).astype(np.int64)
+        self.trigram_count = np.bincount(self.posting, minlength=count).astype(np.int32)
+
+    def _allowed(self, media_type: str, year: int | None, include_adult: bool) -> np.ndarray:
+        """Which strings have a row the filters let through (cached per filter set)."""
+        key = (media_type, year, include_adult)
+        with self._lock:
+            mask = self._masks.get(key)
+        if mask is not None:
+            return mask
+        ok = np.ones(self.frame.height, dtype=bool)
+        if media_type != "both":
+            ok &= self.is_movie == (media_type == "movie")
+        if year is not None:
+            ok &= self.year == year
+        if not include_adult:
+            ok &= ~self.adult
+        mask = np.bincount(self.pair_sid[ok[self.row_of]], minlength=len(self.strings)) > 0
+        with self._lock:
+            if len(self._masks) > 16:
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
+
+    def _row_ok(
+        self, rows: np.ndarray, media_type: str, year: int | None, include_adult: bool
+    ) -> np.ndarray:
+        ok = np.ones(rows.size, dtype=bool)
+        if media_type != "both":
+            ok &= self.is_movie[rows] == (media_type == "movie")
+        if year is not None:
+            ok &= self.year[rows] == year
+        if not include_adult:
+            ok &= ~self.adult[rows]
+        return ok
+
+    def shortlist(self, compact: str, allowed: np.ndarray, size: int = SHORTLIST) -> np.ndarray:
+        """The strings worth scoring for a query: those sharing the most trigrams with it,
+        relative to both lengths (Jaccard: the whole title is like the query) and to the
+        query's alone (the query is part of the title); ties to the better-known titles."""
+        wanted = _query_trigrams(compact)
+        if not self.trigrams.size:
+            return np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.trigrams, wanted), self.trigrams.size - 1)
+        at = at[self.trigrams[at] == wanted]
+        if not at.size:
+            return np.zeros(0, dtype=np.int64)
+        postings = [self.posting[self.posting_start[i] : self.posting_start[i + 1]] for i in at]
+        shared = np.bincount(np.concatenate(postings), minlength=len(self.strings))
+        found = np.flatnonzero(shared)
+        found = found[allowed[found]]
+        if found.size <= size:
+            return found
+        hits = shared[found].astype(np.float64)
+        jaccard = hits / (wanted.size + self.trigram_count[found] - hits)
+        contained = hits / wanted.size
+        # Quantized so that near-equal measures tie and the better-known string wins.
+        rank = 1.0 - found / (len(self.strings) + 1.0)
+        chosen = [
+            found[np.argpartition(-(np.round(measure, 3) * 2.0 + rank), size)[:size]]
+            for measure in (jaccard, contained)
+        ]
+        return np.unique(np.concatenate(chosen))
+
+    def search(
+        self,
+        text: str,
+        media_type: str = "both",
+        year: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+        include_adult: bool = False,
+        shortlist: int = SHORTLIST,
+    ) -> Match:
+        """The rows whose title or original title matches `text`, best first (at most
+        `limit`): exact matches (score 100) first, then by score in whole points, vote
+        count, media type and id."""
+        query = normalize_title(text)
+        compact = compact_title(query)
+        empty = Match(np.zeros(0, dtype=np.int64), np.zeros(0))
+        if not compact or not self.strings:
+            return empty
+        allowed = self._allowed(media_type, year, include_adult)
+        candidates = self.shortlist(compact, allowed, shortlist)
+        if not candidates.size:
+            return empty
+        choices = [self.strings[i] for i in candidates]
+        scores = process.cdist([query], choices, scorer=fuzz.WRatio, dtype=np.float32)[0]
+        scores = np.minimum(scores.astype(np.float64), 99.0)
+        # Every word of the query a word of the title ("no way home"): 95, as WRatio gives
+        # the same words in another order, above a match inside a word ("the" in "mother").
+        words = set(query.split())
+        whole_words = np.fromiter(
+            (words <= set(choice.split()) for choice in choices), dtype=bool, count=len(choices)
+        )
+        scores[whole_words] = np.maximum(scores[whole_words], WHOLE_WORDS)
+        same = np.fromiter(
+            (self.compacts[i] == compact for i in candidates), dtype=bool, count=candidates.size
+        )
+        scores[same] = 100.0
+        good = scores >= MIN_SCORE
+        candidates, scores = candidates[good], scores[good]
+        if not candidates.size:
+            return empty
+        return self._ranked_rows(candidates, scores, media_type, year, include_adult, limit)
+
+    def _ranked_rows(
+        self,
+        strings: np.ndarray,
+        scores: np.ndarray,
+        media_type: str,
+        year: int | None,
+        include_adult: bool,
+        limit: int,
+    ) -> Match:
+        """The best `limit` rows of the matched strings: by whole points, then the rows'
+        order key (votes, media type, id). A row found by its title and its original title
+        counts once, by the better score. Taken score by score, best first, so only the
+        rows that can make the page are sorted (a common word matches 100K rows)."""
+        order = np.argsort(-scores, kind="stable")
+        strings, scores = strings[order], scores[order]
+        whole = np.floor(scores + 0.5)
+        chosen_rows: list[np.ndarray] = []
+        chosen_scores: list[np.ndarray] = []
+        seen = np.zeros(0, dtype=np.int64)
+        wanted = limit
+        for tier in np.unique(whole)[::-1]:
+            in_tier = whole == tier
+            rows, row_scores = self._rows_of(strings[in_tier], scores[in_tier])
+            ok = self._row_ok(rows, media_type, year, include_adult) & ~np.isin(rows, seen)
+            rows, row_scores = rows[ok], row_scores[ok]
+            if not rows.size:
+                continue
+            # Best score per row first, then one entry per row.
+            by_row = np.lexsort((-row_scores, rows))
+            rows, row_scores = rows[by_row], row_scores[by_row]
+            first = np.ones(rows.size, dtype=bool)
+            first[1:] = rows[1:] != rows[:-1]
+            rows, row_scores = rows[first], row_scores[first]
+            keys = self.order_key[rows]
+            if rows.size > wanted:
+                top = np.argpartition(keys, wanted - 1)[:wanted]
+                rows, row_scores, keys = rows[top], row_scores[top], keys[top]
+            by_key = np.argsort(keys, kind="stable")
+            chosen_rows.append(rows[by_key])
+            chosen_scores.append(row_scores[by_key])
+            seen = np.concatenate([seen, rows])
+            wanted -= rows.size
+            if wanted <= 0:
+                break
+        if not chosen_rows:
+            return Match(np.zeros(0, dtype=np.int64), np.zeros(0))
+        return Match(np.concatenate(chosen_rows), np.round(np.concatenate(chosen_scores), 1))
+
+    def _rows_of(self, strings: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every row of the strings, each with its string's score."""
+        starts, ends = self.row_start[strings], self.row_start[strings + 1]
+        sizes = ends - starts
+        offsets = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+        return self.row_of[offsets + np.arange(sizes.sum())], np.repeat(scores, sizes)
+
+    def frame_of(self, match: Match) -> pl.DataFrame:
+        """The answer's rows with `COLUMNS` (the match score 0-100)."""
+        return (
+            self.frame[match.rows]
+            .with_columns(match_score=pl.Series(match.scores, dtype=pl.Float64))
+            .select(COLUMNS)
+        )
+
+
+# --------------------------------------------------------------------------- per warehouse
+
+
+def check_query(
+    text: str, media_type: str = "both", year: int | None = None, limit: int = DEFAULT_LIMIT
+) -> str:
+    """The query normalized; ConfigError for one with nothing to search for or an option
+    out of range (the same checks for the CLI, the API and the explorer)."""
+    if media_type not in MEDIA_CHOICES:
+        raise ConfigError(
+            f"Unknown media type {media_type!r}; use one of {', '.join(MEDIA_CHOICES)}."
+        )
+    if year is not None and not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+        raise ConfigError(
+            f"The year {year} is outside {YEAR_RANGE[0]}-{YEAR_RANGE[1]}; give a release year "
+            "in that range."
+        )
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ConfigError(f"The limit {limit} is outside 1-{MAX_LIMIT}; give one in that range.")
+    query = normalize_title(text)
+    if not query:
+        raise ConfigError(
+            "Nothing to search for: give some letters or digits of a title (e.g. amelie)."
+        )
+    return query
+
+
+class TitleSearch:
+    """The search index of one warehouse's current pool, rebuilt when a new version changes
+    the pool's file; safe to share across threads."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+        self._version: int | None = None
+        self._path: Path | None = None
+        self._index: SearchIndex | None = None
+        self._lock = threading.Lock()
+
+    def index(self) -> SearchIndex:
+        manifest = self.warehouse.read_manifest()
+        with self._lock:
+            if self._index is None or self._version != manifest.version:
+                path = materialized_pool(self.warehouse, manifest)
+                if self._index is None or path != self._path:
+                    frame = pl.read_parquet(path, columns=SOURCE_COLUMNS)
+                    self._index, self._path = SearchIndex(frame), path
+                self._version = manifest.version
+            return self._index
+
+    def search(
+        self,
+        text: str,
+        media_type: str = "both",
+        year: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+        include_adult: bool = False,
+    ) -> pl.DataFrame:
+        check_query(text, media_type, year, limit)
+        index = self.index()
+        match = index.search(text, media_type, year, limit, include_adult)
+        return index.frame_of(match)
+
+
+_searches: dict[Path, TitleSearch] = {}
+_searches_lock = threading.Lock()
+
+
+def search_at(warehouse_root: Path) -> TitleSearch:
+    """One search index per warehouse per process (the app and the CLI share this)."""
+    root = Path(warehouse_root).resolve()
+    with _searches_lock:
+        if root not in _searches:
+            _searches[root] = TitleSearch(Warehouse(root))
+        return _searches[root]
+
+
+def search_titles(
+    text: str,
+    media_type: str = "both",
+    year: int | None = None,
+    limit: int = DEFAULT_LIMIT,
+    include_adult: bool = False,
+    warehouse: str | Path | None = None,
+) -> pl.DataFrame:
+    """Titles of the pool whose title or original title matches `text`, best first, as a
+    Polars frame (`COLUMNS`; `match_score` 0-100, 100 for the same title).
+
+    Case, accents and punctuation do not count, and a typo or two still finds the title
+    ("interstelar" finds Interstellar, "amelie" Amélie). `media_type` is movie, tv or both;
+    `year` keeps titles released that year; adult titles only with `include_adult`. An
+    empty frame when nothing matches; ConfigError for an empty query or a value out of range.
+    The warehouse defaults to the `WATCHBUDDY_WAREHOUSE` setting."""
+    from watchbuddy.settings import load_settings
+
+    root = Path(warehouse) if warehouse is not None else load_settings().warehouse
+    return search_at(root).search(text, media_type, year, limit, include_adult)

@@ -29,7 +29,8 @@ from watchbuddy.errors import ConfigError
 from watchbuddy.explorer.connections import views_at
 from watchbuddy.jobs import scheduler
 from watchbuddy.pool import detail, stats, streaming
-from watchbuddy.pool.candidates import CandidateFilters, provider_at
+from watchbuddy.pool.candidates import CandidateFilters, Candidates, provider_at
+from watchbuddy.pool.search import search_at
 from watchbuddy.pool.streaming import Provider
 from watchbuddy.settings import Settings
 from watchbuddy.sources.tmdb.refresh_titles import Pace
@@ -57,7 +58,12 @@ def candidates(
     started = time.perf_counter()
     result = provider_at(Path(root)).get(_filters)
     elapsed = (time.perf_counter() - started) * 1000
-    frame = result.frame.with_columns(
+    return Result(_for_display(result), elapsed)
+
+
+def _for_display(result: Candidates) -> pl.DataFrame:
+    """A candidate frame with the explorer's columns: sparkline, poster and TMDB links."""
+    return result.frame.with_columns(
         recent=result.recent(),
         # "" rather than null: the image column prints "None" for a null.
         poster=pl.when(pl.col("poster_path").is_not_null())
@@ -65,7 +71,26 @@ def candidates(
         .otherwise(pl.lit("")),
         tmdb_url=pl.format(f"{TMDB_WEBSITE}/{{}}/{{}}", "media_type", "tmdb_id"),
     )
-    return Result(frame, elapsed)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def search(root: str, version: int, text: str, media_type: str, limit: int) -> pl.DataFrame:
+    """Titles matching `text` by title or original title (`pool.search`), best first."""
+    return search_at(Path(root)).search(text, media_type, limit=limit)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def picked_titles(
+    root: str,
+    version: int,
+    day: str,
+    key: tuple[tuple[str, Any], ...],
+    titles: tuple[tuple[str, int], ...],
+    _filters: CandidateFilters,
+) -> pl.DataFrame:
+    """The candidate rows of titles picked by name, scored in the chosen mode (cached by
+    `key`, the filters' cache key, like `candidates`)."""
+    return _for_display(provider_at(Path(root)).rows(list(titles), _filters))
 
 
 @contextmanager

@@ -43,6 +43,12 @@ SCORE_HELP = {
     "genre_match": "share of the requested genres the title has (1 when none requested)",
     "trend": "rising popularity: 0.5 flat (or no history), 0.8 doubled in a week, 0.2 halved",
 }
+# The title search box: its widget key, its link parameter (`?q=amelie`), how many matches
+# it lists, and the match picked last (so a new pick, not every rerun, moves the panel).
+SEARCH = "f_q"
+SEARCH_PARAM = "q"
+SEARCH_MATCHES = 10
+SEARCH_SHOWN = "explore_search_shown"
 # widget key -> CandidateFilters field: every registry entry with a sidebar widget, keyed by
 # its link parameter (f_mode, f_media, f_lang, ...).
 WIDGETS = {f"f_{spec.url}": spec.name for spec in FILTERS if spec.widget}
@@ -50,7 +56,8 @@ KEYS = {name: key for key, name in WIDGETS.items()}
 
 
 def _query_params() -> dict[str, list[str]]:
-    return {key: st.query_params.get_all(key) for key in st.query_params}
+    """The link's filter parameters (the search box's own is read by `_seed_widgets`)."""
+    return {key: st.query_params.get_all(key) for key in st.query_params if key != SEARCH_PARAM}
 
 
 def _to_widget(spec: Filter, value: Any) -> Any:
@@ -84,6 +91,7 @@ def _seed_widgets(languages: list[str]) -> None:
         parsed = filters_from_params(_query_params(), set(languages))
         st.session_state[STATE] = parsed.filters
         st.session_state[NOTES] = (parsed.filters, parsed.notes)
+        st.session_state[SEARCH] = st.query_params.get(SEARCH_PARAM, "")
     filters: CandidateFilters = st.session_state[STATE]
     for key, name in WIDGETS.items():
         if key not in st.session_state:
@@ -267,6 +275,67 @@ def _read_watched(content: bytes, name: str) -> frozenset[tuple[str, int]]:
         + "."
     )
     return watched.keys
+
+
+def _search_box(context: PageContext, filters: CandidateFilters) -> pl.DataFrame | None:
+    """The title search at the top of the page: matches by title or original title (case,
+    accents, punctuation and small typos do not count); the one picked is returned as a
+    candidate row, scored in the chosen mode, for the *Why this title* panel."""
+    text = st.text_input(
+        "Find a title",
+        key=SEARCH,
+        placeholder="A title or original title: amelie, spiderman no way home, 千と千尋",
+        help="Case, accents, punctuation and small typos do not count. Part of the link (q=).",
+    )
+    if not text.strip():
+        return None
+    try:
+        matches = data.search(
+            context.root, context.version, text, filters.media_type, SEARCH_MATCHES
+        )
+    except WatchBuddyError as exc:
+        st.warning(plain_markdown(exc))
+        return None
+    if matches.is_empty():
+        st.info(
+            f"No title matches {plain_markdown(repr(text.strip()))}: check the spelling or try "
+            "fewer words."
+        )
+        return None
+    labels = {_key_of(row): _match_label(row) for row in matches.iter_rows(named=True)}
+    pick = st.radio(
+        f"Titles matching {plain_markdown(repr(text.strip()))}",
+        list(labels),
+        index=None,
+        key="search_pick",
+        format_func=labels.__getitem__,
+        help="Best match first, then most votes. Pick one to see it under *Why this title*.",
+    )
+    if pick is None:
+        return None
+    media_type, tmdb_id = pick.split(":")
+    if st.session_state.get(SEARCH_SHOWN) != pick:  # a new pick: show it in the panel
+        st.session_state[SEARCH_SHOWN] = st.session_state["detail_pick"] = pick
+    st.caption("Shown under *Why this title* below.")
+    return data.picked_titles(
+        context.root,
+        context.version,
+        data.today(),
+        filters.cache_key(),
+        ((media_type, int(tmdb_id)),),
+        filters,
+    )
+
+
+def _match_label(row: dict) -> str:
+    """'Amélie (2001) · movie · original: Le Fabuleux Destin… · 11,000 votes · match 100'."""
+    original = row["original_title"]
+    also = f" · original: {original}" if original and original != row["title"] else ""
+    return printable(
+        f"{row['title']} ({row['year'] or '?'}) · {row['media_type']}{also} · "
+        f"{row['vote_count'] or 0:,} votes · match {row['match_score']:.0f}",
+        one_line=True,
+    )
 
 
 def _score_bar(label: str | None, number_format: str, help_text: str | None = None) -> ColumnConfig:
@@ -465,7 +534,11 @@ def render() -> None:
     _seed_widgets(languages)
     filters = _sidebar(languages, streaming)
     st.session_state[STATE] = replace(filters, exclude=frozenset())
-    st.query_params.from_dict(params_from_filters(filters))
+    query = st.session_state.get(SEARCH, "")
+    st.query_params.from_dict(
+        {**params_from_filters(filters), **({SEARCH_PARAM: query} if query.strip() else {})}
+    )
+    picked = _search_box(context, filters)
     # A provider filter without a region reads the default one (the link leaves it out).
     filters = with_default_region(filters, context.settings)
     linked, notes = st.session_state.get(NOTES, (None, []))
@@ -507,6 +580,8 @@ def render() -> None:
             else "No title matches these filters. Lower the vote floor, widen the years or "
             "drop a language or genre."
         )
+        if picked is not None and not picked.is_empty():
+            _detail(picked, filters, context.root, context.version)
         footer(context)
         return
     if filters.offset:
@@ -524,6 +599,8 @@ def render() -> None:
     if STREAMING_COLUMN in frame.columns:
         # TMDB's terms: wherever availability is shown, JustWatch is credited.
         st.caption(f"{ATTRIBUTION}. Streams on: {filters.region}, {_offered(filters)}.")
+    if picked is not None:  # the title picked by name first, as a row of the panel's list
+        frame = pl.concat([picked, frame], how="diagonal_relaxed")
     _detail(frame, filters, context.root, context.version)
     footer(context)
 

@@ -38,6 +38,7 @@ from watchbuddy.pool.sparklines import recent_popularity
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.sniff import utf8_csv_bytes
 from watchbuddy.sql import sql_file, statement
+from watchbuddy.store.genres import genre_mask
 from watchbuddy.store.pool_cache import SPARK_WORDS
 from watchbuddy.store.schema import MEDIA_TYPE_ALIASES, normalize_header
 from watchbuddy.store.views import materialized_pool, new_connection, raw_view_sql
@@ -306,6 +307,49 @@ class CandidateProvider:
             return [r[0] for r in cursor.sql(statement(SQL, "languages")).fetchall()]
         finally:
             cursor.close()
+
+    def rows(self, keys: list[tuple[str, int]], filters: CandidateFilters) -> Candidates:
+        """The candidate rows of the titles `keys` (media type, id), scored as `filters`'
+        mode and genres score them, whatever the other filters say: a title picked by name
+        (title search) shown as a list row would show it. Best first; absent keys left out."""
+        filters = filters.validated()
+        cursor, loaded = self._current()
+        try:
+            params: dict[str, Any] = {
+                f"w_{name}": w for name, w in MODES[filters.mode].weights().items()
+            }
+            if filters.genres:
+                params["genre_mask"] = genre_mask(filters.genres)
+            params.update(
+                limit=max(len(keys), 1),
+                offset=0,
+                key_ids=sorted({tmdb_id for _, tmdb_id in keys}),
+                key_names=sorted({f"{media}:{tmdb_id}" for media, tmdb_id in keys}),
+            )
+            sql = statement(SQL, "query").format(
+                genre_match=statement(
+                    SQL, "genre_match" if filters.genres else "no_genre_requested"
+                ),
+                conditions=statement(SQL, "where_keys"),
+                exclusion="",
+            )
+            chosen = cursor.sql(sql, params=params).pl()
+        finally:
+            cursor.close()
+        rows = loaded.display[chosen["rid"].cast(pl.Int64).to_list()]
+        frame = (
+            rows.with_columns(
+                freshness_score=chosen["freshness_score"],
+                genre_match=chosen["genre_match"],
+                score=chosen["score"],
+            )
+            .with_columns(
+                explanation=_explanation(MODES[filters.mode].weights()),
+                from_persistent_store=pl.lit(True),
+            )
+            .select(OUTPUT_COLUMNS)
+        )
+        return Candidates(frame, len(keys), filters, spark_words=rows.select(SPARK_WORDS))
 
     def get(self, filters: CandidateFilters) -> Candidates:
         filters = filters.validated()

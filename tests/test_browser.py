@@ -167,6 +167,27 @@ def test_untrusted_text_is_shown_as_text_and_fetches_nothing(app_url: str) -> No
             browser.close()
 
 
+def test_the_search_box_finds_a_title_with_a_typo(app_url: str) -> None:
+    """Typing a title with a typo lists it (the hostile one: shown as text, no link)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(app_url)
+            page.wait_for_selector(GRID, timeout=60_000)
+            box = page.get_by_role("textbox", name="Find a title")
+            box.fill("session expird")
+            box.press("Enter")
+            page.wait_for_url("**q=session**", timeout=30_000)
+            matches = page.locator("[data-testid='stRadio']").filter(has_text="Titles matching")
+            expect(matches).to_contain_text("[Session expired](https", timeout=30_000)
+            assert page.locator(f"a[href*='{EVIL}']").count() == 0
+        finally:
+            browser.close()
+
+
 def _addresses_of_this_machine() -> list[str]:
     """This machine's own addresses other than loopback (where another machine would
     connect), found without any network traffic."""

@@ -331,10 +331,13 @@ def _match_label(row: dict) -> str:
     """'Amélie (2001) · movie · original: Le Fabuleux Destin… · 11,000 votes · match 100'."""
     original = row["original_title"]
     also = f" · original: {original}" if original and original != row["title"] else ""
-    return printable(
-        f"{row['title']} ({row['year'] or '?'}) · {row['media_type']}{also} · "
-        f"{row['vote_count'] or 0:,} votes · match {row['match_score']:.0f}",
-        one_line=True,
+    # A radio option is Markdown: a title written by a stranger is shown as its characters.
+    return plain_markdown(
+        printable(
+            f"{row['title']} ({row['year'] or '?'}) · {row['media_type']}{also} · "
+            f"{row['vote_count'] or 0:,} votes · match {row['match_score']:.0f}",
+            one_line=True,
+        )
     )
 
 

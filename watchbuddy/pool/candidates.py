@@ -330,7 +330,7 @@ class CandidateProvider:
                 genre_match=statement(
                     SQL, "genre_match" if filters.genres else "no_genre_requested"
                 ),
-                conditions=statement(SQL, "where_keys"),
+                conditions=statement(SQL, "by_keys"),
                 exclusion="",
             )
             chosen = cursor.sql(sql, params=params).pl()

@@ -9,8 +9,9 @@
 --   no_genre_requested  the genre match when no genre is asked for
 --   genre_match         the share of the requested genres ($genre_mask) a title has
 --   where_*             one condition per filter (watchbuddy/pool/filters.py names them),
---                       each used only when its filter is set; where_keys picks titles by
---                       (media type, id) for CandidateProvider.rows (a title found by name)
+--                       each used only when its filter is set
+--   by_keys             titles picked by (media type, id), for CandidateProvider.rows (a
+--                       title found by name, scored as the list would score it)
 
 -- name: load
 -- What the query scans: the filter and score columns of the pool's materialized file
@@ -137,7 +138,7 @@ release_date <= current_date
 -- name: where_not_removed
 NOT removed
 
--- name: where_keys
+-- name: by_keys
 list_contains($key_ids, tmdb_id) AND list_contains($key_names, media_type || ':' || tmdb_id)
 
 -- name: where_providers

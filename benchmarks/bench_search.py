@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -82,7 +81,9 @@ def distinct_pool(rng: np.random.Generator) -> pl.DataFrame:
         titles[i] = titles[i].translate(accents)
     originals = list(titles)
     cyrillic = np.array(list("абвгдежзиклмнопрстуфхцчшыэюя"))
-    kana = np.array(list("あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよ"))
+    kana = np.array(
+        list("あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよ")
+    )
     for i in np.flatnonzero(rng.random(ROWS) < 0.10):
         letters = cyrillic if i % 2 else kana
         originals[i] = "".join(rng.choice(letters, int(rng.integers(3, 14))))

@@ -9,12 +9,14 @@ runtime runs; these plain caches exist from import.
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 
 import duckdb
 
 from watchbuddy.pool import detail
 from watchbuddy.pool.candidates import provider_at
+from watchbuddy.pool.search import search_at
 from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import Warehouse
 
@@ -27,9 +29,12 @@ def views_at(root: str, version: int) -> duckdb.DuckDBPyConnection:
 
 
 def warm(root: Path) -> None:
-    """Load the candidate table and read the warehouse files' metadata once."""
+    """Load the candidate table and read the warehouse files' metadata once; build the
+    title search's index on a thread of its own (seconds at 1.5M titles), so the first
+    visitor does not wait for it and the first search rarely does."""
     provider = provider_at(root)
     provider.warm()
+    threading.Thread(target=search_at(root).index, name="search-index", daemon=True).start()
     version = provider.warehouse.read_manifest().version
     cursor = views_at(str(Path(root).resolve()), version).cursor()
     try:

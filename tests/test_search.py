@@ -24,11 +24,13 @@ from watchbuddy.pool.search import (
     COLUMNS,
     MIN_SCORE,
     SearchIndex,
+    TitleSearch,
     compact_title,
     normalize_title,
 )
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.warehouse import Warehouse
 
 MOVIES = """\
 id,title,original_title,release_date,original_language,vote_count,vote_average,adult
@@ -276,6 +278,23 @@ def test_media_type_year_and_limit(warehouse: Path) -> None:
 def test_bad_input_is_one_clear_error(warehouse: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         search_titles(warehouse=warehouse, **kwargs)
+
+
+def test_a_second_process_loads_the_saved_index_and_a_damaged_one_is_rebuilt(
+    warehouse: Path,
+) -> None:
+    """The index is saved beside the pool's file: a new TitleSearch (another process) reads
+    it instead of building it, with the same answers; a damaged file is built again."""
+    first = TitleSearch(Warehouse(warehouse))
+    expected = first.search("interstelar")
+    saved = list((warehouse / "cache").glob("search-*.npz"))
+    assert len(saved) == 1
+    loaded = TitleSearch(Warehouse(warehouse))
+    assert loaded.search("interstelar").equals(expected)
+    saved[0].write_bytes(b"not an index")
+    rebuilt = TitleSearch(Warehouse(warehouse))
+    assert rebuilt.search("interstelar").equals(expected)
+    assert SearchIndex.load(saved[0], rebuilt.index().frame).strings == rebuilt.index().strings
 
 
 # ------------------------------------------------------------------ the command line

@@ -24,6 +24,8 @@ count, then media type and id.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import typing
 import unicodedata
@@ -40,6 +42,10 @@ from watchbuddy.pool.filters import YEAR_RANGE, MediaChoice
 from watchbuddy.store.views import materialized_pool
 from watchbuddy.store.warehouse import Warehouse
 
+# The index's arrays saved beside the pool's file (`SearchIndex.save`); bump the format
+# when what they hold changes.
+SAVED_ARRAYS = ("pair_sid", "row_of", "row_start", "posting", "posting_start", "trigram_count")
+INDEX_FORMAT = "search-1"
 # The frame every search returns (one row per title).
 COLUMNS = [
     "media_type",
@@ -208,11 +214,18 @@ class SearchIndex:
     Strings are numbered by the most votes any of their titles has, most first, so when the
     narrowing measures tie, the better-known titles are the ones kept."""
 
-    def __init__(self, frame: pl.DataFrame) -> None:
+    def __init__(self, frame: pl.DataFrame, saved: dict[str, np.ndarray] | None = None) -> None:
         frame = frame.select(SOURCE_COLUMNS).with_columns(
             pl.col("vote_count").fill_null(0), pl.col("adult").fill_null(False)
         )
         self.frame = frame
+        if saved is None:
+            self._build(frame)
+        else:
+            self._restore(saved)
+        self._rows(frame)
+
+    def _build(self, frame: pl.DataFrame) -> None:
         rows = frame.height
         # Every (title or original title, row) pair, with the row's votes.
         pairs = pl.DataFrame(
@@ -234,7 +247,6 @@ class SearchIndex:
             .with_row_index("sid")
         )
         self.strings: list[str] = strings["norm"].to_list()
-        self.compacts: list[str] = [compact_title(s) for s in self.strings]
         # string -> its rows, sorted by string (a row once per string: a title and an
         # original title that normalize alike are one string)
         linked = (
@@ -247,6 +259,9 @@ class SearchIndex:
         self.row_of = linked["rid"].to_numpy()
         self.row_start = np.searchsorted(self.pair_sid, np.arange(len(self.strings) + 1))
         self._build_trigrams()
+
+    def _rows(self, frame: pl.DataFrame) -> None:
+        """What the answers need of each row, as numpy arrays."""
         self.vote_count = frame["vote_count"].to_numpy()
         self.year = frame["year"].fill_null(0).to_numpy()
         self.is_movie = (frame["media_type"] == "movie").to_numpy()
@@ -268,8 +283,8 @@ class SearchIndex:
         of distinct buckets (`trigram_count`). Sorted by two stable 16- and 8-bit passes
         (numpy's radix sort): a 64-bit sort of the 25M trigrams of 1.5M titles took ten
         times as long."""
-        count = len(self.compacts)
-        padded = [f"{_PADDING}{c}{_PADDING}" for c in self.compacts]
+        count = len(self.strings)
+        padded = [f"{_PADDING}{compact_title(s)}{_PADDING}" for s in self.strings]
         lengths = np.fromiter((len(p) for p in padded), dtype=np.int64, count=count)
         codes = _codes("".join(padded))
         owner = np.repeat(np.arange(count, dtype=np.uint32), lengths)
@@ -290,6 +305,40 @@ class SearchIndex:
         sizes = np.bincount(buckets, minlength=BUCKETS)
         self.posting_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.trigram_count = np.bincount(self.posting, minlength=count).astype(np.int32)
+
+    def save(self, path: Path) -> None:
+        """Write the index (not the rows: they are the pool file's) to `path` atomically,
+        so another process on the same pool version loads it instead of building it."""
+        text = "\n".join(self.strings).encode("utf-8")
+        building = path.with_name(f".building-{os.getpid()}-{threading.get_ident()}-{path.name}")
+        with open(building, "wb") as out:
+            np.savez(
+                out,
+                count=np.array([len(self.strings)]),
+                strings=np.frombuffer(text, dtype=np.uint8),
+                **{name: getattr(self, name) for name in SAVED_ARRAYS},
+            )
+        os.replace(building, path)
+
+    def _restore(self, saved: dict[str, np.ndarray]) -> None:
+        count = int(saved["count"][0])
+        text = saved["strings"].tobytes().decode("utf-8")
+        self.strings = text.split("\n") if count else []
+        for name in SAVED_ARRAYS:
+            setattr(self, name, saved[name])
+        if len(self.strings) != count:
+            raise ValueError("the saved index's strings do not add up")
+
+    @classmethod
+    def load(cls, path: Path, frame: pl.DataFrame) -> SearchIndex:
+        """The index saved at `path` for the pool `frame` (ValueError or OSError when the
+        file is unreadable or not one of these)."""
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {name: saved[name] for name in ("count", "strings", *SAVED_ARRAYS)}
+        index = cls(frame, arrays)
+        if index.row_of.size and int(index.row_of.max()) >= frame.height:
+            raise ValueError("the saved index is for another pool")
+        return index
 
     def _allowed(self, media_type: str, year: int | None, include_adult: bool) -> np.ndarray:
         """Which strings have a row the filters let through (cached per filter set)."""
@@ -384,7 +433,9 @@ class SearchIndex:
         )
         scores[whole_words] = np.maximum(scores[whole_words], WHOLE_WORDS)
         same = np.fromiter(
-            (self.compacts[i] == compact for i in candidates), dtype=bool, count=candidates.size
+            (compact_title(self.strings[i]) == compact for i in candidates),
+            dtype=bool,
+            count=candidates.size,
         )
         scores[same] = 100.0
         good = scores >= MIN_SCORE
@@ -501,10 +552,26 @@ class TitleSearch:
             if self._index is None or self._version != manifest.version:
                 path = materialized_pool(self.warehouse, manifest)
                 if self._index is None or path != self._path:
-                    frame = pl.read_parquet(path, columns=SOURCE_COLUMNS)
-                    self._index, self._path = SearchIndex(frame), path
+                    self._index, self._path = self._open(path), path
                 self._version = manifest.version
             return self._index
+
+    def _open(self, pool_file: Path) -> SearchIndex:
+        """The index of a pool file: loaded from beside it when a process built it before
+        (a second), else built (seconds at 1.5M titles) and saved there for the next one.
+        A file that cannot be read is built again; one that cannot be written is skipped."""
+        frame = pl.read_parquet(pool_file, columns=SOURCE_COLUMNS)
+        saved = pool_file.with_name(f"{INDEX_FORMAT}-{pool_file.stem}.npz")
+        if saved.exists():
+            try:
+                return SearchIndex.load(saved, frame)
+            except (OSError, ValueError, KeyError):
+                pass
+        index = SearchIndex(frame)
+        with contextlib.suppress(OSError):
+            index.save(saved)
+            remove_orphans(pool_file.parent)
+        return index
 
     def search(
         self,
@@ -518,6 +585,15 @@ class TitleSearch:
         index = self.index()
         match = index.search(text, media_type, year, limit, include_adult)
         return index.frame_of(match)
+
+
+def remove_orphans(folder: Path) -> None:
+    """Delete saved indexes whose pool file is gone (`pool_cache` retires those) and ones
+    of an older format."""
+    for path in folder.glob("search-*.npz"):
+        pool = folder / f"{path.stem.split('-', 2)[-1]}.parquet"
+        if not path.name.startswith(f"{INDEX_FORMAT}-") or not pool.exists():
+            path.unlink(missing_ok=True)
 
 
 _searches: dict[Path, TitleSearch] = {}

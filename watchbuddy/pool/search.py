@@ -341,7 +341,9 @@ class SearchIndex:
         return index
 
     def _allowed(self, media_type: str, year: int | None, include_adult: bool) -> np.ndarray:
-        """Which strings have a row the filters let through (cached per filter set)."""
+        """Which strings have a row the filters let through (cached per filter set): a mask,
+        or, when the filters leave out few strings (the default leaves out adult titles'),
+        the positions of those, which are cheaper to clear than a mask to apply."""
         key = (media_type, year, include_adult)
         with self._lock:
             mask = self._masks.get(key)
@@ -355,6 +357,9 @@ class SearchIndex:
         if not include_adult:
             ok &= ~self.adult
         mask = np.bincount(self.pair_sid[ok[self.row_of]], minlength=len(self.strings)) > 0
+        blocked = np.flatnonzero(~mask)
+        if blocked.size < mask.size // 8:
+            mask = blocked
         with self._lock:
             if len(self._masks) > 16:
                 self._masks.clear()
@@ -376,13 +381,17 @@ class SearchIndex:
     def shortlist(self, compact: str, allowed: np.ndarray, size: int = SHORTLIST) -> np.ndarray:
         """The strings worth scoring for a query: those sharing the most trigrams with it,
         relative to both lengths (Jaccard: the whole title is like the query) and to the
-        query's alone (the query is part of the title); ties to the better-known titles."""
+        query's alone (the query is part of the title); ties to the better-known titles.
+        `allowed` is `_allowed`'s answer: a mask, or the strings the filters leave out."""
         wanted = _query_buckets(compact)
         postings = [self.posting[self.posting_start[b] : self.posting_start[b + 1]] for b in wanted]
         if not any(p.size for p in postings):
             return np.zeros(0, dtype=np.int64)
         shared = np.bincount(np.concatenate(postings), minlength=len(self.strings))
-        shared *= allowed
+        if allowed.dtype == bool:
+            shared *= allowed
+        else:
+            shared[allowed] = 0
         # Only strings sharing enough trigrams are weighed: the most shared first, down to
         # the level that still leaves twice the shortlist (a common trigram is in a third
         # of all titles; weighing them all cost more than the rest of the query).

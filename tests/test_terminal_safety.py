@@ -65,9 +65,11 @@ def hostile_pool(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
         ("recommend", "--limit", "5", "--no-fallback"),
         ("sql", "SELECT title FROM pool"),
         ("stats",),
+        ("search", "pwned over written"),
+        ("search", "\x1b]0;nothing\x07 zzqxv"),
         ("--data-dir", "/nonexistent/\x1b]0;dir\x07", "bootstrap"),
     ],
-    ids=["bootstrap", "recommend", "sql", "stats", "error"],
+    ids=["bootstrap", "recommend", "sql", "stats", "search", "search-no-match", "error"],
 )
 def test_human_output_shows_escapes_instead_of_obeying_them(
     hostile_pool: tuple[Path, dict[str, str]], args: tuple[str, ...]
@@ -77,7 +79,7 @@ def test_human_output_shows_escapes_instead_of_obeying_them(
     output = done.stdout + done.stderr
     assert "Traceback" not in output
     assert not OBEYED.search(output), repr(output)
-    if args[0] in ("recommend", "sql"):
+    if args[0] in ("recommend", "sql") or args[1:] == ("pwned over written",):
         assert "\\u001b]0;pwned\\u0007" in done.stdout
 
 

@@ -329,6 +329,21 @@ def test_cli_no_match_is_one_line_with_a_hint_and_exit_0(project: Path) -> None:
     assert code == 0 and json.loads(out) == [] and "--year" in err
 
 
+def test_cli_on_an_empty_pool_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    done = run_cli(
+        "--warehouse",
+        str(tmp_path / "wh"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "search",
+        "amelie",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("Error: The pool is empty") and "bootstrap" in done.stderr
+
+
 @pytest.mark.parametrize(
     "args",
     [

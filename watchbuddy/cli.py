@@ -766,6 +766,11 @@ def search_command(
 
     check_query(text, media_type, year, limit)  # a bad query is refused before any loading
     ensure_pool(ctx)
+    if ctx.warehouse.read_manifest().is_empty:
+        raise EmptyPool(
+            f"The pool is empty: put TMDB CSV dumps in {ctx.settings.data_dir} and run "
+            "`watchbuddy bootstrap` (or `watchbuddy demo-data` for a synthetic set)."
+        )
     frame = search_at(ctx.settings.warehouse).search(text, media_type, year, limit, include_adult)
     if frame.is_empty():
         hint = (

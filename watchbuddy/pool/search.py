@@ -8,7 +8,7 @@ breaks, spaces collapsed. Two titles are the *same* when their normalized forms 
 the spaces removed (`compact_title`), so "Spider-Man" is "spiderman" and "Schindler's List"
 is "schindlers list".
 
-Scoring every one of 1.5M titles with a fuzzy measure takes about a second, so a query
+Scoring every one of 1.5M titles with a fuzzy measure takes seconds, so a query
 first narrows the titles cheaply (`SearchIndex`): each distinct normalized title is cut into
 trigrams of its compact form, held as an inverted index in numpy arrays beside the
 candidate table, and a query counts the trigrams each title shares with it (one `bincount`).
@@ -237,9 +237,9 @@ class SearchIndex:
         )
         raw = pairs["raw"].unique()
         normalized = pl.Series([normalize_title(text) for text in raw.to_list()], dtype=pl.String)
-        pairs = pairs.join(pl.DataFrame({"raw": raw, "norm": normalized}), on="raw").filter(
-            pl.col("norm") != ""
-        )
+        pairs = pairs.join(
+            pl.DataFrame({"raw": raw, "norm": normalized}), on="raw", maintain_order="left"
+        ).filter(pl.col("norm") != "")
         strings = (
             pairs.group_by("norm", maintain_order=True)  # the same numbering every time
             .agg(pl.col("votes").max())

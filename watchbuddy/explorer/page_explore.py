@@ -26,6 +26,8 @@ from watchbuddy.pool.filters import BY_NAME, FILTERS, CandidateFilters, Filter
 from watchbuddy.pool.modes import COMPONENTS, MODES
 from watchbuddy.pool.streaming import ATTRIBUTION, Provider, find_provider, watch_page_url
 from watchbuddy.safe_text import plain_markdown, printable
+from watchbuddy.sources.history.lists import change
+from watchbuddy.store.warehouse import Warehouse
 
 STATE = "explore_filters"
 NOTES = "explore_url_notes"
@@ -385,6 +387,7 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
     )
     if detail.get("overview"):
         text.markdown(plain_markdown(detail["overview"]))
+    _not_interested_button(text, row, root)
     if filters.region:
         _where_to_watch(row, filters.region, root, version)
     _history_chart(row, root, version)
@@ -420,6 +423,25 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
         f"fetched {detail.get('updated_at') or '?'} · votes refreshed "
         f"{detail.get('votes_refreshed_at') or 'never'}"
     )
+
+
+def _not_interested_button(where: Any, row: dict, root: str) -> None:
+    """Mark the title not interested (the app's own list in `history`): it leaves every
+    candidate list from the next query on, here and in `recommend`."""
+    key = (row["media_type"], int(row["tmdb_id"]))
+    if where.button(
+        "Not interested",
+        key=f"not_interested_{key[0]}_{key[1]}",
+        help="Never show this title again (`watchbuddy not-interested remove` undoes it).",
+    ):
+        try:
+            change(Warehouse(Path(root)), add=[key])
+        except WatchBuddyError as exc:
+            st.error(plain_markdown(exc))
+            return
+        st.session_state.pop("detail_pick", None)
+        st.toast(f"{printable(row['title'])} will not be shown again.")
+        st.rerun()
 
 
 def _where_to_watch(row: dict, region: str, root: str, version: int) -> None:

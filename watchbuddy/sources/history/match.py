@@ -18,7 +18,7 @@ import polars as pl
 
 from watchbuddy.safe_text import clip
 from watchbuddy.sources.history.entries import Entry
-from watchbuddy.sources.history.normalize import title_key
+from watchbuddy.sources.history.normalize import keys_among, normalize_titles
 
 Status = Literal["matched", "ambiguous", "unmatched"]
 YEAR_TOLERANCE = 1
@@ -94,14 +94,16 @@ def _title_candidates(
         return {}
     wanted = pl.DataFrame(
         asked, schema={"i": pl.Int64, "name": pl.String, "want_year": pl.Int64}, orient="row"
-    ).with_columns(key=title_key(pl.col("name")))
-    keys = wanted.get_column("key").unique()
+    )
+    wanted = wanted.with_columns(key=normalize_titles(wanted.get_column("name")))
+    names = pl.concat([pool.get_column("title"), pool.get_column("original_title")])
+    keys = keys_among(names, wanted.get_column("key"))
     titles = pl.concat(
         [
-            pool.select("media_type", "tmdb_id", "year", key=title_key(pl.col(column)))
+            pool.select("media_type", "tmdb_id", "year", name=pl.col(column))
             for column in ("title", "original_title")
         ]
-    ).filter(pl.col("key").is_in(keys.implode()))
+    ).join(keys, on="name")
     joined = (
         wanted.join(titles, on="key")
         .filter(

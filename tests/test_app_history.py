@@ -71,3 +71,24 @@ def test_the_for_me_toggle_and_link_leave_out_what_you_rated(warehouse, tmp_path
     assert at.query_params["for_me"] == "true"
     linked = start(min_votes="0", for_me="true")
     assert "Amélie" not in shown(linked) and "Solaris" in shown(linked)
+
+
+def test_an_uploaded_export_is_imported_and_for_me_leaves_it_out(warehouse):
+    at = start(min_votes="0", for_me="true")
+    assert "Amélie" in shown(at)  # nothing imported yet
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "Export files")
+    uploader.upload("ratings.csv", LETTERBOXD_RATINGS.encode(), "text/csv").run()
+    at.button(key="history_import").click().run()
+    assert not at.exception, at.exception
+    captions = [c.value.replace("\\", "") for c in at.sidebar.caption]  # markdown escapes
+    assert any(
+        "ratings.csv (letterboxd ratings): 7 rows read = 4 matched + 2 ambiguous + 1 unmatched" in c
+        for c in captions
+    ), captions
+    assert not {"Amélie", "Crouching Tiger, Hidden Dragon"} & shown(at)
+    # An export of no known format is one error line, and nothing is imported.
+    uploader = next(u for u in at.get("file_uploader") if u.proto.label == "Export files")
+    uploader.clear().upload("notes.csv", b"a,b\n1,2\n", "text/csv").run()
+    at.button(key="history_import").click().run()
+    errors = [e.value.replace("\\", "") for e in at.sidebar.error]
+    assert any("notes.csv is not a known export; understood:" in e for e in errors), errors

@@ -26,6 +26,7 @@ from watchbuddy.pool.filters import BY_NAME, FILTERS, CandidateFilters, Filter
 from watchbuddy.pool.modes import COMPONENTS, MODES
 from watchbuddy.pool.streaming import ATTRIBUTION, Provider, find_provider, watch_page_url
 from watchbuddy.safe_text import plain_markdown, printable
+from watchbuddy.sources.history.land import HistoryReport, import_files
 from watchbuddy.sources.history.lists import change
 from watchbuddy.store.warehouse import Warehouse
 
@@ -245,6 +246,48 @@ def _sidebar(languages: list[str], streaming: StreamingChoices) -> CandidateFilt
         st.rerun()
     values["year_min"], values["year_max"] = _year_range(values["year_min"], values["year_max"])
     return CandidateFilters(**values, exclude=exclude)
+
+
+HISTORY_REPORTS = "history_reports"
+
+
+def _history_import(root: str) -> None:
+    """Import Trakt, Letterboxd or IMDb exports from the sidebar, as `watchbuddy history
+    import` does (the same files, the same report); *For me* then leaves them out."""
+    box = st.sidebar.expander("Import your history (Trakt, Letterboxd, IMDb)")
+    files = box.file_uploader(
+        "Export files",
+        type=["csv", "json"],
+        accept_multiple_files=True,
+        key="history_files",
+        help="Trakt's JSON export, Letterboxd's ratings/watched/diary/watchlist.csv, IMDb's "
+        "ratings.csv or a list export. Importing a file again replaces its earlier rows.",
+    )
+    if files and box.button("Import", key="history_import"):
+        with tempfile.TemporaryDirectory() as folder:
+            paths = []
+            for upload in files:
+                path = Path(folder) / Path(upload.name).name
+                path.write_bytes(upload.getvalue())
+                paths.append(path)
+            try:
+                reports = import_files(Warehouse(Path(root)), paths)
+            except WatchBuddyError as exc:
+                box.error(plain_markdown(exc))
+                return
+        st.session_state[HISTORY_REPORTS] = [_report_line(r) for r in reports]
+        st.rerun()
+    for line in st.session_state.get(HISTORY_REPORTS, []):
+        box.caption(line)
+
+
+def _report_line(report: HistoryReport) -> str:
+    return plain_markdown(
+        f"{report.file} ({report.source} {report.kind}): {report.rows_read:,} rows read = "
+        f"{report.matched:,} matched + {report.ambiguous:,} ambiguous + "
+        f"{report.unmatched:,} unmatched; {report.stored:,} stored (the rest are listed "
+        "on the Pool page's rejected rows)."
+    )
 
 
 def _year_range(low: int | None, high: int | None) -> tuple[int | None, int | None]:
@@ -486,6 +529,7 @@ def render() -> None:
     streaming = _streaming_choices(context)
     _seed_widgets(languages)
     filters = _sidebar(languages, streaming)
+    _history_import(context.root)
     st.session_state[STATE] = replace(filters, exclude=frozenset())
     st.query_params.from_dict(params_from_filters(filters))
     # A provider filter without a region reads the default one (the link leaves it out).

@@ -205,7 +205,31 @@ def test_imdb_ratings_match_by_imdb_id_and_episodes_and_games_are_reported(pool,
     assert [r for _, r in rejects(pool, "ratings.csv")] == [
         "unmatched: a TV episode: IMDb's export names the episode, not its series",
         "unmatched: a Video Game, not a movie or show",
-        "unmatched: no title in the pool has IMDb id tt0000009",
+        "unmatched: no title in the pool has IMDb id tt0000009 or is named 'Not In The Pool' "
+        "from 1998-2000",
+    ]
+
+
+def test_an_imdb_id_the_pool_lacks_falls_back_to_title_and_year_of_its_media_type(pool, tmp_path):
+    # TMDB's TV dump has no IMDb ids: a series is found by its name and year, among shows
+    # only ("Arrival" the series is not Arrival the film).
+    text = (
+        "Const,Your Rating,Date Rated,Title,Original Title,URL,Title Type,IMDb Rating,"
+        "Runtime (mins),Year,Genres,Num Votes,Release Date,Directors\n"
+        "tt9990001,9,2024-01-01,Dark,Dark,u,TV Series,8.7,60,2017,Drama,400000,2017-12-01,\n"
+        "tt9990002,7,2024-01-01,Arrival,Arrival,u,TV Mini Series,7.0,60,2016,Drama,10,2016-01-01,\n"
+        "tt9990003,8,2024-01-01,Amelie,Amélie,u,Movie,8.3,122,2001,Comedy,10,2001-04-25,\n"
+    )
+    [report] = import_files(Warehouse(pool.warehouse), [write(tmp_path, "ratings.csv", text)])
+    adds_up(report)
+    assert (report.matched, report.unmatched) == (2, 1)
+    assert [r[2:5] for r in stored(pool)] == [("movie", 1, 8.0), ("tv", 101, 9.0)]
+    assert rejects(pool, "ratings.csv") == [
+        (
+            3,
+            "unmatched: no title in the pool has IMDb id tt9990002 or is named 'Arrival' "
+            "from 2015-2017",
+        )
     ]
 
 
@@ -341,8 +365,8 @@ def test_trakt_history_ratings_and_watchlist(pool, tmp_path):
         ("trakt", "watchlist", "tv", 101, None, None, "watchlist-shows.json"),
     ]
     assert [r for _, r in rejects(pool, "history-1.json")] == [
-        "unmatched: a episode without its movie or show",
-        "unmatched: the movie has no TMDB or IMDb id in the export",
+        "unmatched: an episode without its movie or show",
+        "unmatched: no title in the pool is named 'Unknown' from 2000-2002",
     ]
     assert rejects(pool, "ratings-movies.json") == [(3, "unmatched: rating 11 is not 1-10")]
 

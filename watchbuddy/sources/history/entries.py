@@ -25,6 +25,9 @@ class Entry:
     raw: str  # the row as read (JSON of its fields), kept with a reject
     list: str
     media_type: str | None = None  # None: the pool's row decides (an IMDb id)
+    # Matching by title: the media type to look among first, and whether only that one.
+    media_hint: str | None = None
+    media_hint_only: bool = False
     tmdb_id: int | None = None
     imdb_id: str | None = None
     title: str | None = None

@@ -22,6 +22,7 @@ RATING_COLUMNS = ("your_rating", "you_rated")
 # TMDB has no title for.
 EPISODE_TYPES = {"tvepisode", "podcastepisode"}
 NOT_FILM_TYPES = {"videogame", "podcastseries"}
+SHOW_TYPES = {"tvseries", "tvminiseries"}  # the rest are films of some kind (TMDB movies)
 IMDB_ID = re.compile(r"tt\d{5,10}")
 
 
@@ -48,6 +49,10 @@ def parse(data: bytes, file_name: str) -> ParsedFile:
         elif kind in NOT_FILM_TYPES:
             entry.problem = f"a {cells.get('title_type')}, not a movie or show"
         entry.imdb_id = const
+        # For a title match when no pool title has the id: among this media type only.
+        entry.media_hint = "tv" if kind in SHOW_TYPES else "movie"
+        entry.media_hint_only = True
+        entry.title = entry.title or cells.get("original_title") or None
         if rating_text:
             try:
                 rating = float(rating_text)

@@ -37,7 +37,7 @@ def parse(data: bytes, file_name: str) -> ParsedFile:
     kind, list_name = _kind(header, file_name)
     entries = []
     for line, cells in rows:
-        entry = Entry(line, raw_text(cells), list_name, media_type="movie")
+        entry = Entry(line, raw_text(cells), list_name, media_hint="movie")
         entry.title = cells.get("name", "").strip() or None
         year_text = cells.get("year", "").strip()
         entry.year = parse_year(year_text)

@@ -7,6 +7,9 @@
    Movies first (Letterboxd lists films); shows only when no movie matches. One candidate
    is a match; among several, the only one from the exact year is; otherwise the row is
    ambiguous, reported with its candidates, never guessed.
+   An IMDb row whose id no pool title has (TMDB's TV dump has no IMDb ids) is matched the
+   same way, by its title or original title and year, among titles of the media type its
+   `Title Type` names only.
 """
 
 from __future__ import annotations
@@ -43,14 +46,14 @@ def needs_pool(entries: list[Entry]) -> bool:
 def match(entries: list[Entry], pool: pl.DataFrame | None) -> list[Outcome]:
     """One outcome per entry, in order."""
     by_imdb = _imdb_index(pool, entries)
-    by_title = _title_candidates(pool, entries)
+    by_title = _title_candidates(pool, entries, by_imdb)
     out = []
     for index, entry in enumerate(entries):
         if entry.problem:
             out.append(Outcome(entry, "unmatched", entry.problem))
         elif entry.tmdb_id is not None and entry.media_type is not None:
             out.append(Outcome(entry, "matched", key=(entry.media_type, entry.tmdb_id)))
-        elif entry.imdb_id is not None:
+        elif entry.imdb_id is not None and (by_imdb.get(entry.imdb_id) or not entry.title):
             found = by_imdb.get(entry.imdb_id, [])
             out.append(_decide(entry, found, f"IMDb id {entry.imdb_id}"))
         else:
@@ -81,14 +84,20 @@ def _imdb_index(
 
 
 def _title_candidates(
-    pool: pl.DataFrame | None, entries: list[Entry]
+    pool: pl.DataFrame | None,
+    entries: list[Entry],
+    by_imdb: dict[str, list[tuple[str, int]]],
 ) -> dict[int, list[tuple[str, int, int | None]]]:
     """Per entry index: (media_type, tmdb_id, year) of the pool titles its title names
-    within the year tolerance, once each."""
+    within the year tolerance, once each (for rows without ids, and IMDb rows whose id no
+    pool title has)."""
     asked = [
         (i, e.title, e.year)
         for i, e in enumerate(entries)
-        if e.title and e.tmdb_id is None and e.imdb_id is None and not e.problem
+        if e.title
+        and e.tmdb_id is None
+        and (e.imdb_id is None or not by_imdb.get(e.imdb_id))
+        and not e.problem
     ]
     if pool is None or not asked:
         return {}
@@ -123,8 +132,8 @@ def _title_candidates(
 
 def _by_title(entry: Entry, found: list[tuple[str, int, int | None]]) -> Outcome:
     named = f"{clip(entry.title or '', 80)!r}" + (f" ({entry.year})" if entry.year else "")
-    movies = [c for c in found if c[0] == "movie"]
-    pick = movies or found
+    preferred = [c for c in found if c[0] == (entry.media_hint or "movie")]
+    pick = preferred if preferred or entry.media_hint_only else found
     exact = [c for c in pick if entry.year is not None and c[2] == entry.year]
     if len(pick) == 1:
         return Outcome(entry, "matched", key=pick[0][:2])
@@ -137,7 +146,8 @@ def _by_title(entry: Entry, found: list[tuple[str, int, int | None]]) -> Outcome
             else ""
         )
         name = f"{clip(entry.title or '', 80)!r}"
-        return Outcome(entry, "unmatched", f"no title in the pool is named {name}{years}")
+        has_id = f"has IMDb id {entry.imdb_id} or " if entry.imdb_id else ""
+        return Outcome(entry, "unmatched", f"no title in the pool {has_id}is named {name}{years}")
     listed = ", ".join(f"{m}:{i} ({y or '?'})" for m, i, y in pick[:SHOWN_CANDIDATES])
     more = f" and {len(pick) - SHOWN_CANDIDATES} more" if len(pick) > SHOWN_CANDIDATES else ""
     return Outcome(

@@ -2,7 +2,8 @@
 `history-*.json`, `ratings-*.json`, `watchlist-*.json`): JSON lists of items that carry a
 `movie` or `show` object with `ids.tmdb`. Which list an item belongs to is read from the
 item itself (`rating` -> rated, `listed_at` -> watchlist, `watched_at`, `last_watched_at` or
-`plays` -> watched), so a renamed file imports the same way. A season or episode item counts
+`plays` -> watched), so a renamed file imports the same way. An item without a TMDB id is
+matched by its IMDb id, then by its title and year (`match.py`). A season or episode item counts
 for its show: an episode's own `ids.tmdb` is the episode's id, not the show's."""
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def _entry(position: int, item: Any) -> Entry:
     part = next((p for p in PART_OBJECTS if isinstance(item.get(p), dict)), None)
     holder = next((k for k in ("movie", "show") if isinstance(item.get(k), dict)), None)
     if holder is None:
-        what = part or item.get("type") or "item"
-        entry.problem = f"a {what} without its movie or show"
+        what = str(part or item.get("type") or "item")
+        article = "an" if what[:1] in "aeiou" else "a"
+        entry.problem = f"{article} {what} without its movie or show"
         return entry
     entry.media_type = TITLE_OBJECTS[holder]
     title: dict[str, Any] = item[holder]
@@ -70,8 +72,10 @@ def _entry(position: int, item: Any) -> Entry:
     imdb = ids.get("imdb")
     if isinstance(imdb, str) and imdb.startswith("tt"):
         entry.imdb_id = imdb
-    if entry.tmdb_id is None and entry.imdb_id is None:
-        entry.problem = f"the {holder} has no TMDB or IMDb id in the export"
+    # Without a TMDB id: by IMDb id, then by title and year, among this media type only.
+    entry.media_hint, entry.media_hint_only = entry.media_type, True
+    if entry.tmdb_id is None and entry.imdb_id is None and not entry.title:
+        entry.problem = f"the {holder} has no TMDB or IMDb id and no title in the export"
     if kind == "rated":
         rating = item.get("rating")
         if part is not None:

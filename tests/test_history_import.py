@@ -502,7 +502,7 @@ def test_not_interested_through_the_cli_sticks_without_for_me(pool, tmp_path):
     added = run_cli(*wh, "not-interested", "add", "movie:7", "tv:101", cwd=tmp_path)
     assert added.returncode == 0 and "movie:7, tv:101" in added.stdout, added.stderr
     listed = run_cli(*wh, "not-interested", "list", cwd=tmp_path)
-    assert listed.stdout.split() == ["movie:7", "tv:101"]
+    assert listed.stdout.splitlines() == ["movie:7  Dune (2021)", "tv:101  Dark (2017)"]
     out = run_cli(
         *wh, "recommend", "--min-votes", "0", "--format", "json", "--no-fallback", cwd=tmp_path
     )

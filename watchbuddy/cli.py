@@ -762,7 +762,8 @@ def history_group(click_ctx: click.Context, as_json: bool) -> None:
             "or IMDb export."
         )
         return
-    click.echo(_table(rows.with_columns(pl.col("file").map_elements(printable)).to_dicts()))
+    shown = rows.with_columns(pl.col("file").map_elements(printable, return_dtype=pl.String))
+    click.echo(_table(shown.to_dicts()))
 
 
 @history_group.command("import")
@@ -825,16 +826,17 @@ def history_import_command(
 def not_interested_command(ctx: Context, action: str, title: tuple[str, ...]) -> None:
     """Titles never to recommend again (movie:ID or tv:ID): `add`, `remove` or `list` them.
     Left out of every candidate list, with or without --for-me."""
-    from watchbuddy.sources.history.lists import app_list, change, parse_key
+    from watchbuddy.sources.history.lists import app_list_titles, change, parse_key
 
     if action == "list":
         if title:
             raise ConfigError("`not-interested list` takes no titles; run it alone.")
-        keys = app_list(ctx.warehouse)
-        if not keys:
+        rows = app_list_titles(ctx.warehouse)
+        if not rows:
             click.echo("Nothing is marked not interested.")
-        for media_type, tmdb_id in keys:
-            click.echo(f"{media_type}:{tmdb_id}")
+        for media_type, tmdb_id, name, year in rows:
+            shown = f"  {printable(name, one_line=True)} ({year or '?'})" if name else ""
+            click.echo(f"{media_type}:{tmdb_id}{shown}")
         return
     if not title:
         raise ConfigError(f"Give the titles to {action}, as movie:ID or tv:ID (movie:27205).")

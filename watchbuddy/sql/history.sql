@@ -24,12 +24,14 @@ SELECT source, file, list, count(*) AS rows,
        max(imported_at) AS imported_at
 FROM history GROUP BY ALL ORDER BY source, file, list
 
--- name: titles
--- The stored rows of list $list (any when NULL) with the pool's title and year, newest first.
-SELECT h.source, h.list, h.media_type, h.tmdb_id, p.title, p.year, h.rating, h.watched_at,
-       h.file
-FROM history AS h
-LEFT JOIN pool AS p ON p.media_type = h.media_type AND p.tmdb_id = h.tmdb_id
-WHERE $list IS NULL OR h.list = $list
-ORDER BY h.imported_at DESC, h.watched_at DESC NULLS LAST, h.media_type, h.tmdb_id
-LIMIT $limit
+-- name: app_list_titles
+-- The app's own list $list with each title's name and year from the pool (NULL when the
+-- pool lacks it), in the list's order.
+WITH listed AS (
+    SELECT DISTINCT media_type, tmdb_id FROM history
+    WHERE source = 'watchbuddy' AND list = $list
+)
+SELECT l.media_type, l.tmdb_id, p.title, p.year
+FROM listed AS l
+LEFT JOIN pool AS p ON p.media_type = l.media_type AND p.tmdb_id = l.tmdb_id
+ORDER BY l.media_type, l.tmdb_id

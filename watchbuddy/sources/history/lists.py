@@ -45,6 +45,18 @@ def app_list(warehouse: Warehouse, list_name: str = NOT_INTERESTED) -> list[Key]
         con.close()
 
 
+def app_list_titles(
+    warehouse: Warehouse, list_name: str = NOT_INTERESTED
+) -> list[tuple[str, int, str | None, int | None]]:
+    """The list's titles with their pool title and year (None for a title the pool lacks)."""
+    con = open_views(warehouse)
+    try:
+        rows = con.sql(statement("history.sql", "app_list_titles"), params={"list": list_name})
+        return [(m, int(i), t, y) for m, i, t, y in rows.fetchall()]
+    finally:
+        con.close()
+
+
 def _write(writer: WarehouseWriter, keys: Iterable[Key], list_name: str) -> None:
     now = utcnow()
     rows = pl.DataFrame(

@@ -406,6 +406,11 @@ def test_unknown_and_unreadable_files_are_one_line_errors(pool, tmp_path):
         import_files(warehouse, [letterboxd], "imdb")
     with pytest.raises(HistoryFileError, match="is not a Trakt export: not valid JSON"):
         import_files(warehouse, [write(tmp_path, "x.json", "[{")])
+    with pytest.raises(HistoryFileError, match="nested deeper than any export is"):
+        import_files(warehouse, [write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000)])
+    huge = 'Date,Name,Year,Letterboxd URI\n2020,"' + "x" * 200_000 + '",2000,u\n'
+    with pytest.raises(HistoryFileError, match=r"is not a readable CSV .*field larger"):
+        import_files(warehouse, [write(tmp_path, "watched.csv", huge)])
     with pytest.raises(HistoryFileError, match="is not a file"):
         import_files(warehouse, [tmp_path / "missing.csv"])
     assert stored(pool) == []  # nothing is written when one file of several is refused

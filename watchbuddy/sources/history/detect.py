@@ -5,6 +5,7 @@ or an IMDb watchlist from a watched list, which share a header."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from watchbuddy.errors import HistoryFileError
@@ -33,7 +34,7 @@ def detect(data: bytes) -> str | None:
         return "trakt"
     try:
         header = header_of(data)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, csv.Error):
         return None
     if imdb.is_imdb(header):
         return "imdb"
@@ -71,4 +72,8 @@ def read_export(path: Path, source: str = "auto") -> ParsedFile:
     except UnicodeDecodeError:
         raise HistoryFileError(
             f"{path.name} is not UTF-8 JSON; export it from Trakt again."
+        ) from None
+    except csv.Error as exc:
+        raise HistoryFileError(
+            f"{path.name} is not a readable CSV ({exc}); export it from {found} again."
         ) from None

@@ -26,6 +26,8 @@ def parse(text: str) -> ParsedFile:
         items = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotTrakt(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise NotTrakt("nested deeper than any export is") from None
     if not isinstance(items, list):
         raise NotTrakt("not a JSON list of items")
     entries = [_entry(position, item) for position, item in enumerate(items, start=1)]

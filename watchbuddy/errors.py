@@ -109,6 +109,23 @@ class UnreadableCsv(LandingError):
     a plain CSV (or fix the line the message points to) and import again."""
 
 
+# Your watch history (sources/history/) ------------------------------------------------------
+
+
+class HistoryFileError(ConfigError):
+    """A file given to `watchbuddy history import` cannot be read, or is no export of a
+    format the importer understands (the message lists them).
+
+    Nothing is imported; give the export file as Trakt, Letterboxd or IMDb wrote it (or the
+    right `--source`) and run the command again."""
+
+
+class UnknownTitleKey(ConfigError):
+    """A title given to `watchbuddy not-interested` is not `movie:ID` or `tv:ID`.
+
+    Nothing is changed; write each title as its media type and TMDB id (`movie:27205`)."""
+
+
 # TMDB (sources/tmdb/) -----------------------------------------------------------------------
 
 

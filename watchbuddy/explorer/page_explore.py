@@ -26,6 +26,9 @@ from watchbuddy.pool.filters import BY_NAME, FILTERS, CandidateFilters, Filter
 from watchbuddy.pool.modes import COMPONENTS, MODES
 from watchbuddy.pool.streaming import ATTRIBUTION, Provider, find_provider, watch_page_url
 from watchbuddy.safe_text import plain_markdown, printable
+from watchbuddy.sources.history.land import HistoryReport, import_files
+from watchbuddy.sources.history.lists import change
+from watchbuddy.store.warehouse import Warehouse
 
 STATE = "explore_filters"
 NOTES = "explore_url_notes"
@@ -245,6 +248,48 @@ def _sidebar(languages: list[str], streaming: StreamingChoices) -> CandidateFilt
     return CandidateFilters(**values, exclude=exclude)
 
 
+HISTORY_REPORTS = "history_reports"
+
+
+def _history_import(root: str) -> None:
+    """Import Trakt, Letterboxd or IMDb exports from the sidebar, as `watchbuddy history
+    import` does (the same files, the same report); *For me* then leaves them out."""
+    box = st.sidebar.expander("Import your history (Trakt, Letterboxd, IMDb)")
+    files = box.file_uploader(
+        "Export files",
+        type=["csv", "json"],
+        accept_multiple_files=True,
+        key="history_files",
+        help="Trakt's JSON export, Letterboxd's ratings/watched/diary/watchlist.csv, IMDb's "
+        "ratings.csv or a list export. Importing a file again replaces its earlier rows.",
+    )
+    if files and box.button("Import", key="history_import"):
+        with tempfile.TemporaryDirectory() as folder:
+            paths = []
+            for upload in files:
+                path = Path(folder) / Path(upload.name).name
+                path.write_bytes(upload.getvalue())
+                paths.append(path)
+            try:
+                reports = import_files(Warehouse(Path(root)), paths)
+            except WatchBuddyError as exc:
+                box.error(plain_markdown(exc))
+                return
+        st.session_state[HISTORY_REPORTS] = [_report_line(r) for r in reports]
+        st.rerun()
+    for line in st.session_state.get(HISTORY_REPORTS, []):
+        box.caption(line)
+
+
+def _report_line(report: HistoryReport) -> str:
+    return plain_markdown(
+        f"{report.file} ({report.source} {report.kind}): {report.rows_read:,} rows read = "
+        f"{report.matched:,} matched + {report.ambiguous:,} ambiguous + "
+        f"{report.unmatched:,} unmatched; {report.stored:,} stored (the rest are listed "
+        "on the Pool page's rejected rows)."
+    )
+
+
 def _year_range(low: int | None, high: int | None) -> tuple[int | None, int | None]:
     if low is not None and high is not None and low > high:
         st.sidebar.warning(f"From year {low} is after to year {high}; showing {high}–{low}.")
@@ -385,6 +430,7 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
     )
     if detail.get("overview"):
         text.markdown(plain_markdown(detail["overview"]))
+    _not_interested_button(text, row, root)
     if filters.region:
         _where_to_watch(row, filters.region, root, version)
     _history_chart(row, root, version)
@@ -420,6 +466,25 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
         f"fetched {detail.get('updated_at') or '?'} · votes refreshed "
         f"{detail.get('votes_refreshed_at') or 'never'}"
     )
+
+
+def _not_interested_button(where: Any, row: dict, root: str) -> None:
+    """Mark the title not interested (the app's own list in `history`): it leaves every
+    candidate list from the next query on, here and in `recommend`."""
+    key = (row["media_type"], int(row["tmdb_id"]))
+    if where.button(
+        "Not interested",
+        key=f"not_interested_{key[0]}_{key[1]}",
+        help="Never show this title again (`watchbuddy not-interested remove` undoes it).",
+    ):
+        try:
+            change(Warehouse(Path(root)), add=[key])
+        except WatchBuddyError as exc:
+            st.error(plain_markdown(exc))
+            return
+        st.session_state.pop("detail_pick", None)
+        st.toast(f"{printable(row['title'])} will not be shown again.")
+        st.rerun()
 
 
 def _where_to_watch(row: dict, region: str, root: str, version: int) -> None:
@@ -464,6 +529,7 @@ def render() -> None:
     streaming = _streaming_choices(context)
     _seed_widgets(languages)
     filters = _sidebar(languages, streaming)
+    _history_import(context.root)
     st.session_state[STATE] = replace(filters, exclude=frozenset())
     st.query_params.from_dict(params_from_filters(filters))
     # A provider filter without a region reads the default one (the link leaves it out).

@@ -34,6 +34,7 @@ from watchbuddy.pool.filters import CandidateFilters as CandidateFilters
 from watchbuddy.pool.filters import discover_queries, media_types
 from watchbuddy.pool.modes import COMPONENTS as COMPONENTS
 from watchbuddy.pool.modes import MODES as MODES
+from watchbuddy.pool.personal import ExcludedTitles
 from watchbuddy.pool.sparklines import recent_popularity
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.sniff import utf8_csv_bytes
@@ -170,6 +171,7 @@ class CandidateProvider:
         self._version: int | None = None  # the manifest version `_key`'s file serves
         self._loaded = Loaded(pl.DataFrame())
         self._lock = threading.Lock()
+        self._personal = ExcludedTitles(warehouse)
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         return self._current()[0]
@@ -307,8 +309,15 @@ class CandidateProvider:
         finally:
             cursor.close()
 
+    def _with_history(self, filters: CandidateFilters) -> CandidateFilters:
+        """`filters` whose exclusion also holds what your lists leave out (`personal`): the
+        not-interested list always, watched and rated titles with `for_me`. One exclusion
+        for a watched file and the history, so the TMDB fallback skips them too."""
+        mine = self._personal.get(self.warehouse.read_manifest(), filters.for_me)
+        return replace(filters, exclude=filters.exclude | mine) if mine else filters
+
     def get(self, filters: CandidateFilters) -> Candidates:
-        filters = filters.validated()
+        filters = self._with_history(filters.validated())
         cursor, loaded = self._current()
         display = loaded.display
         try:

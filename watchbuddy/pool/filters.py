@@ -611,6 +611,17 @@ class CandidateFilters:
             ),
         ),
     )
+    for_me: bool = entry(
+        False,
+        Filter(
+            "Leave out every title your history lists as watched or rated (`watchbuddy "
+            "history import`); titles marked not interested are left out either way.",
+            cli="--for-me",
+            url="for_me",
+            url_help="leave out what your history says you watched or rated: true/false",
+            widget=Widget("checkbox", "For me: hide what I watched or rated"),
+        ),
+    )
     exclude: frozenset[tuple[str, int]] = entry(
         frozenset(),
         Filter(

@@ -73,6 +73,9 @@ OUTPUT_COLUMNS = [
 # monetization types), in TMDB's display order.
 STREAMING_COLUMN = "streaming_on"
 STREAMING_TABLES = ("providers", "availability")
+# The keyword filters' tables, built from the same file: the vocabulary, then the
+# (keyword, row) pairs.
+KEYWORD_TABLES = ("load_keyword_names", "load_keywords")
 
 
 @dataclass
@@ -200,6 +203,8 @@ class CandidateProvider:
                 con = new_connection()
                 con.execute(sql_file("scores.sql"))
                 con.execute(statement(SQL, "load"), {"path": str(path)})
+                for name in KEYWORD_TABLES:
+                    con.execute(statement(SQL, name), {"path": str(path)})
                 # Unknown votes, rating and popularity read as 0, as in the query's table.
                 display = (
                     pl.read_parquet(path, columns=DISPLAY_COLUMNS)

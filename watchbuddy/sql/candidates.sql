@@ -22,9 +22,37 @@ SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask,
        coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
        coalesce(popularity, 0) AS popularity, adult,
        removed_from_tmdb_at IS NOT NULL AS removed, coalesce(synthetic, false) AS synthetic,
+       nullif(runtime, 0) AS runtime, coalesce(poster_path, '') <> '' AS has_poster,
        obscurity_score, mainstream_score, quality_score, trend_score,
        freshness_score(release_date, current_date) AS freshness_score
 FROM read_parquet($path)
+
+-- name: load_keyword_names
+-- The keyword filters' vocabulary: each distinct keyword of the pool, in lower case, runs
+-- of ASCII white space made one space, trimmed (as filters.py normalizes a request), with a
+-- small id. The keyword lists stay in the file; the candidate table holds ids only.
+CREATE OR REPLACE TABLE candidate_keyword_names AS
+SELECT (row_number() OVER (ORDER BY keyword))::UINTEGER AS keyword_id, keyword
+FROM (
+    SELECT DISTINCT lower(trim(regexp_replace(k, '[\t\n\f\r ]+', ' ', 'g'))) AS keyword
+    FROM (SELECT unnest(keywords) AS k FROM read_parquet($path))
+    WHERE trim(regexp_replace(k, '[\t\n\f\r ]+', ' ', 'g')) <> ''
+)
+
+-- name: load_keywords
+-- One row per (keyword, title) by row position (`rid`), sorted by keyword: a keyword
+-- filter is a semi join of the few rows of its keywords (two 4-byte integers a pair;
+-- at TMDB's size about 7M pairs, 60 MB, rather than the keyword strings of every row).
+-- The file's row number is the candidate table's rowid (both read the file in order).
+CREATE OR REPLACE TABLE candidate_keywords AS
+SELECT n.keyword_id, k.rid
+FROM (
+    SELECT DISTINCT file_row_number::UINTEGER AS rid,
+           lower(trim(regexp_replace(unnest(keywords), '[\t\n\f\r ]+', ' ', 'g'))) AS keyword
+    FROM read_parquet($path, file_row_number = true)
+) AS k
+JOIN candidate_keyword_names AS n USING (keyword)
+ORDER BY n.keyword_id, k.rid
 
 -- name: load_providers
 -- The providers of every fetched region (the `providers` view, defined on the candidate
@@ -138,3 +166,24 @@ NOT removed
 
 -- name: where_providers
 rowid IN (SELECT rid FROM candidate_availability WHERE region = $region AND list_contains($provider_ids, provider_id) AND monetization_bit & $monetization_mask <> 0)
+
+-- name: where_no_genres
+genre_mask & $exclude_mask = 0
+
+-- name: where_runtime_min
+runtime >= $runtime_min
+
+-- name: where_runtime_max
+runtime <= $runtime_max
+
+-- name: where_keywords
+rowid IN (SELECT k.rid FROM candidate_keywords AS k JOIN candidate_keyword_names AS n USING (keyword_id) WHERE list_contains($keywords, n.keyword))
+
+-- name: where_no_keywords
+rowid NOT IN (SELECT k.rid FROM candidate_keywords AS k JOIN candidate_keyword_names AS n USING (keyword_id) WHERE list_contains($exclude_keywords, n.keyword))
+
+-- name: where_poster
+has_poster
+
+-- name: where_no_poster
+NOT has_poster

@@ -236,3 +236,29 @@ def test_recommend_takes_the_new_options_and_refuses_bad_ones(tmp_path, demo_dir
         assert bad.returncode == 2, (args, bad.stderr)
         assert needle in bad.stderr, (args, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def test_keyword_tables_follow_a_new_version(settings: Settings) -> None:
+    """The keyword tables are built on the first keyword query of a loaded table, and again
+    for the next version's table."""
+    (settings.data_dir / "movies.csv").write_text(
+        "id,title,release_date,keywords,runtime,poster_path,vote_count\n"
+        '1,Heist One,2001-01-01,"Heist, Time Travel",95,/a.jpg,10\n'
+        "2,Quiet One,2002-01-01,,0,,10\n"
+    )
+    bootstrap(settings)
+    provider = CandidateProvider(Warehouse(settings.warehouse))
+
+    def titles(**asked) -> list[str]:
+        return sorted(provider.get(CandidateFilters(**asked, **OPEN)).frame["title"])
+
+    assert titles() == ["Heist One", "Quiet One"]  # no keyword asked: no keyword tables
+    assert titles(keywords=("TIME TRAVEL",)) == ["Heist One"]
+    assert titles(exclude_keywords=("heist",)) == ["Quiet One"]
+    assert titles(runtime_min=0) == ["Heist One"]  # runtime 0 is unknown
+    assert titles(poster="without") == ["Quiet One"]
+    (settings.data_dir / "more.csv").write_text(
+        "id,title,release_date,keywords,vote_count\n3,Heist Two,2003-01-01,heist,10\n"
+    )
+    bootstrap(settings)
+    assert titles(keywords=("heist",)) == ["Heist One", "Heist Two"]

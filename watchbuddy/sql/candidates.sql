@@ -23,7 +23,7 @@ SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask,
        coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
        coalesce(popularity, 0) AS popularity, adult,
        removed_from_tmdb_at IS NOT NULL AS removed, coalesce(synthetic, false) AS synthetic,
-       nullif(runtime, 0) AS runtime, coalesce(poster_path, '') <> '' AS has_poster,
+       nullif(runtime, 0) AS runtime, has_poster,
        obscurity_score, mainstream_score, quality_score, trend_score,
        freshness_score(release_date, current_date) AS freshness_score
 FROM read_parquet($path)

@@ -155,3 +155,30 @@ def test_the_language_picker_shows_names(app_env: Warehouse) -> None:
     at.multiselect(key="f_lang").select("da").run()
     assert at.query_params == {"lang": "da"}  # the link keeps the code
     assert (results(at)["original_language"] == "da").all()
+
+
+def test_explore_takes_typed_keywords_and_a_runtime_range(app_env: Warehouse) -> None:
+    at = start(min_votes="0")
+    everything = results(at)["tmdb_id"].to_list()
+    at.multiselect(key="f_keyword").select("City").run()
+    at.number_input(key="f_runtime_min").set_value(60).run()
+    at.number_input(key="f_runtime_max").set_value(100).run()
+    assert not at.exception, at.exception
+    assert at.query_params == {
+        "min_votes": "0",
+        "keyword": "City",
+        "runtime_min": "60",
+        "runtime_max": "100",
+    }
+    shown = results(at)
+    narrowed = list(zip(shown["media_type"], shown["tmdb_id"], strict=True))
+    assert narrowed and shown["tmdb_id"].to_list() != everything
+    con = open_views(app_env)
+    ok = set(
+        con.sql(
+            "SELECT media_type, tmdb_id FROM pool WHERE runtime BETWEEN 60 AND 100 AND "
+            "list_contains(list_transform(keywords, lambda k: lower(trim(k))), 'city')"
+        ).fetchall()
+    )
+    con.close()
+    assert set(narrowed) <= ok

@@ -176,6 +176,9 @@ def _extras(
         return {
             "options": sorted(set(languages) | set(st.session_state[KEYS[name]])),
             "format_func": picker_label,
+            # Typing a code ("da") or part of a name finds it; a fuzzy match of "da" put
+            # languages such as Indonesian (id) first.
+            "filter_mode": "contains",
         }
     if name in TYPED:
         return {"options": list(st.session_state[KEYS[name]]), "accept_new_options": True}

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 import polars as pl
+from click.core import ParameterSource
 
 from watchbuddy import __version__
 from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
@@ -642,14 +643,43 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def with_preset(ctx: Context, name: str, chosen: dict[str, Any]) -> dict[str, Any]:
+    """`chosen` with the saved view's filters where the command line did not give the option
+    itself (an explicit option wins; the others take the view's value, or the default)."""
+    from watchbuddy.explorer.query_params import read_query_string
+    from watchbuddy.store.saved_views import find_view
+
+    view = find_view(ctx.warehouse, name)
+    parsed, fields = read_query_string(view.query)
+    for note in parsed.notes:
+        click.echo(f"Note: preset {view.name!r}: {note}", err=True)
+    click_ctx = click.get_current_context()
+    given = {
+        spec.name
+        for spec in FILTERS
+        if spec.cli and click_ctx.get_parameter_source(spec.name) is ParameterSource.COMMANDLINE
+    }
+    return {
+        key: getattr(parsed.filters, key) if key in fields and key not in given else value
+        for key, value in chosen.items()
+    }
+
+
 @cli.command("recommend")
 @filter_options
+@click.option(
+    "--preset",
+    metavar="NAME",
+    help="Start from a saved view (`watchbuddy presets`); options given here override its values.",
+)
 @click.option("--no-fallback", is_flag=True, help="Answer from the pool only.")
 @click.option(
     "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True
 )
 @pass_context
-def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, fmt: str) -> None:
+def recommend_command(
+    ctx: Context, chosen: dict[str, Any], preset: str | None, no_fallback: bool, fmt: str
+) -> None:
     """Candidate titles for the given filters and discovery mode, best first."""
     from watchbuddy.pool.candidates import (
         STREAMING_COLUMN,
@@ -661,6 +691,8 @@ def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, f
     from watchbuddy.pool.streaming import ATTRIBUTION
 
     ensure_pool(ctx)
+    if preset is not None:
+        chosen = with_preset(ctx, preset, chosen)
     if ctx.warehouse.read_manifest().is_empty and (
         no_fallback or not ctx.settings.has_tmdb_credential
     ):
@@ -933,6 +965,47 @@ def schedule_command(ctx: Context) -> None:
             say("stopping")
         scheduler.shutdown(wait=True)
     say("stopped")
+
+
+@cli.group("presets", invoke_without_command=True)
+@click.pass_context
+def presets_group(click_ctx: click.Context) -> None:
+    """The saved views (save one in Explore): name, when saved, and its filters as a link."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    click_ctx.invoke(presets_list_command)
+
+
+@presets_group.command("list")
+@pass_context
+def presets_list_command(ctx: Context) -> None:
+    """The saved views, by name."""
+    from watchbuddy.store.saved_views import list_views
+
+    views = list_views(ctx.warehouse)
+    if not views:
+        click.echo("No saved views yet: save one in Explore's sidebar (Saved views).")
+        return
+    rows = [
+        {
+            "name": printable(v.name),
+            "saved (UTC)": f"{v.saved_at:%Y-%m-%d %H:%M}",
+            "filters": printable(v.query) or "(the defaults)",
+        }
+        for v in views
+    ]
+    click.echo(_table(rows))
+
+
+@presets_group.command("delete")
+@click.argument("name")
+@pass_context
+def presets_delete_command(ctx: Context, name: str) -> None:
+    """Delete a saved view."""
+    from watchbuddy.store.saved_views import delete_view
+
+    delete_view(ctx.warehouse, name)
+    click.echo(f"Deleted the saved view {printable(name)!r}.")
 
 
 @cli.group("jobs", invoke_without_command=True)

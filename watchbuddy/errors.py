@@ -57,6 +57,16 @@ class UnknownProvider(ConfigError):
     The message lists the region's providers; use one of those names or ids."""
 
 
+class UnknownPreset(ConfigError):
+    """`recommend --preset NAME` or `presets delete NAME` names no saved view.
+
+    The message lists the saved names; save a view in Explore first, or use one of those."""
+
+
+class InvalidViewName(ConfigError):
+    """A saved view's name is empty or too long; the message says what a name may be."""
+
+
 # The warehouse (store/) ---------------------------------------------------------------------
 
 

@@ -18,11 +18,12 @@ import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from watchbuddy.errors import WatchBuddyError
-from watchbuddy.explorer import data
+from watchbuddy.explorer import data, saved_views
 from watchbuddy.explorer.common import PageContext, footer, page_context, stop_if_empty
 from watchbuddy.explorer.query_params import filters_from_params, params_from_filters
 from watchbuddy.pool.candidates import STREAMING_COLUMN, read_watched_file, with_default_region
 from watchbuddy.pool.filters import BY_NAME, FILTERS, CandidateFilters, Filter
+from watchbuddy.pool.languages import picker_label
 from watchbuddy.pool.modes import COMPONENTS, MODES
 from watchbuddy.pool.streaming import ATTRIBUTION, Provider, find_provider, watch_page_url
 from watchbuddy.safe_text import plain_markdown, printable
@@ -37,7 +38,10 @@ MEDIA_LABELS = dict(_MEDIA_WIDGET.labels or {}) if _MEDIA_WIDGET else {}
 _MONETIZATION_WIDGET = BY_NAME["monetization"].widget
 MONETIZATION_LABELS = dict(_MONETIZATION_WIDGET.labels or {}) if _MONETIZATION_WIDGET else {}
 # Filters whose widgets share a row: the first -> the second.
-SIDE_BY_SIDE = {"year_min": "year_max", "limit": "offset"}
+SIDE_BY_SIDE = {"year_min": "year_max", "runtime_min": "runtime_max", "limit": "offset"}
+# Filters whose multiselect takes what is typed (any keyword; the pool's vocabulary is too
+# large to list).
+TYPED = ("keywords", "exclude_keywords")
 SCORE_HELP = {
     "mainstream": "reach: how widely seen (votes, and popularity a quarter as much)",
     "obscurity": "1 - reach: how little known (votes and popularity only)",
@@ -172,7 +176,15 @@ def _extras(
     """What only the page knows for a widget: the pool's languages, the chosen mode's vote
     floor, the page size as the step of "Skip first", the regions and their providers."""
     if name == "languages":
-        return {"options": sorted(set(languages) | set(st.session_state[KEYS[name]]))}
+        return {
+            "options": sorted(set(languages) | set(st.session_state[KEYS[name]])),
+            "format_func": picker_label,
+            # Typing a code ("da") or part of a name finds it; a fuzzy match of "da" put
+            # languages such as Indonesian (id) first.
+            "filter_mode": "contains",
+        }
+    if name in TYPED:
+        return {"options": list(st.session_state[KEYS[name]]), "accept_new_options": True}
     if name == "region":
         current = st.session_state[KEYS[name]]
         default = f"default: {streaming.default}" if streaming.default else "none"
@@ -530,6 +542,14 @@ def render() -> None:
     _seed_widgets(languages)
     filters = _sidebar(languages, streaming)
     _history_import(context.root)
+    picked = saved_views.sidebar(context.warehouse, filters)
+    if picked is not None:  # a saved view replaces the sidebar's filters
+        for key in (*WIDGETS, STATE, NOTES):
+            st.session_state.pop(key, None)
+        st.session_state[STATE] = picked.filters
+        st.session_state[NOTES] = (picked.filters, picked.notes)
+        st.query_params.from_dict(params_from_filters(picked.filters))
+        st.rerun()
     st.session_state[STATE] = replace(filters, exclude=frozenset())
     st.query_params.from_dict(params_from_filters(filters))
     # A provider filter without a region reads the default one (the link leaves it out).

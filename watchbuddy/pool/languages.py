@@ -75,3 +75,9 @@ def label(code: str) -> str:
     """'da (Danish)': how a code is shown in lists and errors."""
     shown = name(code)
     return code if shown == code else f"{code} ({shown})"
+
+
+def picker_label(code: str) -> str:
+    """'Danish (da)': how a pickable language is shown (the name first, to find it by)."""
+    shown = name(code)
+    return code if shown == code else f"{shown} ({code})"

@@ -151,9 +151,18 @@ def test_every_condition_is_a_statement_in_candidates_sql() -> None:
         min_rating=5.0,
         region="US",
         providers=("8",),  # as the provider resolves them: TMDB ids
+        exclude_genres=("Music",),
+        keywords=("heist",),
+        exclude_keywords=("concert",),
+        runtime_min=60,
+        runtime_max=120,
+        poster="with",
     )
+    no_poster = CandidateFilters(poster="without")
     used = {
-        name for filters in (CandidateFilters(), everything) for name, _ in filters.conditions()
+        name
+        for filters in (CandidateFilters(), everything, no_poster)
+        for name, _ in filters.conditions()
     }
     assert used <= set(named)
     assert {n for n in named if n.startswith("where_")} <= used | {"where_genres_all"}

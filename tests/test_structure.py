@@ -36,6 +36,7 @@ STAGE_OF_PREFIX = {
     "watchbuddy.sources.csv": "sources.csv",
     "watchbuddy.sources.tmdb": "sources.tmdb",
     "watchbuddy.sources.exports": "sources.exports",
+    "watchbuddy.sources.history": "sources.history",
     "watchbuddy.pool": "pool",
     "watchbuddy.jobs": "jobs",
     "watchbuddy.query": "query",
@@ -57,6 +58,10 @@ ALLOWED: dict[str, dict[str, str]] = {
     "sources.csv": {"store": "lands files into the warehouse: schema, writer, views"},
     "sources.tmdb": {"store": "publishes fetched titles, votes, removals, runs, checkpoints"},
     "sources.exports": {"store": "publishes popularity history, export records, rejects, runs"},
+    "sources.history": {
+        "store": "publishes your history rows and their rejects; matches against the pool view",
+        "sources.csv": "an export is CSV read the way landing reads one (utf8_csv_bytes)",
+    },
     "pool": {
         "store": "candidates are read from the pool view and its materialized file",
         "sources.csv": "a watched list is read as CSV the way landing reads one (sniff)",
@@ -80,6 +85,7 @@ ALLOWED: dict[str, dict[str, str]] = {
         "(refresh_titles.Pace) to the data-age statistics",
         "pool": "the pages show candidates, modes, genres and pool statistics",
         "jobs": "the app runs the scheduler; the Jobs page lists and runs jobs",
+        "sources.history": "the detail panel's Not interested button writes the app's list",
     },
     "cli": {
         "api": "--version",
@@ -88,6 +94,7 @@ ALLOWED: dict[str, dict[str, str]] = {
         "sources.tmdb": "`ingest`, `refresh-votes`, `refresh-titles` and `providers` run the "
         "TMDB jobs' functions",
         "sources.exports": "`exports` lands TMDB's daily ID exports",
+        "sources.history": "`history import` and `not-interested`",
         "pool": "`recommend` and `stats`",
         "jobs": "`schedule`, `jobs` and `jobs run`",
         "query": "`sql`",

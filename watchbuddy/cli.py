@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 import polars as pl
+from click.core import ParameterSource
 
 from watchbuddy import __version__
 from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
@@ -642,14 +643,43 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def with_preset(ctx: Context, name: str, chosen: dict[str, Any]) -> dict[str, Any]:
+    """`chosen` with the saved view's filters where the command line did not give the option
+    itself (an explicit option wins; the others take the view's value, or the default)."""
+    from watchbuddy.explorer.query_params import read_query_string
+    from watchbuddy.store.saved_views import find_view
+
+    view = find_view(ctx.warehouse, name)
+    parsed, fields = read_query_string(view.query)
+    for note in parsed.notes:
+        click.echo(f"Note: preset {view.name!r}: {note}", err=True)
+    click_ctx = click.get_current_context()
+    given = {
+        spec.name
+        for spec in FILTERS
+        if spec.cli and click_ctx.get_parameter_source(spec.name) is ParameterSource.COMMANDLINE
+    }
+    return {
+        key: getattr(parsed.filters, key) if key in fields and key not in given else value
+        for key, value in chosen.items()
+    }
+
+
 @cli.command("recommend")
 @filter_options
+@click.option(
+    "--preset",
+    metavar="NAME",
+    help="Start from a saved view (`watchbuddy presets`); options given here override its values.",
+)
 @click.option("--no-fallback", is_flag=True, help="Answer from the pool only.")
 @click.option(
     "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True
 )
 @pass_context
-def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, fmt: str) -> None:
+def recommend_command(
+    ctx: Context, chosen: dict[str, Any], preset: str | None, no_fallback: bool, fmt: str
+) -> None:
     """Candidate titles for the given filters and discovery mode, best first."""
     from watchbuddy.pool.candidates import (
         STREAMING_COLUMN,
@@ -661,6 +691,8 @@ def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, f
     from watchbuddy.pool.streaming import ATTRIBUTION
 
     ensure_pool(ctx)
+    if preset is not None:
+        chosen = with_preset(ctx, preset, chosen)
     if ctx.warehouse.read_manifest().is_empty and (
         no_fallback or not ctx.settings.has_tmdb_credential
     ):
@@ -696,6 +728,12 @@ def recommend_command(ctx: Context, chosen: dict[str, Any], no_fallback: bool, f
                 f"{'; ...' if len(watched.unknown) > 3 else ''})",
                 err=True,
             )
+    if chosen["for_me"] and not ctx.warehouse.read_manifest().files("history"):
+        click.echo(
+            "Note: --for-me has nothing to leave out yet: import your history first "
+            "(`watchbuddy history import FILE`).",
+            err=True,
+        )
     filters = CandidateFilters(**chosen, exclude=exclude)
     result = get_candidates(filters, ctx.settings, fallback=not no_fallback)
     if result.short_by and not result.past_the_end:
@@ -793,6 +831,122 @@ def search_command(
         click.echo(_table(frame.to_dicts()))
 
 
+@cli.group("history", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def history_group(click_ctx: click.Context, as_json: bool) -> None:
+    """Your watch history: import Trakt, Letterboxd and IMDb exports; without a subcommand,
+    what is stored per source, file and list."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from watchbuddy.sql import statement
+    from watchbuddy.store.views import open_views
+
+    ctx = click_ctx.find_object(Context)
+    assert ctx is not None
+    con = open_views(ctx.warehouse, materialize=False)
+    try:
+        rows = con.sql(statement("history.sql", "summary")).pl()
+    finally:
+        con.close()
+    if as_json:
+        click.echo(json.dumps(rows.to_dicts(), indent=2, default=str))
+        return
+    if rows.is_empty():
+        click.echo(
+            "No history yet: `watchbuddy history import FILE...` imports a Trakt, Letterboxd "
+            "or IMDb export."
+        )
+        return
+    shown = rows.with_columns(pl.col("file").map_elements(printable, return_dtype=pl.String))
+    click.echo(_table(shown.to_dicts()))
+
+
+@history_group.command("import")
+@click.argument("file", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--source",
+    type=click.Choice(["auto", "trakt", "letterboxd", "imdb"]),
+    default="auto",
+    show_default=True,
+    help="Which service wrote the files (auto: read from the content).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the per-file reports as JSON.")
+@pass_context
+def history_import_command(
+    ctx: Context, file: tuple[Path, ...], source: str, as_json: bool
+) -> None:
+    """Import watched, rated and watchlist exports; matched to TMDB ids, each file's rows
+    replacing what an earlier import of the same file stored."""
+    from watchbuddy.sources.history.land import import_files
+
+    ensure_pool(ctx)
+    reports = import_files(ctx.warehouse, list(file), source)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
+        return
+    rows = [
+        {
+            "file": printable(r.file, one_line=True),
+            "source": r.source,
+            "kind": r.kind,
+            "read": r.rows_read,
+            "matched": r.matched,
+            "ambiguous": r.ambiguous,
+            "unmatched": r.unmatched,
+            "stored": r.stored,
+            "titles": r.titles,
+        }
+        for r in reports
+    ]
+    click.echo(_table(rows))
+    for r in reports:
+        name = printable(r.file, one_line=True)
+        if r.replaced:
+            click.echo(f"{name}: replaced the {r.replaced:,} rows its earlier import stored")
+        if r.reasons:
+            reasons = ", ".join(
+                f"{printable(k, one_line=True)} ({v})" for k, v in r.reasons.items()
+            )
+            click.echo(f"{name}: not matched, by reason: {reasons}")
+        for line, reason in r.examples:
+            click.echo(f"  line {line}: {printable(reason, one_line=True)}")
+        if r.ambiguous + r.unmatched > len(r.examples):
+            click.echo(f"  ... all {r.ambiguous + r.unmatched:,} are in the `rejects` view")
+
+
+@cli.command("not-interested")
+@click.argument("action", type=click.Choice(["add", "remove", "list"]))
+@click.argument("title", nargs=-1)
+@pass_context
+def not_interested_command(ctx: Context, action: str, title: tuple[str, ...]) -> None:
+    """Titles never to recommend again (movie:ID or tv:ID): `add`, `remove` or `list` them.
+    Left out of every candidate list, with or without --for-me."""
+    from watchbuddy.sources.history.lists import app_list_titles, change, parse_key
+
+    if action == "list":
+        if title:
+            raise ConfigError("`not-interested list` takes no titles; run it alone.")
+        rows = app_list_titles(ctx.warehouse)
+        if not rows:
+            click.echo("Nothing is marked not interested.")
+        for media_type, tmdb_id, name, year in rows:
+            shown = f"  {printable(name, one_line=True)} ({year or '?'})" if name else ""
+            click.echo(f"{media_type}:{tmdb_id}{shown}")
+        return
+    if not title:
+        raise ConfigError(f"Give the titles to {action}, as movie:ID or tv:ID (movie:27205).")
+    keys = [parse_key(t) for t in title]
+    added, removed = change(
+        ctx.warehouse,
+        add=keys if action == "add" else (),
+        remove=keys if action == "remove" else (),
+    )
+    done = added if action == "add" else removed
+    verb = "Marked not interested" if action == "add" else "No longer marked not interested"
+    click.echo(f"{verb}: {', '.join(f'{m}:{i}' for m, i in done) or 'nothing changed'}.")
+
+
 @cli.command("compact")
 @click.option(
     "--drop-demo",
@@ -875,6 +1029,47 @@ def schedule_command(ctx: Context) -> None:
             say("stopping")
         scheduler.shutdown(wait=True)
     say("stopped")
+
+
+@cli.group("presets", invoke_without_command=True)
+@click.pass_context
+def presets_group(click_ctx: click.Context) -> None:
+    """The saved views (save one in Explore): name, when saved, and its filters as a link."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    click_ctx.invoke(presets_list_command)
+
+
+@presets_group.command("list")
+@pass_context
+def presets_list_command(ctx: Context) -> None:
+    """The saved views, by name."""
+    from watchbuddy.store.saved_views import list_views
+
+    views = list_views(ctx.warehouse)
+    if not views:
+        click.echo("No saved views yet: save one in Explore's sidebar (Saved views).")
+        return
+    rows = [
+        {
+            "name": printable(v.name),
+            "saved (UTC)": f"{v.saved_at:%Y-%m-%d %H:%M}",
+            "filters": printable(v.query) or "(the defaults)",
+        }
+        for v in views
+    ]
+    click.echo(_table(rows))
+
+
+@presets_group.command("delete")
+@click.argument("name")
+@pass_context
+def presets_delete_command(ctx: Context, name: str) -> None:
+    """Delete a saved view."""
+    from watchbuddy.store.saved_views import delete_view
+
+    delete_view(ctx.warehouse, name)
+    click.echo(f"Deleted the saved view {printable(name)!r}.")
 
 
 @cli.group("jobs", invoke_without_command=True)

@@ -57,6 +57,16 @@ class UnknownProvider(ConfigError):
     The message lists the region's providers; use one of those names or ids."""
 
 
+class UnknownPreset(ConfigError):
+    """`recommend --preset NAME` or `presets delete NAME` names no saved view.
+
+    The message lists the saved names; save a view in Explore first, or use one of those."""
+
+
+class InvalidViewName(ConfigError):
+    """A saved view's name is empty or too long; the message says what a name may be."""
+
+
 # The warehouse (store/) ---------------------------------------------------------------------
 
 
@@ -107,6 +117,23 @@ class UnreadableCsv(LandingError):
 
     Raised while landing a file; the message says what the reader met. Save the file again as
     a plain CSV (or fix the line the message points to) and import again."""
+
+
+# Your watch history (sources/history/) ------------------------------------------------------
+
+
+class HistoryFileError(ConfigError):
+    """A file given to `watchbuddy history import` cannot be read, or is no export of a
+    format the importer understands (the message lists them).
+
+    Nothing is imported; give the export file as Trakt, Letterboxd or IMDb wrote it (or the
+    right `--source`) and run the command again."""
+
+
+class UnknownTitleKey(ConfigError):
+    """A title given to `watchbuddy not-interested` is not `movie:ID` or `tv:ID`.
+
+    Nothing is changed; write each title as its media type and TMDB id (`movie:27205`)."""
 
 
 # TMDB (sources/tmdb/) -----------------------------------------------------------------------

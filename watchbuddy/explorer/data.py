@@ -31,14 +31,13 @@ from watchbuddy.jobs import scheduler
 from watchbuddy.pool import detail, stats, streaming
 from watchbuddy.pool.candidates import CandidateFilters, Candidates, provider_at
 from watchbuddy.pool.search import search_at
-from watchbuddy.pool.streaming import Provider
+from watchbuddy.pool.streaming import TMDB_WEBSITE, Provider
 from watchbuddy.settings import Settings
 from watchbuddy.sources.tmdb.refresh_titles import Pace
 
 T = TypeVar("T")
 
 POSTER_BASE = "https://image.tmdb.org/t/p/"
-TMDB_WEBSITE = "https://www.themoviedb.org"
 
 
 @dataclass(frozen=True)

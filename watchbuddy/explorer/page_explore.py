@@ -18,14 +18,18 @@ import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from watchbuddy.errors import WatchBuddyError
-from watchbuddy.explorer import data
+from watchbuddy.explorer import data, saved_views
 from watchbuddy.explorer.common import PageContext, footer, page_context, stop_if_empty
 from watchbuddy.explorer.query_params import filters_from_params, params_from_filters
 from watchbuddy.pool.candidates import STREAMING_COLUMN, read_watched_file, with_default_region
 from watchbuddy.pool.filters import BY_NAME, FILTERS, CandidateFilters, Filter
+from watchbuddy.pool.languages import picker_label
 from watchbuddy.pool.modes import COMPONENTS, MODES
 from watchbuddy.pool.streaming import ATTRIBUTION, Provider, find_provider, watch_page_url
 from watchbuddy.safe_text import plain_markdown, printable
+from watchbuddy.sources.history.land import HistoryReport, import_files
+from watchbuddy.sources.history.lists import change
+from watchbuddy.store.warehouse import Warehouse
 
 STATE = "explore_filters"
 NOTES = "explore_url_notes"
@@ -34,7 +38,10 @@ MEDIA_LABELS = dict(_MEDIA_WIDGET.labels or {}) if _MEDIA_WIDGET else {}
 _MONETIZATION_WIDGET = BY_NAME["monetization"].widget
 MONETIZATION_LABELS = dict(_MONETIZATION_WIDGET.labels or {}) if _MONETIZATION_WIDGET else {}
 # Filters whose widgets share a row: the first -> the second.
-SIDE_BY_SIDE = {"year_min": "year_max", "limit": "offset"}
+SIDE_BY_SIDE = {"year_min": "year_max", "runtime_min": "runtime_max", "limit": "offset"}
+# Filters whose multiselect takes what is typed (any keyword; the pool's vocabulary is too
+# large to list).
+TYPED = ("keywords", "exclude_keywords")
 SCORE_HELP = {
     "mainstream": "reach: how widely seen (votes, and popularity a quarter as much)",
     "obscurity": "1 - reach: how little known (votes and popularity only)",
@@ -177,7 +184,15 @@ def _extras(
     """What only the page knows for a widget: the pool's languages, the chosen mode's vote
     floor, the page size as the step of "Skip first", the regions and their providers."""
     if name == "languages":
-        return {"options": sorted(set(languages) | set(st.session_state[KEYS[name]]))}
+        return {
+            "options": sorted(set(languages) | set(st.session_state[KEYS[name]])),
+            "format_func": picker_label,
+            # Typing a code ("da") or part of a name finds it; a fuzzy match of "da" put
+            # languages such as Indonesian (id) first.
+            "filter_mode": "contains",
+        }
+    if name in TYPED:
+        return {"options": list(st.session_state[KEYS[name]]), "accept_new_options": True}
     if name == "region":
         current = st.session_state[KEYS[name]]
         default = f"default: {streaming.default}" if streaming.default else "none"
@@ -251,6 +266,48 @@ def _sidebar(languages: list[str], streaming: StreamingChoices) -> CandidateFilt
         st.rerun()
     values["year_min"], values["year_max"] = _year_range(values["year_min"], values["year_max"])
     return CandidateFilters(**values, exclude=exclude)
+
+
+HISTORY_REPORTS = "history_reports"
+
+
+def _history_import(root: str) -> None:
+    """Import Trakt, Letterboxd or IMDb exports from the sidebar, as `watchbuddy history
+    import` does (the same files, the same report); *For me* then leaves them out."""
+    box = st.sidebar.expander("Import your history (Trakt, Letterboxd, IMDb)")
+    files = box.file_uploader(
+        "Export files",
+        type=["csv", "json"],
+        accept_multiple_files=True,
+        key="history_files",
+        help="Trakt's JSON export, Letterboxd's ratings/watched/diary/watchlist.csv, IMDb's "
+        "ratings.csv or a list export. Importing a file again replaces its earlier rows.",
+    )
+    if files and box.button("Import", key="history_import"):
+        with tempfile.TemporaryDirectory() as folder:
+            paths = []
+            for upload in files:
+                path = Path(folder) / Path(upload.name).name
+                path.write_bytes(upload.getvalue())
+                paths.append(path)
+            try:
+                reports = import_files(Warehouse(Path(root)), paths)
+            except WatchBuddyError as exc:
+                box.error(plain_markdown(exc))
+                return
+        st.session_state[HISTORY_REPORTS] = [_report_line(r) for r in reports]
+        st.rerun()
+    for line in st.session_state.get(HISTORY_REPORTS, []):
+        box.caption(line)
+
+
+def _report_line(report: HistoryReport) -> str:
+    return plain_markdown(
+        f"{report.file} ({report.source} {report.kind}): {report.rows_read:,} rows read = "
+        f"{report.matched:,} matched + {report.ambiguous:,} ambiguous + "
+        f"{report.unmatched:,} unmatched; {report.stored:,} stored (the rest are listed "
+        "on the Pool page's rejected rows)."
+    )
 
 
 def _year_range(low: int | None, high: int | None) -> tuple[int | None, int | None]:
@@ -457,6 +514,7 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
     )
     if detail.get("overview"):
         text.markdown(plain_markdown(detail["overview"]))
+    _not_interested_button(text, row, root)
     if filters.region:
         _where_to_watch(row, filters.region, root, version)
     _history_chart(row, root, version)
@@ -492,6 +550,25 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
         f"fetched {detail.get('updated_at') or '?'} · votes refreshed "
         f"{detail.get('votes_refreshed_at') or 'never'}"
     )
+
+
+def _not_interested_button(where: Any, row: dict, root: str) -> None:
+    """Mark the title not interested (the app's own list in `history`): it leaves every
+    candidate list from the next query on, here and in `recommend`."""
+    key = (row["media_type"], int(row["tmdb_id"]))
+    if where.button(
+        "Not interested",
+        key=f"not_interested_{key[0]}_{key[1]}",
+        help="Never show this title again (`watchbuddy not-interested remove` undoes it).",
+    ):
+        try:
+            change(Warehouse(Path(root)), add=[key])
+        except WatchBuddyError as exc:
+            st.error(plain_markdown(exc))
+            return
+        st.session_state.pop("detail_pick", None)
+        st.toast(f"{printable(row['title'])} will not be shown again.")
+        st.rerun()
 
 
 def _where_to_watch(row: dict, region: str, root: str, version: int) -> None:
@@ -536,12 +613,21 @@ def render() -> None:
     streaming = _streaming_choices(context)
     _seed_widgets(languages)
     filters = _sidebar(languages, streaming)
+    _history_import(context.root)
+    picked = saved_views.sidebar(context.warehouse, filters)
+    if picked is not None:  # a saved view replaces the sidebar's filters
+        for key in (*WIDGETS, STATE, NOTES):
+            st.session_state.pop(key, None)
+        st.session_state[STATE] = picked.filters
+        st.session_state[NOTES] = (picked.filters, picked.notes)
+        st.query_params.from_dict(params_from_filters(picked.filters))
+        st.rerun()
     st.session_state[STATE] = replace(filters, exclude=frozenset())
     query = st.session_state.get(SEARCH, "")
     st.query_params.from_dict(
         {**params_from_filters(filters), **({SEARCH_PARAM: query} if query.strip() else {})}
     )
-    picked = _search_box(context, filters)
+    by_name = _search_box(context, filters)
     # A provider filter without a region reads the default one (the link leaves it out).
     filters = with_default_region(filters, context.settings)
     linked, notes = st.session_state.get(NOTES, (None, []))
@@ -583,8 +669,8 @@ def render() -> None:
             else "No title matches these filters. Lower the vote floor, widen the years or "
             "drop a language or genre."
         )
-        if picked is not None and not picked.is_empty():
-            _detail(picked, filters, context.root, context.version)
+        if by_name is not None and not by_name.is_empty():
+            _detail(by_name, filters, context.root, context.version)
         footer(context)
         return
     if filters.offset:
@@ -602,8 +688,8 @@ def render() -> None:
     if STREAMING_COLUMN in frame.columns:
         # TMDB's terms: wherever availability is shown, JustWatch is credited.
         st.caption(f"{ATTRIBUTION}. Streams on: {filters.region}, {_offered(filters)}.")
-    if picked is not None:  # the title picked by name first, as a row of the panel's list
-        frame = pl.concat([picked, frame], how="diagonal_relaxed")
+    if by_name is not None:  # the title picked by name first, as a row of the panel's list
+        frame = pl.concat([by_name, frame], how="diagonal_relaxed")
     _detail(frame, filters, context.root, context.version)
     footer(context)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 from watchbuddy.errors import InvalidValue
 from watchbuddy.pool.filters import (
@@ -23,7 +24,7 @@ from watchbuddy.pool.filters import (
     CandidateFilters,
     Filter,
     missing_languages,
-    year_order_error,
+    order_errors,
 )
 
 __all__ = [
@@ -35,11 +36,15 @@ __all__ = [
     "ParsedParams",
     "filters_from_params",
     "params_from_filters",
+    "query_string",
+    "read_query_string",
 ]
 
 DEFAULTS = CandidateFilters(limit=100)
 # URL parameter -> its registry entry
 LINKED: dict[str, Filter] = {spec.url: spec for spec in FILTERS if spec.url}
+# field -> its URL parameter
+LINK_OF: dict[str, str] = {spec.name: url for url, spec in LINKED.items()}
 # URL parameter -> what it holds, for the README and for the "ignored" notes.
 PARAMETERS = {name: spec.url_help for name, spec in LINKED.items()}
 
@@ -102,11 +107,13 @@ def filters_from_params(
                 values[spec.name] = spec.from_link(text)
             except ValueError as exc:
                 notes.append(f"Ignored {name}={text!r}: {str(exc) or 'not a valid value'}.")
-    low, high = values.get("year_min"), values.get("year_max")
-    if year_order_error(low, high):
-        notes.append(f"Ignored year_min={low} and year_max={high}: the range is empty.")
-        values.pop("year_min")
-        values.pop("year_max")
+    for low, high, _error in order_errors(values):
+        notes.append(
+            f"Ignored {LINK_OF[low]}={values[low]} and {LINK_OF[high]}={values[high]}: "
+            "the range is empty."
+        )
+        values.pop(low)
+        values.pop(high)
     return ParsedParams(replace(DEFAULTS, **values), notes)
 
 
@@ -118,3 +125,21 @@ def params_from_filters(filters: CandidateFilters) -> dict[str, str]:
         if value != getattr(DEFAULTS, spec.name):
             params[name] = spec.to_link(value)
     return params
+
+
+def query_string(filters: CandidateFilters) -> str:
+    """The link's query string for `filters` (what a saved view stores)."""
+    return urlencode(params_from_filters(filters))
+
+
+def read_query_string(query: str) -> tuple[ParsedParams, set[str]]:
+    """The filters a stored query string asks for, with its notes, and the fields it sets:
+    those that differ from the page's defaults, as a link holds only those (the others keep
+    whatever default the reader has: `recommend --preset` keeps its own)."""
+    parsed = filters_from_params(parse_qs(query, keep_blank_values=True))
+    chosen = {
+        spec.name
+        for spec in LINKED.values()
+        if getattr(parsed.filters, spec.name) != getattr(DEFAULTS, spec.name)
+    }
+    return parsed, chosen

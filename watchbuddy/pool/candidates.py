@@ -34,6 +34,7 @@ from watchbuddy.pool.filters import CandidateFilters as CandidateFilters
 from watchbuddy.pool.filters import discover_queries, media_types
 from watchbuddy.pool.modes import COMPONENTS as COMPONENTS
 from watchbuddy.pool.modes import MODES as MODES
+from watchbuddy.pool.personal import ExcludedTitles
 from watchbuddy.pool.sparklines import recent_popularity
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.sniff import utf8_csv_bytes
@@ -74,6 +75,14 @@ OUTPUT_COLUMNS = [
 # monetization types), in TMDB's display order.
 STREAMING_COLUMN = "streaming_on"
 STREAMING_TABLES = ("providers", "availability")
+# The keyword filters' tables, built from the same file on the first keyword query.
+KEYWORD_TABLES = (
+    "load_keyword_pairs",
+    "load_keyword_spellings",
+    "load_keyword_names",
+    "load_keywords",
+    "drop_keyword_pairs",
+)
 
 
 @dataclass
@@ -148,6 +157,24 @@ def build_count(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[st
     return sql, params
 
 
+# The keyword filters' parameters: words in the request, ids in the query.
+KEYWORD_PARAMETERS = ("keywords", "exclude_keywords")
+
+
+def with_keyword_ids(cursor: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` with the keyword filters' words as their vocabulary ids (a word the pool
+    has no title for has none). Asked by id, DuckDB estimates the keyword side as small
+    and hashes it; joined to the words in the query, it hashed the candidate side instead,
+    which doubled an obscure-mode query (benchmarks/RESULTS.md)."""
+    asked = [name for name in KEYWORD_PARAMETERS if name in params]
+    if not asked:
+        return params
+    words = sorted({word for name in asked for word in params[name]})
+    found = dict(cursor.sql(statement(SQL, "keyword_ids"), params={"words": words}).fetchall())
+    ids = {name: [found[w] for w in params[name] if w in found] for name in asked}
+    return {**params, **ids}
+
+
 @dataclass(frozen=True)
 class Loaded:
     """What one loaded version holds beside the DuckDB table: the display columns (gathered
@@ -171,6 +198,8 @@ class CandidateProvider:
         self._version: int | None = None  # the manifest version `_key`'s file serves
         self._loaded = Loaded(pl.DataFrame())
         self._lock = threading.Lock()
+        self._personal = ExcludedTitles(warehouse)
+        self._keywords_for: tuple[Path, dt.date, tuple[str, ...]] | None = None  # a `_key`
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         return self._current()[0]
@@ -214,6 +243,19 @@ class CandidateProvider:
                     old.close()
             self._version = manifest.version
             return self._con.cursor(), self._loaded
+
+    def _keywords_ready(self) -> None:
+        """Build the keyword tables of the loaded table once, on its first keyword query:
+        about half a second at 1.5M titles, which a query without keywords (and every
+        `recommend` without one, which loads the table anew) need not pay."""
+        with self._lock:
+            if self._con is None or self._key is None or self._keywords_for == self._key:
+                return
+            path = {"path": str(self._key[0])}
+            for name in KEYWORD_TABLES:
+                sql = statement(SQL, name)
+                self._con.execute(sql, path if "$path" in sql else None)
+            self._keywords_for = self._key
 
     def _load_streaming(
         self, con: duckdb.DuckDBPyConnection, manifest: Manifest, display: pl.DataFrame
@@ -351,9 +393,18 @@ class CandidateProvider:
         )
         return Candidates(frame, len(keys), filters, spark_words=rows.select(SPARK_WORDS))
 
+    def _with_history(self, filters: CandidateFilters) -> CandidateFilters:
+        """`filters` whose exclusion also holds what your lists leave out (`personal`): the
+        not-interested list always, watched and rated titles with `for_me`. One exclusion
+        for a watched file and the history, so the TMDB fallback skips them too."""
+        mine = self._personal.get(self.warehouse.read_manifest(), filters.for_me)
+        return replace(filters, exclude=filters.exclude | mine) if mine else filters
+
     def get(self, filters: CandidateFilters) -> Candidates:
-        filters = filters.validated()
+        filters = self._with_history(filters.validated())
         cursor, loaded = self._current()
+        if filters.keywords or filters.exclude_keywords:
+            self._keywords_ready()
         display = loaded.display
         try:
             filters = self._resolved(filters, loaded)
@@ -368,14 +419,15 @@ class CandidateProvider:
                 cursor.register("excluded", excluded.to_arrow())
                 exclusion = statement(SQL, "exclusion")
             sql, params = build_query(filters, exclusion)
-            chosen = cursor.sql(sql, params=params).pl()
+            chosen = cursor.sql(sql, params=with_keyword_ids(cursor, params)).pl()
             total = below_floor = None
             if chosen.height < filters.limit:
                 sql, params = build_count(filters, exclusion)
-                total = cursor.sql(sql, params=params).fetchall()[0][0]
+                total = cursor.sql(sql, params=with_keyword_ids(cursor, params)).fetchall()[0][0]
                 if not total and filters.min_votes is None and filters.vote_floor:
                     # Say when the mode's vote floor, not the filters, emptied the list.
                     sql, params = build_count(replace(filters, min_votes=0), exclusion)
+                    params = with_keyword_ids(cursor, params)
                     below_floor = cursor.sql(sql, params=params).fetchall()[0][0]
         finally:
             cursor.close()

@@ -37,6 +37,7 @@ from watchbuddy.store.schema import RELEASE_DATE_RANGE
 
 MediaChoice = Literal["movie", "tv", "both"]
 GenreMode = Literal["any", "all"]
+PosterChoice = Literal["any", "with", "without"]
 # Release years a filter may ask for: the years of the release dates that land.
 YEAR_RANGE = (RELEASE_DATE_RANGE[0].year, RELEASE_DATE_RANGE[1].year)
 # The most --limit, --offset and --min-votes may be: far past any pool (TMDB has about 1.5M
@@ -45,6 +46,9 @@ MAX_LIST = 10_000_000
 # The Explore page shows at most this many rows, and its links skip at most this many.
 MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000
+# The longest runtime a filter may ask for, in minutes: past any title (the longest film
+# TMDB lists runs about 51,000 minutes), within the 32-bit runtime column.
+MAX_RUNTIME = 100_000
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 SAME: Any = object()  # an entry's CLI default that is the field's own
@@ -295,6 +299,50 @@ def year_order_error(year_min: int | None, year_max: int | None) -> str | None:
     return None
 
 
+def runtime_order_error(runtime_min: int | None, runtime_max: int | None) -> str | None:
+    """The sentence for an empty runtime range, or None."""
+    if runtime_min is not None and runtime_max is not None and runtime_min > runtime_max:
+        return f"runtime-min {runtime_min} is above runtime-max {runtime_max}."
+    return None
+
+
+def order_errors(values: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(low field, high field, sentence) for each range of two filters that is empty: the
+    rules across two filters, for `validated()` and the link parser."""
+    found = []
+    for low, high, check in (
+        ("year_min", "year_max", year_order_error),
+        ("runtime_min", "runtime_max", runtime_order_error),
+    ):
+        error = check(values.get(low), values.get(high))
+        if error:
+            found.append((low, high, error))
+    return found
+
+
+# Runs of this white space in a keyword become one space, as candidates.sql does it.
+_SPACES = re.compile(r"[\t\n\f\r ]+")
+
+
+def _check_keywords(spec: Filter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Keywords as the candidate table compares them (candidates.sql, load_keyword_names):
+    runs of ASCII white space made one space, trimmed, in lower case, once each, in the
+    order asked. A comma is refused: a link lists keywords separated by commas (and the
+    pool's keyword lists are split on them when landed)."""
+    kept: list[str] = []
+    for given in value:
+        text = _SPACES.sub(" ", str(given)).strip(" ").lower()
+        if "," in text:
+            raise InvalidValue(
+                f"{spec.word} {clip(str(given))!r} holds a comma; give one keyword per "
+                f"--{spec.word} (a keyword never holds a comma).",
+                "a keyword holds no comma",
+            )
+        if text and text not in kept:
+            kept.append(text)
+    return tuple(kept)
+
+
 # ---------------------------------------------------------------- SQL and TMDB parameters
 
 
@@ -372,6 +420,50 @@ def _providers_discover(filters: CandidateFilters, query: DiscoverQuery) -> dict
         "with_watch_providers": "|".join(filters.providers),
         "with_watch_monetization_types": "|".join(filters.monetization),
     }
+
+
+def _exclude_genres_where(filters: CandidateFilters) -> Condition | None:
+    if not filters.exclude_genres:
+        return None
+    return "where_no_genres", {"exclude_mask": genre_mask(filters.exclude_genres)}
+
+
+def _exclude_genres_discover(
+    filters: CandidateFilters, query: DiscoverQuery
+) -> dict[str, Any] | None:
+    """TMDB's ids of the left-out genres for the media type (a title with any of them is
+    left out); a genre TMDB has no id for in this media type has nothing to leave out."""
+    ids = tmdb_genre_ids(filters.exclude_genres, query.media_type)
+    flat = sorted({i for v in ids.values() for i in v})
+    return {"without_genres": ",".join(map(str, flat))} if flat else {}
+
+
+def _runtime_discover(filters: CandidateFilters, query: DiscoverQuery) -> dict[str, Any]:
+    """TMDB's runtime bounds (minutes; a show's episode runtime)."""
+    params: dict[str, Any] = {}
+    if filters.runtime_min is not None:
+        params["with_runtime.gte"] = filters.runtime_min
+    if filters.runtime_max is not None:
+        params["with_runtime.lte"] = filters.runtime_max
+    return params
+
+
+def _keywords_where(filters: CandidateFilters) -> Condition | None:
+    if not filters.keywords:
+        return None
+    return "where_keywords", {"keywords": list(filters.keywords)}
+
+
+def _exclude_keywords_where(filters: CandidateFilters) -> Condition | None:
+    if not filters.exclude_keywords:
+        return None
+    return "where_no_keywords", {"exclude_keywords": list(filters.exclude_keywords)}
+
+
+def _poster_where(filters: CandidateFilters) -> Condition | None:
+    if filters.poster == "any":
+        return None
+    return ("where_poster" if filters.poster == "with" else "where_no_poster"), {}
 
 
 # ---------------------------------------------------------------- the registry
@@ -463,6 +555,48 @@ class CandidateFilters:
             ),
         ),
     )
+    exclude_genres: tuple[str, ...] = entry(
+        (),
+        Filter(
+            "Genre to leave out (e.g. Music, Talk, Reality): a title with any of them is not "
+            "listed; repeat for several.",
+            normalize=_check_genres,
+            where=_exclude_genres_where,
+            discover=_exclude_genres_discover,
+            cli="--exclude-genre",
+            url="no_genre",
+            url_help="genres to leave out, comma-separated (Music,Talk)",
+            widget=Widget(
+                "multiselect", "Leave out genres", options=CANONICAL_NAMES, placeholder="none"
+            ),
+        ),
+    )
+    keywords: tuple[str, ...] = entry(
+        (),
+        Filter(
+            "TMDB keyword a title must have (any case, the whole keyword: 'time travel'); "
+            "repeat for any of several. Not sent to TMDB's discover (it takes keyword ids).",
+            normalize=_check_keywords,
+            where=_keywords_where,
+            cli="--keyword",
+            url="keyword",
+            url_help="keywords, any of them, comma-separated (heist,time travel)",
+            widget=Widget("multiselect", "Keywords (any of)", placeholder="type a keyword"),
+        ),
+    )
+    exclude_keywords: tuple[str, ...] = entry(
+        (),
+        Filter(
+            "TMDB keyword to leave out (any case, the whole keyword: 'concert'); repeat for "
+            "several. Not sent to TMDB's discover (it takes keyword ids).",
+            normalize=_check_keywords,
+            where=_exclude_keywords_where,
+            cli="--exclude-keyword",
+            url="no_keyword",
+            url_help="keywords to leave out, comma-separated (concert,stand-up comedy)",
+            widget=Widget("multiselect", "Leave out keywords", placeholder="type a keyword"),
+        ),
+    )
     year_min: int | None = entry(
         None,
         Filter(
@@ -497,6 +631,38 @@ class CandidateFilters:
             widget=Widget("number", "To year", placeholder="any", step=1),
         ),
     )
+    runtime_min: int | None = entry(
+        None,
+        Filter(
+            "Shortest runtime in minutes (a show's episode runtime); titles of unknown runtime "
+            "are left out when a runtime bound is set.",
+            bounds=(0, MAX_RUNTIME),
+            refusal=_out_of_range("{word} must be from {low} to {high:,} minutes."),
+            where=_when_set("runtime_min"),
+            discover=_runtime_discover,
+            cli="--runtime-min",
+            cli_range=False,
+            url="runtime_min",
+            url_help="shortest runtime in minutes",
+            widget=Widget("number", "Runtime from (min)", placeholder="any", step=10),
+        ),
+    )
+    runtime_max: int | None = entry(
+        None,
+        Filter(
+            "Longest runtime in minutes (a show's episode runtime); titles of unknown runtime "
+            "are left out when a runtime bound is set.",
+            bounds=(0, MAX_RUNTIME),
+            refusal=_out_of_range("{word} must be from {low} to {high:,} minutes."),
+            where=_when_set("runtime_max"),
+            discover=_runtime_discover,
+            cli="--runtime-max",
+            cli_range=False,
+            url="runtime_max",
+            url_help="longest runtime in minutes",
+            widget=Widget("number", "to (min)", placeholder="any", step=10),
+        ),
+    )
     min_rating: float | None = entry(
         None,
         Filter(
@@ -524,6 +690,23 @@ class CandidateFilters:
             url_help="vote floor (default: the mode's)",
             shown_default="the mode's floor",
             widget=Widget("number", "Lowest vote count", step=10),
+        ),
+    )
+    poster: PosterChoice = entry(
+        "any",
+        Filter(
+            "Titles with a poster, without one, or either. Not sent to TMDB's discover (it "
+            "has no such parameter; what it returns is filtered here).",
+            refusal=_unknown_choice("use any, with or without"),
+            where=_poster_where,
+            cli="--poster",
+            url="poster",
+            url_help="any, with or without",
+            widget=Widget(
+                "radio",
+                "Poster",
+                labels={"any": "any", "with": "with a poster", "without": "without"},
+            ),
         ),
     )
     include_adult: bool = entry(
@@ -611,6 +794,17 @@ class CandidateFilters:
             ),
         ),
     )
+    for_me: bool = entry(
+        False,
+        Filter(
+            "Leave out every title your history lists as watched or rated (`watchbuddy "
+            "history import`); titles marked not interested are left out either way.",
+            cli="--for-me",
+            url="for_me",
+            url_help="leave out what your history says you watched or rated: true/false",
+            widget=Widget("checkbox", "For me: hide what I watched or rated"),
+        ),
+    )
     exclude: frozenset[tuple[str, int]] = entry(
         frozenset(),
         Filter(
@@ -653,8 +847,7 @@ class CandidateFilters:
     def validated(self) -> CandidateFilters:
         """These filters checked by their entries, genres and languages normalized."""
         values = {spec.name: spec.validate(getattr(self, spec.name)) for spec in FILTERS}
-        error = year_order_error(values["year_min"], values["year_max"])
-        if error:
+        for _low, _high, error in order_errors(values):
             raise ConfigError(error)
         return CandidateFilters(**values)
 

@@ -41,7 +41,9 @@ def to_code(text: str) -> str:
     if given.lower() in _NAMED:
         return _NAMED[given.lower()]
     code = None
-    if len(given) < 3:
+    # A name has no control characters; langcodes' name trie crashes on a NUL byte
+    # (SystemError, UnicodeDecodeError), so such text is refused before it gets there.
+    if len(given) < 3 or not given.isprintable():
         raise _unknown(given)
     if _CODE.fullmatch(given):
         try:
@@ -73,3 +75,9 @@ def label(code: str) -> str:
     """'da (Danish)': how a code is shown in lists and errors."""
     shown = name(code)
     return code if shown == code else f"{code} ({shown})"
+
+
+def picker_label(code: str) -> str:
+    """'Danish (da)': how a pickable language is shown (the name first, to find it by)."""
+    shown = name(code)
+    return code if shown == code else f"{shown} ({code})"

@@ -22,11 +22,11 @@ import polars as pl
 from watchbuddy.errors import NoStreamingData, UnknownProvider
 from watchbuddy.safe_text import clip
 from watchbuddy.sql import statement
+from watchbuddy.store.schema import MONETIZATION_TYPES as MONETIZATION_TYPES
 
 SQL = "streaming.sql"
 ATTRIBUTION = "Source of streaming data: JustWatch"
-# TMDB's monetization types; the default is what a subscriber watches at no extra cost.
-MONETIZATION_TYPES = ("flatrate", "free", "ads", "rent", "buy")
+# The default of TMDB's monetization types: what a subscriber watches at no extra cost.
 DEFAULT_MONETIZATION = ("flatrate", "free", "ads")
 LOGO_BASE = "https://image.tmdb.org/t/p/w45"
 TMDB_WEBSITE = "https://www.themoviedb.org"

@@ -9,7 +9,8 @@
 --   no_genre_requested  the genre match when no genre is asked for
 --   genre_match         the share of the requested genres ($genre_mask) a title has
 --   where_*             one condition per filter (watchbuddy/pool/filters.py names them),
---                       each used only when its filter is set
+--                       each used only when its filter is set; the keyword ones get the
+--                       keywords' ids (candidates.py, with_keyword_ids)
 --   by_keys             titles picked by (media type, id), for CandidateProvider.rows (a
 --                       title found by name, scored as the list would score it)
 
@@ -24,9 +25,54 @@ SELECT media_type, tmdb_id, year, release_date, original_language, genre_mask,
        coalesce(vote_average, 0) AS vote_average, coalesce(vote_count, 0) AS vote_count,
        coalesce(popularity, 0) AS popularity, adult,
        removed_from_tmdb_at IS NOT NULL AS removed, coalesce(synthetic, false) AS synthetic,
+       nullif(runtime, 0) AS runtime, has_poster,
        obscurity_score, mainstream_score, quality_score, trend_score,
        freshness_score(release_date, current_date) AS freshness_score
 FROM read_parquet($path)
+
+-- name: load_keyword_pairs
+-- The keyword filters' tables are built on the first keyword query of a loaded version
+-- (pool/candidates.py: about half a second at 1.5M titles that no other query pays), from
+-- the same file. First each (row position, keyword as spelled) pair; the file's row number
+-- is the candidate table's rowid (both read the file in order).
+CREATE OR REPLACE TEMP TABLE keyword_pairs AS
+SELECT file_row_number::UINTEGER AS rid, unnest(keywords) AS spelling
+FROM read_parquet($path, file_row_number = true)
+WHERE len(keywords) > 0
+
+-- name: load_keyword_spellings
+-- Each spelling once, as a request is normalized (filters.py): runs of ASCII white space
+-- made one space, trimmed, in lower case. Normalizing the distinct spellings only is what
+-- keeps this fast (a few hundred thousand, not millions).
+CREATE OR REPLACE TEMP TABLE keyword_spellings AS
+SELECT spelling, lower(trim(regexp_replace(spelling, '[\t\n\f\r ]+', ' ', 'g'))) AS keyword
+FROM (SELECT DISTINCT spelling FROM keyword_pairs)
+
+-- name: load_keyword_names
+-- The vocabulary: each keyword once, with a small id.
+CREATE OR REPLACE TABLE candidate_keyword_names AS
+SELECT (row_number() OVER (ORDER BY keyword))::UINTEGER AS keyword_id, keyword
+FROM (SELECT DISTINCT keyword FROM keyword_spellings WHERE keyword <> '')
+
+-- name: load_keywords
+-- One row per (keyword, title), sorted by keyword: a keyword filter reads the few row
+-- groups of its keywords (two 4-byte integers a pair, rather than every row's keyword
+-- strings: see benchmarks/RESULTS.md). A title listing a keyword twice has two rows, which
+-- the filters' semi joins do not mind.
+CREATE OR REPLACE TABLE candidate_keywords AS
+SELECT n.keyword_id, p.rid
+FROM keyword_pairs AS p
+JOIN keyword_spellings AS s USING (spelling)
+JOIN candidate_keyword_names AS n USING (keyword)
+ORDER BY n.keyword_id, p.rid
+
+-- name: drop_keyword_pairs
+DROP TABLE keyword_pairs; DROP TABLE keyword_spellings
+
+-- name: keyword_ids
+-- The ids of the asked keywords ($words, normalized by filters.py) the pool has: the
+-- keyword conditions (where_keywords, where_no_keywords) take ids, not words.
+SELECT keyword, keyword_id FROM candidate_keyword_names WHERE list_contains($words, keyword)
 
 -- name: load_providers
 -- The providers of every fetched region (the `providers` view, defined on the candidate
@@ -143,3 +189,24 @@ list_contains($key_ids, tmdb_id) AND list_contains($key_names, media_type || ':'
 
 -- name: where_providers
 rowid IN (SELECT rid FROM candidate_availability WHERE region = $region AND list_contains($provider_ids, provider_id) AND monetization_bit & $monetization_mask <> 0)
+
+-- name: where_no_genres
+genre_mask & $exclude_mask = 0
+
+-- name: where_runtime_min
+runtime >= $runtime_min
+
+-- name: where_runtime_max
+runtime <= $runtime_max
+
+-- name: where_keywords
+rowid IN (SELECT rid FROM candidate_keywords WHERE list_contains($keywords, keyword_id))
+
+-- name: where_no_keywords
+rowid NOT IN (SELECT rid FROM candidate_keywords WHERE list_contains($exclude_keywords, keyword_id))
+
+-- name: where_poster
+has_poster
+
+-- name: where_no_poster
+NOT has_poster

@@ -7,7 +7,7 @@ view's rows to `cache/pool-<digest>.parquet` (a few seconds at 1.5M titles), and
 connection's `pool` view reads that file instead (count(*) in milliseconds). Freshness
 depends on today and is added when the file is read, never stored. The rows are sorted by
 vote count, so a vote floor skips most of the file, and carry each title's genre bitmask
-for the candidate filters.
+and whether it has a poster for the candidate filters.
 
 The digest covers what the pool is computed from: the published files of `titles`, `votes`,
 `removals`, `popularity_history` and `exports` (path, size, modification time) and the SQL
@@ -40,7 +40,7 @@ from watchbuddy.store.warehouse import RETIRED_GRACE, Manifest, Warehouse
 
 CACHE_DIR = "cache"
 SOURCE_TABLES = ("titles", "votes", "removals", "popularity_history", "exports")
-FORMAT = "pool-cache-3"  # bump when the file's layout changes
+FORMAT = "pool-cache-4"  # bump when the file's layout changes
 
 # Each title's sparkline: its popularity on each of the last SPARKLINE_DAYS export days, a
 # byte a day packed eight to a UBIGINT word (pool.sql's `history`; pool/sparklines.py reads
@@ -50,7 +50,7 @@ FORMAT = "pool-cache-3"  # bump when the file's layout changes
 SPARKLINE_DAYS = 30
 SPARK_WORDS = tuple(f"spark_{word}" for word in range(4))  # 4 x 8 bytes: up to 32 days
 # Columns of the file that are not pool columns (the candidate table reads them).
-EXTRA_COLUMNS = ("genre_mask", *SPARK_WORDS)
+EXTRA_COLUMNS = ("genre_mask", "has_poster", *SPARK_WORDS)
 
 
 def cache_folder(warehouse: Warehouse) -> Path:

@@ -584,6 +584,18 @@ HISTORY_SCHEMA = pa.schema(
     ]
 )
 
+# Saved views of the Explore page (`watchbuddy presets`, `recommend --preset`): a name and
+# the filters as the page's link parameters, so a view reads back exactly as a shared link
+# would (an old view with a parameter that no longer exists applies the rest, with a note).
+# Saving under a name that exists replaces it; the table is rewritten as one file each time.
+SAVED_VIEW_SCHEMA = pa.schema(
+    [
+        ("name", pa.string()),
+        ("query", pa.string()),  # the link's query string: `mode=obscure&genre=Drama`
+        ("saved_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
 # Every table of the warehouse, in one place: its folder, its manifest entry and its view.
 TABLE_SCHEMAS = {
     "titles": TITLE_SCHEMA,
@@ -598,4 +610,5 @@ TABLE_SCHEMAS = {
     "providers": PROVIDER_SCHEMA,
     "availability": AVAILABILITY_SCHEMA,
     "history": HISTORY_SCHEMA,
+    "saved_views": SAVED_VIEW_SCHEMA,
 }

@@ -57,6 +57,13 @@ class UnknownProvider(ConfigError):
     The message lists the region's providers; use one of those names or ids."""
 
 
+class UnknownTitle(ConfigError):
+    """A liked title (`--like`, `like=` in a link) names no title of the pool, or several.
+
+    The message lists the titles it could mean; give one as movie:ID or tv:ID, or add the
+    release year."""
+
+
 # The warehouse (store/) ---------------------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ from watchbuddy.pool.filters import CandidateFilters as CandidateFilters
 from watchbuddy.pool.filters import discover_queries, media_types
 from watchbuddy.pool.modes import COMPONENTS as COMPONENTS
 from watchbuddy.pool.modes import MODES as MODES
+from watchbuddy.pool.similar_titles import SimilarTitles
 from watchbuddy.pool.sparklines import recent_popularity
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.sniff import utf8_csv_bytes
@@ -65,6 +66,7 @@ OUTPUT_COLUMNS = [
     "trend_score",
     "freshness_score",
     "genre_match",
+    "similarity",
     "score",
     "explanation",
     "from_persistent_store",
@@ -86,6 +88,7 @@ class Candidates:
     total: int | None = None  # titles matching in the pool; counted when a page is short
     # Per row, the packed sparkline of its last month of daily exports (`recent()`).
     spark_words: pl.DataFrame | None = None
+    weights: dict[str, float] = field(default_factory=dict)  # the score's, as blended
 
     @property
     def past_the_end(self) -> bool:
@@ -125,25 +128,38 @@ def _conditions(filters: CandidateFilters) -> tuple[list[str], dict[str, Any], s
     return conditions, params, genre_match
 
 
-def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[str, Any]]:
-    """The SQL text (candidates.sql only) and the parameters for validated `filters`."""
+def build_query(
+    filters: CandidateFilters, exclusion: str, similar: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """The SQL text (candidates.sql only) and the parameters for validated `filters`;
+    `similar`: the titles alike to the liked ones are registered as `similar_titles`."""
     conditions, params, genre_match = _conditions(filters)
-    weights = MODES[filters.mode].weights()
+    weights = MODES[filters.mode].weights(similar)
     params.update(
         {f"w_{name}": weight for name, weight in weights.items()},
         limit=filters.limit,
         offset=filters.offset,
     )
     sql = statement(SQL, "query").format(
-        genre_match=genre_match, conditions="\n      AND ".join(conditions), exclusion=exclusion
+        genre_match=genre_match,
+        conditions="\n      AND ".join(conditions),
+        exclusion=exclusion,
+        similar=statement(SQL, "similar_join") if similar else "",
+        similarity=statement(SQL, "similarity" if similar else "no_similarity"),
     )
     return sql, params
 
 
-def build_count(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[str, Any]]:
+def build_count(
+    filters: CandidateFilters, exclusion: str, similar: bool = False
+) -> tuple[str, dict[str, Any]]:
     """How many titles match `filters` in all (asked only when a page comes back short)."""
     conditions, params, _ = _conditions(filters)
-    sql = statement(SQL, "count").format(conditions=" AND ".join(conditions), exclusion=exclusion)
+    sql = statement(SQL, "count").format(
+        conditions=" AND ".join(conditions),
+        exclusion=exclusion,
+        similar=statement(SQL, "similar_join") if similar else "",
+    )
     return sql, params
 
 
@@ -157,6 +173,7 @@ class Loaded:
     providers: dict[str, list[streaming.Provider]] = field(default_factory=dict)
     # region -> its availability rows sorted by `rid` (`rank`: the provider's display order)
     streams: dict[str, pl.DataFrame] = field(default_factory=dict)
+    path: Path | None = None  # the pool file the table was loaded from
 
 
 class CandidateProvider:
@@ -170,6 +187,8 @@ class CandidateProvider:
         self._version: int | None = None  # the manifest version `_key`'s file serves
         self._loaded = Loaded(pl.DataFrame())
         self._lock = threading.Lock()
+        # "More like this" and `for_you`, built on their first use per version.
+        self.similar = SimilarTitles(warehouse)
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         return self._current()[0]
@@ -206,7 +225,7 @@ class CandidateProvider:
                     .with_columns(pl.col(*ZERO_WHEN_UNKNOWN).fill_null(0))
                     .rechunk()
                 )
-                loaded = self._load_streaming(con, manifest, display)
+                loaded = replace(self._load_streaming(con, manifest, display), path=path)
                 old, self._con, self._key = self._con, con, key
                 self._loaded = loaded
                 if old is not None:
@@ -313,25 +332,29 @@ class CandidateProvider:
         display = loaded.display
         try:
             filters = self._resolved(filters, loaded)
-            weights = MODES[filters.mode].weights()
+            likeness = self.similar.likeness(filters, loaded.display, loaded.path)
+            similar = likeness.active
+            weights = MODES[filters.mode].weights(similar)
             exclusion = ""
-            if filters.exclude:
+            if filters.exclude or likeness.excluded:
                 excluded = pl.DataFrame(
-                    sorted(filters.exclude),
+                    sorted(filters.exclude | likeness.excluded),
                     schema={"x_media": pl.String, "x_id": pl.Int64},
                     orient="row",
                 )
                 cursor.register("excluded", excluded.to_arrow())
                 exclusion = statement(SQL, "exclusion")
-            sql, params = build_query(filters, exclusion)
+            if similar:
+                cursor.register("similar_titles", likeness.table())
+            sql, params = build_query(filters, exclusion, similar)
             chosen = cursor.sql(sql, params=params).pl()
             total = below_floor = None
             if chosen.height < filters.limit:
-                sql, params = build_count(filters, exclusion)
+                sql, params = build_count(filters, exclusion, similar)
                 total = cursor.sql(sql, params=params).fetchall()[0][0]
                 if not total and filters.min_votes is None and filters.vote_floor:
                     # Say when the mode's vote floor, not the filters, emptied the list.
-                    sql, params = build_count(replace(filters, min_votes=0), exclusion)
+                    sql, params = build_count(replace(filters, min_votes=0), exclusion, similar)
                     below_floor = cursor.sql(sql, params=params).fetchall()[0][0]
         finally:
             cursor.close()
@@ -342,10 +365,11 @@ class CandidateProvider:
             rows.with_columns(
                 freshness_score=chosen["freshness_score"],
                 genre_match=chosen["genre_match"],
+                similarity=chosen["similarity"],
                 score=chosen["score"],
             )
             .with_columns(
-                explanation=_explanation(weights),
+                explanation=pl.concat_str(_explanation(weights), pl.lit(likeness.shares(rids))),
                 from_persistent_store=pl.lit(True),
             )
             .select(OUTPUT_COLUMNS)
@@ -353,8 +377,14 @@ class CandidateProvider:
         if where is not None:
             frame = frame.with_columns(where)
         result = Candidates(
-            frame, filters.limit, filters, total=total, spark_words=rows.select(SPARK_WORDS)
+            frame,
+            filters.limit,
+            filters,
+            total=total,
+            spark_words=rows.select(SPARK_WORDS),
+            weights=weights,
         )
+        result.notes.extend(likeness.notes)
         if below_floor:
             result.notes.append(
                 f"{below_floor:,} title(s) match, but none has the {filters.mode} mode's "

@@ -41,7 +41,7 @@ def to_code(text: str) -> str:
     if given.lower() in _NAMED:
         return _NAMED[given.lower()]
     code = None
-    if len(given) < 3:
+    if len(given) < 3 or not given.isprintable():  # langcodes' trie breaks on a NUL
         raise _unknown(given)
     if _CODE.fullmatch(given):
         try:

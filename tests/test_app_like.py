@@ -44,4 +44,4 @@ def test_a_link_with_like_restores_it_and_an_unknown_title_is_one_error(like_env
     assert 2 not in frame["tmdb_id"].to_list() and 1 in frame["tmdb_id"].to_list()
     assert all("0.50 x similarity" in e for e in frame["explanation"])
     bad = start(like="movie:999")
-    assert [shown(e.value) for e in bad.error][0].startswith("movie:999 is not in the pool")
+    assert next(shown(e.value) for e in bad.error).startswith("movie:999 is not in the pool")

@@ -137,13 +137,11 @@ class SimilarityIndex:
         tokens = self.tokens(rid)
         if not len(tokens) or not self.norm[rid]:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        starts, ends = self.post_ptr[tokens], self.post_ptr[tokens + 1]
-        lengths = ends - starts
-        # The positions of every posting of the title's tokens, in one array.
-        offsets = np.cumsum(lengths) - lengths
-        positions = np.repeat(starts - offsets, lengths) + np.arange(lengths.sum())
-        weights = np.repeat(self.idf[tokens] ** 2, lengths)
-        dot = np.bincount(self.post_rids[positions], weights=weights, minlength=self.size)
+        # Each token's titles get its idf^2 (a token lists a title once, so a plain fancy
+        # add is exact); cheaper than gathering every posting into one array first.
+        dot = np.zeros(self.size, dtype=np.float64)
+        for token, weight in zip(tokens.tolist(), (self.idf[tokens] ** 2).tolist(), strict=True):
+            dot[self.post_rids[self.post_ptr[token] : self.post_ptr[token + 1]]] += weight
         rows = np.flatnonzero(dot)
         content = np.minimum(dot[rows] / (self.norm[rid] * self.norm[rows]), 1.0)
         same_language = (self.language[rows] == self.language[rid]) & (self.language[rid] >= 0)
@@ -158,6 +156,9 @@ class SimilarityIndex:
         """Similarity to a set of titles, as (rows, value in (0, 1]): the weighted mean of the
         similarities to the liked rows (row, weight), minus DISLIKE_WEIGHT x the mean
         similarity to the disliked rows, floored at 0 (rows at 0 are left out)."""
+        if len(liked) == 1 and not disliked:
+            rows, values = self.to(liked[0][0])
+            return rows, values
         total = np.zeros(self.size, dtype=np.float64)
         weights = sum(weight for _, weight in liked)
         for rid, weight in liked:
@@ -201,19 +202,44 @@ def normalized(titles: pl.Expr) -> pl.Expr:
     )
 
 
-def title_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """The lookup `find_title` reads: each row's normalized title and original title (in
-    candidate-table row order, built once per version)."""
-    return frame.select(
-        key=normalized(pl.col("title")), original_key=normalized(pl.col("original_title"))
-    )
+@dataclass(frozen=True)
+class TitleLookup:
+    """What `find_title` reads, built once per version: each row's normalized title and
+    original title, and the rows sorted by (id, media type) for a binary search."""
+
+    keys: pl.DataFrame  # key, original_key (candidate-table row order)
+    sorted_ids: Ints  # tmdb_id * 2 + (1 for tv), ascending
+    order: Ints  # the rows in that order
+
+    @classmethod
+    def build(cls, frame: pl.DataFrame) -> TitleLookup:
+        ids = _numeric_key(frame["media_type"], frame["tmdb_id"])
+        order = np.argsort(ids, kind="stable")
+        return cls(
+            frame.select(
+                key=normalized(pl.col("title")), original_key=normalized(pl.col("original_title"))
+            ),
+            ids[order],
+            order.astype(np.int64),
+        )
+
+    def row_of(self, media_type: str, tmdb_id: int) -> int | None:
+        wanted = int(_numeric_key(pl.Series([media_type]), pl.Series([tmdb_id]))[0])
+        at = int(np.searchsorted(self.sorted_ids, wanted))
+        found = at < len(self.sorted_ids) and self.sorted_ids[at] == wanted
+        return int(self.order[at]) if found else None
+
+
+def _numeric_key(media_types: pl.Series, ids: pl.Series) -> Ints:
+    tv = (media_types == "tv").cast(pl.Int64).to_numpy()
+    return ids.cast(pl.Int64).to_numpy() * 2 + tv
 
 
 def _label(row: dict) -> str:
     return f"{row['title']} ({row['year'] or '?'}, {row['media_type']}:{row['tmdb_id']})"
 
 
-def find_title(display: pl.DataFrame, keys: pl.DataFrame, asked: str) -> int:
+def find_title(display: pl.DataFrame, lookup: TitleLookup, asked: str) -> int:
     """The candidate-table row `asked` means: `movie:27205`/`tv:1399`, or a title (or original
     title) with an optional release year, compared without accents, case or punctuation.
     UnknownTitle, listing what it could mean, when no title or several match."""
@@ -221,15 +247,13 @@ def find_title(display: pl.DataFrame, keys: pl.DataFrame, asked: str) -> int:
     found = _KEY.fullmatch(asked.strip())
     if found:
         media_type, tmdb_id = found.group(1).lower(), int(found.group(2))
-        match = display.select(rows, "media_type", "tmdb_id").filter(
-            (pl.col("media_type") == media_type) & (pl.col("tmdb_id") == tmdb_id)
-        )
-        if match.is_empty():
+        row = lookup.row_of(media_type, tmdb_id)
+        if row is None:
             raise UnknownTitle(
                 f"{media_type}:{tmdb_id} is not in the pool; like a title the pool has "
                 "(give its title and year, or its id from `watchbuddy sql`)."
             )
-        return int(match["rid"][0])
+        return row
     text = pl.select(normalized(pl.lit(asked))).item() or ""
     with_year = _YEAR.fullmatch(asked.strip())
     tries: list[tuple[str, int | None]] = []
@@ -238,7 +262,7 @@ def find_title(display: pl.DataFrame, keys: pl.DataFrame, asked: str) -> int:
         tries.append((title, int(with_year.group(2))))
     tries.append((text, None))  # '2012' or 'Blade Runner 2049' is a title, too
     table = pl.concat(
-        [display.select(rows, "title", "year", "media_type", "tmdb_id", "vote_count"), keys],
+        [display.select(rows, "title", "year", "media_type", "tmdb_id", "vote_count"), lookup.keys],
         how="horizontal",
     )
     for title, year in tries:

@@ -85,19 +85,26 @@ class SimilarTitles:
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
         self._lock = threading.Lock()
-        self._index: tuple[Path, similar.SimilarityIndex, pl.DataFrame] | None = None
+        self._index: tuple[Path, similar.SimilarityIndex, similar.TitleLookup] | None = None
         self._profile: tuple[tuple[Path, tuple[str, ...]], Profile] | None = None
         self._vectors: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
-    def index(self, path: Path) -> tuple[similar.SimilarityIndex, pl.DataFrame]:
+    def index(self, path: Path) -> tuple[similar.SimilarityIndex, similar.TitleLookup]:
         """The index and title keys of the pool file at `path` (built on first use)."""
         with self._lock:
             if self._index is None or self._index[0] != path:
                 frame = pl.read_parquet(
-                    path, columns=[*similar.INDEX_COLUMNS, "title", "original_title"]
+                    path,
+                    columns=[
+                        *similar.INDEX_COLUMNS,
+                        "title",
+                        "original_title",
+                        "media_type",
+                        "tmdb_id",
+                    ],
                 )
                 built = similar.SimilarityIndex.build(frame)
-                self._index = (path, built, similar.title_keys(frame))
+                self._index = (path, built, similar.TitleLookup.build(frame))
                 self._vectors.clear()
             return self._index[1], self._index[2]
 

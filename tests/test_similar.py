@@ -7,7 +7,6 @@ import math
 import uuid
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pytest
@@ -290,12 +289,3 @@ def test_every_similarity_is_in_0_1_and_an_identical_copy_is_most_similar(titles
         assert value[len(rows) - 1] == pytest.approx(max(values))
     _, liked_values = index.profile([(pick, 1.0)], [0] if pick else [])
     assert ((liked_values > 0) & (liked_values <= 1)).all()
-
-
-def test_the_neighbourhood_cut_keeps_the_most_alike_and_the_lowest_rows_at_a_tie() -> None:
-    rows = np.arange(10, dtype=np.int64)
-    values = np.array([0.1, 0.9, 0.5, 0.5, 0.2, 0.5, 0.8, 0.5, 0.05, 0.3])
-    kept_rows, kept_values = similar.nearest(rows, values, count=4)
-    assert kept_rows.tolist() == [1, 2, 3, 6]  # 0.9, 0.8, then the first two of four 0.5s
-    assert kept_values.tolist() == [0.9, 0.5, 0.5, 0.8]
-    assert similar.nearest(rows, values, count=20)[0].tolist() == rows.tolist()

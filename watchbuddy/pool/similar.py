@@ -40,10 +40,6 @@ DISLIKED = 4.0
 WATCHED_WEIGHT = 0.5
 DISLIKE_WEIGHT = 0.5
 SHARED_SHOWN = 5  # the explanation names this many shared keywords at most
-# The candidates of a "more like this" list: the titles most alike (ties by row). Past a few
-# thousand titles the similarity is down to a shared genre, and ranking half a million of
-# those cost more than the rest of the query.
-NEIGHBOURS = 20_000
 GENRE_PREFIX = "\x00genre:"  # a genre's token, kept apart from a keyword of the same name
 
 Floats = npt.NDArray[np.float64]
@@ -159,10 +155,10 @@ class SimilarityIndex:
     ) -> tuple[Ints, Floats]:
         """Similarity to a set of titles, as (rows, value in (0, 1]): the weighted mean of the
         similarities to the liked rows (row, weight), minus DISLIKE_WEIGHT x the mean
-        similarity to the disliked rows, floored at 0 (rows at 0 are left out); the
-        NEIGHBOURS most alike."""
+        similarity to the disliked rows, floored at 0 (rows at 0 are left out)."""
         if len(liked) == 1 and not disliked:
-            return nearest(*self.to(liked[0][0]))
+            rows, values = self.to(liked[0][0])
+            return rows, values
         total = np.zeros(self.size, dtype=np.float64)
         weights = sum(weight for _, weight in liked)
         for rid, weight in liked:
@@ -172,7 +168,7 @@ class SimilarityIndex:
             rows, values = self.to(rid)
             total[rows] -= DISLIKE_WEIGHT / len(disliked) * values
         rows = np.flatnonzero(total > 0)
-        return nearest(rows, np.minimum(total[rows], 1.0))
+        return rows, np.minimum(total[rows], 1.0)
 
     def shared(self, rows: Sequence[int], liked: Sequence[int]) -> list[list[str]]:
         """For each of `rows`, the keywords it shares with any liked title, rarest first,
@@ -186,19 +182,6 @@ class SimilarityIndex:
             common = common[np.lexsort((-self.idf[common], self.genre[common]))][:SHARED_SHOWN]
             found.append([self.names[t] for t in common])
         return found
-
-
-def nearest(rows: Ints, values: Floats, count: int = NEIGHBOURS) -> tuple[Ints, Floats]:
-    """The `count` most alike of (rows, values), rows ascending; at the boundary value the
-    lowest rows are kept, so the cut is the same on every run."""
-    if len(rows) <= count:
-        return rows, values
-    boundary = np.partition(values, len(values) - count)[len(values) - count]
-    above = values > boundary
-    ties = np.flatnonzero(values == boundary)[: count - int(above.sum())]
-    keep = above
-    keep[ties] = True
-    return rows[keep], values[keep]
 
 
 # ---------------------------------------------------------------- which title a --like means

@@ -6,7 +6,8 @@ different title of the same kind, so no similarity vector is served from the cac
 baseline is the same similarity in DuckDB SQL in the same run: a (title, token, idf²) table
 joined with itself on the token, grouped by title, with the same language and era factors
 and the same blend with the mode, top 200. Also: building the index (once per pool version
-and process), the `for_you` profile of a long history (50 liked, 20 disliked titles), and
+and process), the `for_you` profile of a long history (as many liked and disliked titles as it
+reads), and
 the index's memory. Uses the warehouse `bench_candidates.py` shares.
 """
 
@@ -23,6 +24,7 @@ from bench_landing import machine, write_section_named
 
 from watchbuddy.pool.candidates import MODES, CandidateFilters, CandidateProvider
 from watchbuddy.pool.similar import CONTENT, ERA, ERA_HALF_LIFE_YEARS, LANGUAGE
+from watchbuddy.pool.similar_titles import PROFILE_DISLIKED, PROFILE_LIKED
 from watchbuddy.store.warehouse import Warehouse
 
 SECTION = "## More like this (issue 15)"
@@ -204,9 +206,11 @@ def main() -> None:
     # A long history's for_you profile (computed once per history version, then cached).
     rng = np.random.default_rng(15)
     has_tokens = np.flatnonzero(np.diff(index.indptr) >= 3)
-    chosen = rng.choice(has_tokens, 70, replace=False)
+    chosen = rng.choice(has_tokens, PROFILE_LIKED + PROFILE_DISLIKED, replace=False)
     started = time.perf_counter()
-    index.profile([(int(r), 1.0) for r in chosen[:50]], [int(r) for r in chosen[50:]])
+    index.profile(
+        [(int(r), 1.0) for r in chosen[:PROFILE_LIKED]], [int(r) for r in chosen[PROFILE_LIKED:]]
+    )
     profile = time.perf_counter() - started
 
     worst_p50 = max(r[2] for r in rows)
@@ -223,7 +227,8 @@ def main() -> None:
         "self-join) on the same connection, 5 of the titles, same run. The index (IDF, "
         f"title -> token ids, inverted lists, norms, languages, years): built in {build:.1f} s "
         f"once per pool version and process (on the first query that needs it), "
-        f"{memory:.0f} MiB. A for_you profile of 50 liked and 20 disliked titles: "
+        f"{memory:.0f} MiB. A for_you profile of {PROFILE_LIKED} liked and "
+        f"{PROFILE_DISLIKED} disliked titles: "
         f"{profile * 1000:.0f} ms, once per history version (then cached).",
         "",
         "| query | rows | p50 | p95 | DuckDB SQL p50 |",

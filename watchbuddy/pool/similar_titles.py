@@ -30,8 +30,8 @@ SQL = "similar.sql"
 FOR_YOU = "for_you"
 # A for_you profile reads at most this many liked and disliked titles (the best rated, then
 # the most recently watched; the worst rated), so its cost stays bounded on a long history.
-PROFILE_LIKED = 50
-PROFILE_DISLIKED = 20
+PROFILE_LIKED = 30
+PROFILE_DISLIKED = 10
 VECTORS_KEPT = 8  # similarity vectors kept per provider (a list and its pages)
 NO_HISTORY = (
     "for_you has no history to go by, so it ranks like balanced: import your ratings or "

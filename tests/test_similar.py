@@ -178,6 +178,9 @@ def test_recommend_like_on_the_command_line(settings: Settings) -> None:
     )
     assert ok.returncode == 0, ok.stderr
     assert "shares: heist, dream" in ok.stdout
+    table = run_cli(*args, "--like", "movie:1", "--limit", "2", cwd=settings.warehouse.parent)
+    assert table.returncode == 0, table.stderr
+    assert "Dream Job" in table.stdout and "heist, dream, Action, Science Fiction" in table.stdout
     bad = run_cli(*args, "--like", "Inception", cwd=settings.warehouse.parent)
     assert bad.returncode == 2
     assert (

@@ -43,6 +43,9 @@ SHARED_SHOWN = 5  # the explanation names this many shared keywords at most
 GENRE_PREFIX = "\x00genre:"  # a genre's token, kept apart from a keyword of the same name
 
 Floats = npt.NDArray[np.float64]
+# era by whole years apart (a gather is cheaper than a power per title); release years lie
+# within 1870-2199, so no gap reaches the end of the table.
+_ERA = 0.5 ** (np.arange(400) / ERA_HALF_LIFE_YEARS)
 Ints = npt.NDArray[np.int64]
 
 # The pool columns the index is built from (in candidate-table row order).
@@ -144,11 +147,14 @@ class SimilarityIndex:
             dot[self.post_rids[self.post_ptr[token] : self.post_ptr[token + 1]]] += weight
         rows = np.flatnonzero(dot)
         content = np.minimum(dot[rows] / (self.norm[rid] * self.norm[rows]), 1.0)
-        same_language = (self.language[rows] == self.language[rid]) & (self.language[rid] >= 0)
-        known = (self.year[rows] >= 0) & (self.year[rid] >= 0)
-        gap = np.abs(self.year[rows] - self.year[rid]).astype(np.float64)
-        era = np.where(known, 0.5 ** (gap / ERA_HALF_LIFE_YEARS), 0.0)
-        return rows, content * (CONTENT + LANGUAGE * same_language + ERA * era)
+        factor = np.full(len(rows), CONTENT)
+        if self.language[rid] >= 0:  # same language: both known and equal
+            factor += LANGUAGE * (self.language[rows] == self.language[rid])
+        if self.year[rid] >= 0:  # era: both years known
+            years = self.year[rows]
+            gap = np.minimum(np.abs(years - self.year[rid]), len(_ERA) - 1)
+            factor += np.where(years >= 0, ERA * _ERA[gap], 0.0)
+        return rows, content * factor
 
     def profile(
         self, liked: Sequence[tuple[int, float]], disliked: Sequence[int] = ()

@@ -71,6 +71,8 @@ def queries(provider: CandidateProvider) -> list[tuple[str, list[CandidateFilter
         ("like a title, mode mainstream, movies", each(middle, mode="mainstream")),
         ("like a title, French only", each(popular, languages=("fr",))),
         ("like a title, Drama", each(middle, genres=("Drama",))),
+        ("like a title, mode deep_discovery (5 votes)", each(middle, mode="deep_discovery")),
+        ("like a title, no vote floor (min_votes 0)", each(middle, min_votes=0)),
         (
             "like three titles",
             [
@@ -218,8 +220,12 @@ def main() -> None:
     has_tokens = np.flatnonzero(np.diff(index.indptr) >= 3)
     chosen = rng.choice(has_tokens, PROFILE_LIKED + PROFILE_DISLIKED, replace=False)
     started = time.perf_counter()
+    votes = provider._loaded_now().display["vote_count"].to_numpy()
+    below = int(np.searchsorted(-votes, -MODES["for_you"].min_votes, side="right"))
     index.profile(
-        [(int(r), 1.0) for r in chosen[:PROFILE_LIKED]], [int(r) for r in chosen[PROFILE_LIKED:]]
+        [(int(r), 1.0) for r in chosen[:PROFILE_LIKED]],
+        [int(r) for r in chosen[PROFILE_LIKED:]],
+        below,
     )
     profile = time.perf_counter() - started
 
@@ -240,7 +246,7 @@ def main() -> None:
         f"title -> token ids, inverted lists, norms, languages, years): built in {build:.1f} s "
         f"once per pool version and process (on the first query that needs it), "
         f"{memory:.0f} MiB. A for_you profile of {PROFILE_LIKED} liked and "
-        f"{PROFILE_DISLIKED} disliked titles: "
+        f"{PROFILE_DISLIKED} disliked titles (for_you's vote floor): "
         f"{profile * 1000:.0f} ms, once per history version (then cached).",
         "",
         "| query | rows | p50 | p95 | DuckDB SQL p50 | no like p50 |",

@@ -292,3 +292,21 @@ def test_every_similarity_is_in_0_1_and_an_identical_copy_is_most_similar(titles
         assert value[len(rows) - 1] == pytest.approx(max(values))
     _, liked_values = index.profile([(pick, 1.0)], [0] if pick else [])
     assert ((liked_values > 0) & (liked_values <= 1)).all()
+
+
+@pytest.mark.parametrize("floor", [0, 80, 100, 900, 5000, 30000, 40000])
+def test_a_vote_floor_computes_only_titles_above_it_and_changes_nothing_else(
+    provider, floor: int
+) -> None:
+    """The similarity is computed only for the rows the vote floor keeps (the candidate
+    table is sorted by votes); the list is the floor-free list's titles above the floor."""
+    everything = liked(provider, "movie:1", "Amélie")
+    above = liked(provider, "movie:1", "Amélie").filter(pl.col("vote_count") >= floor)
+    floored = provider.get(
+        CandidateFilters(like=("movie:1", "Amélie"), min_votes=floor, limit=50)
+    ).frame
+    assert (
+        floored.select("tmdb_id", "similarity").rows()
+        == above.select("tmdb_id", "similarity").rows()
+    )
+    assert everything.height >= floored.height

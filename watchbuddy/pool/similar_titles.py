@@ -131,7 +131,11 @@ class SimilarTitles:
         seen.update((keys_of["media_type"][r], int(keys_of["tmdb_id"][r])) for r in liked_rows)
         if not liked:
             return Likeness(excluded=frozenset(seen), notes=notes)
-        rows, values = self._vector(path, tuple(liked), tuple(disliked), index)
+        # The candidate table is sorted by vote count (pool_cache.sql), so the titles that
+        # meet the query's vote floor are its first rows: only those are computed.
+        votes = display["vote_count"].to_numpy()
+        below = int(np.searchsorted(-votes, -filters.vote_floor, side="right"))
+        rows, values = self._vector(path, tuple(liked), tuple(disliked), below, index)
         return Likeness(
             rows,
             values,
@@ -146,14 +150,15 @@ class SimilarTitles:
         path: Path,
         liked: tuple[tuple[int, float], ...],
         disliked: tuple[int, ...],
+        below: int,
         index: similar.SimilarityIndex,
     ) -> tuple[np.ndarray, np.ndarray]:
-        key = (path, liked, disliked)
+        key = (path, liked, disliked, below)
         with self._lock:
             if key in self._vectors:
                 self._vectors.move_to_end(key)
                 return self._vectors[key]
-        vector = index.profile(liked, disliked)
+        vector = index.profile(liked, disliked, below)
         with self._lock:
             self._vectors[key] = vector
             while len(self._vectors) > VECTORS_KEPT:

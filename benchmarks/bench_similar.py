@@ -229,7 +229,8 @@ def main() -> None:
     )
     profile = time.perf_counter() - started
 
-    worst_p50 = max(r[2] for r in rows)
+    floored = [r for r in rows if "no vote floor" not in r[0]]
+    worst_p50 = max(r[2] for r in floored)
     lines = [
         SECTION,
         "",
@@ -258,7 +259,9 @@ def main() -> None:
             for n, got, p50, p95, s, none in rows
         ],
         "",
-        f"Slowest p50: {worst_p50 * 1000:.1f} ms (target: 50 ms).",
+        f"Slowest p50 with a vote floor (every mode has one): {worst_p50 * 1000:.1f} ms "
+        "(target: 50 ms). Without any floor every title of the pool is computed and joined; "
+        "on this vocabulary that is most of the 1.5M titles.",
         "",
     ]
     write_section_named(SECTION, "\n".join(lines))

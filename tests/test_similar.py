@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from tests.conftest import run_cli
 from watchbuddy.errors import UnknownTitle
 from watchbuddy.pool import similar
-from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider
+from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider, get_candidates
 from watchbuddy.pool.similar_titles import NO_HISTORY
-from watchbuddy.settings import Settings
+from watchbuddy.settings import Secret, Settings
 from watchbuddy.sources.csv.land import bootstrap
 from watchbuddy.store.schema import HISTORY_SCHEMA
 from watchbuddy.store.warehouse import Warehouse, utcnow
@@ -310,3 +310,17 @@ def test_a_vote_floor_computes_only_titles_above_it_and_changes_nothing_else(
         == above.select("tmdb_id", "similarity").rows()
     )
     assert everything.height >= floored.height
+
+
+def test_a_short_like_list_does_not_ask_tmdb(settings: Settings) -> None:
+    """Discover cannot find titles alike to others; a short list says so instead."""
+    write_pool(settings)
+    credential = Settings(
+        data_dir=settings.data_dir,
+        warehouse=settings.warehouse,
+        tmdb_api_key=Secret("k"),
+        tmdb_base_url="http://127.0.0.1:9",  # nothing listens: asking would fail
+    )
+    result = get_candidates(CandidateFilters(like=("movie:1",), min_votes=0), credential)
+    assert result.frame.height == 5
+    assert any("cannot look for titles like" in note for note in result.notes)

@@ -462,6 +462,12 @@ def get_candidates(
             f"{result.total:,} title(s) for these filters (use an offset below that)."
         )
         return result
+    if result.weights.get("similarity"):
+        # Discover has no "like this" order: what it found would not be alike.
+        result.notes.append(
+            "TMDB's discover cannot look for titles like others, so the fallback was not asked."
+        )
+        return result
     if not fallback:
         result.notes.append("TMDB fallback was turned off.")
         return result

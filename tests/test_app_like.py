@@ -45,3 +45,9 @@ def test_a_link_with_like_restores_it_and_an_unknown_title_is_one_error(like_env
     assert all("0.50 x similarity" in e for e in frame["explanation"])
     bad = start(like="movie:999")
     assert next(shown(e.value) for e in bad.error).startswith("movie:999 is not in the pool")
+
+
+def test_for_you_without_a_history_says_how_to_import_one(like_env: Path) -> None:
+    at = start(mode="for_you", min_votes="0")
+    assert any("watchbuddy history import" in shown(i.value) for i in at.info)
+    assert results(at).height  # ranked like balanced meanwhile

@@ -24,6 +24,7 @@ from watchbuddy.explorer.query_params import filters_from_params, params_from_fi
 from watchbuddy.pool.candidates import STREAMING_COLUMN, read_watched_file, with_default_region
 from watchbuddy.pool.filters import BY_NAME, FILTERS, CandidateFilters, Filter
 from watchbuddy.pool.modes import COMPONENTS, MODES
+from watchbuddy.pool.similar_titles import NO_HISTORY
 from watchbuddy.pool.streaming import ATTRIBUTION, Provider, find_provider, watch_page_url
 from watchbuddy.safe_text import plain_markdown, printable
 
@@ -507,6 +508,8 @@ def render() -> None:
         st.error(plain_markdown(exc))
         st.stop()
     wall_ms = (time.perf_counter() - started) * 1000
+    if NO_HISTORY in result.notes:
+        st.info(NO_HISTORY)
     frame = result.frame
     count, timing, download = st.columns([2, 2, 1])
     count.metric("Titles", f"{frame.height:,}")

@@ -352,9 +352,10 @@ class CandidateProvider:
             if chosen.height < filters.limit:
                 sql, params = build_count(filters, exclusion, similar)
                 total = cursor.sql(sql, params=params).fetchall()[0][0]
-                if not total and filters.min_votes is None and filters.vote_floor:
+                # (With a like only the titles above the floor were compared: no count.)
+                if not total and filters.min_votes is None and filters.vote_floor and not similar:
                     # Say when the mode's vote floor, not the filters, emptied the list.
-                    sql, params = build_count(replace(filters, min_votes=0), exclusion, similar)
+                    sql, params = build_count(replace(filters, min_votes=0), exclusion)
                     below_floor = cursor.sql(sql, params=params).fetchall()[0][0]
         finally:
             cursor.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -324,3 +325,15 @@ def test_a_short_like_list_does_not_ask_tmdb(settings: Settings) -> None:
     result = get_candidates(CandidateFilters(like=("movie:1",), min_votes=0), credential)
     assert result.frame.height == 5
     assert any("cannot look for titles like" in note for note in result.notes)
+
+
+def test_an_empty_like_list_says_when_the_vote_floor_emptied_it(provider) -> None:
+    """Of the documentaries, only Inception (2014, 30 votes) is alike to Le Rêve ("dream"):
+    under mainstream's 500-vote floor the list is empty, and says why."""
+    asked = CandidateFilters(like=("movie:4",), mode="mainstream", genres=("Documentary",))
+    assert provider.get(replace(asked, min_votes=0)).frame["tmdb_id"].to_list() == [20]
+    empty = provider.get(asked)
+    assert empty.frame.is_empty()
+    assert any("No title alike has the mainstream mode's 500 votes" in n for n in empty.notes)
+    alike = provider.get(CandidateFilters(like=("movie:4",), mode="mainstream"))
+    assert set(alike.frame["tmdb_id"]) == {1, 2, 21}  # "dream", 500 votes or more

@@ -386,6 +386,11 @@ class CandidateProvider:
             weights=weights,
         )
         result.notes.extend(likeness.notes)
+        if similar and not total and filters.min_votes is None and filters.vote_floor:
+            result.notes.append(
+                f"No title alike has the {filters.mode} mode's {filters.vote_floor} votes; "
+                "lower the floor with min_votes (--min-votes 0) to see less-voted ones."
+            )
         if below_floor:
             result.notes.append(
                 f"{below_floor:,} title(s) match, but none has the {filters.mode} mode's "

@@ -43,6 +43,8 @@ POSTER_BASE = "https://image.tmdb.org/t/p/"
 class Result:
     frame: pl.DataFrame
     query_ms: float  # time the provider took when this result was computed
+    weights: dict[str, float]  # the score's components as blended (similarity when liked)
+    notes: list[str]  # the provider's notes (for_you without a history says what to do)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -64,7 +66,7 @@ def candidates(
         .otherwise(pl.lit("")),
         tmdb_url=pl.format(f"{TMDB_WEBSITE}/{{}}/{{}}", "media_type", "tmdb_id"),
     )
-    return Result(frame, elapsed)
+    return Result(frame, elapsed, result.weights, result.notes)
 
 
 @contextmanager

@@ -27,6 +27,7 @@ import polars as pl
 
 from watchbuddy.errors import UnknownTitle
 from watchbuddy.safe_text import clip
+from watchbuddy.titles import normalize_title, normalize_titles
 
 # similarity(A, B) = content(A, B) x (CONTENT + LANGUAGE x same language + ERA x era(A, B))
 CONTENT = 0.70
@@ -206,17 +207,6 @@ _YEAR = re.compile(r"(.*?)[\s,]*\(?([12][0-9]{3})\)?")
 SUGGESTIONS = 5  # titles an unknown or ambiguous --like lists
 
 
-def normalized(titles: pl.Expr) -> pl.Expr:
-    """Titles as a search key: accents, case and punctuation dropped ('Amélie' = 'amelie')."""
-    return (
-        titles.str.normalize("NFKD")
-        .str.replace_all(r"\p{M}", "")
-        .str.to_lowercase()
-        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
-        .str.strip_chars()
-    )
-
-
 @dataclass(frozen=True)
 class TitleLookup:
     """What `find_title` reads, built once per version: each row's normalized title and
@@ -231,8 +221,11 @@ class TitleLookup:
         ids = _numeric_key(frame["media_type"], frame["tmdb_id"])
         order = np.argsort(ids, kind="stable")
         return cls(
-            frame.select(
-                key=normalized(pl.col("title")), original_key=normalized(pl.col("original_title"))
+            pl.DataFrame(
+                {
+                    "key": normalize_titles(frame["title"]),
+                    "original_key": normalize_titles(frame["original_title"]),
+                }
             ),
             ids[order],
             order.astype(np.int64),
@@ -269,11 +262,11 @@ def find_title(display: pl.DataFrame, lookup: TitleLookup, asked: str) -> int:
                 "(give its title and year, or its id from `watchbuddy sql`)."
             )
         return row
-    text = pl.select(normalized(pl.lit(asked))).item() or ""
+    text = normalize_title(asked)
     with_year = _YEAR.fullmatch(asked.strip())
     tries: list[tuple[str, int | None]] = []
     if with_year and with_year.group(1).strip():
-        title = pl.select(normalized(pl.lit(with_year.group(1)))).item() or ""
+        title = normalize_title(with_year.group(1))
         tries.append((title, int(with_year.group(2))))
     tries.append((text, None))  # '2012' or 'Blade Runner 2049' is a title, too
     table = pl.concat(

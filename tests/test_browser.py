@@ -215,3 +215,30 @@ def test_the_explorer_listens_on_this_machine_only(app_url: str) -> None:
             sock.settimeout(5)
             with pytest.raises(OSError):
                 sock.connect((address, port))
+
+
+def test_more_like_this_lists_alike_titles_and_its_link_restores_them(app_url: str) -> None:
+    """The detail panel's button puts the title into the like filter (the link and the
+    sidebar), and the score gains the similarity; a fresh browser on the link shows the same."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(app_url)
+            page.wait_for_selector(GRID, timeout=60_000)
+            page.get_by_role("button", name="More like this").click()
+            page.wait_for_url("**like=**", timeout=30_000)
+            liked = page.url.split("like=", 1)[1].split("&", 1)[0].replace("%3A", ":")
+            chips = page.locator("[data-testid='stMultiSelect']").filter(has_text="More like")
+            expect(chips).to_contain_text(liked)
+            expect(page.get_by_text("x similarity", exact=False).first).to_be_visible()
+            count = titles_metric(page)
+            other = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+            other.goto(page.url)
+            other.wait_for_selector(GRID, timeout=60_000)
+            expect(other.get_by_text("x similarity", exact=False).first).to_be_visible()
+            assert titles_metric(other) == count
+        finally:
+            browser.close()

@@ -101,10 +101,12 @@ def test_normalization_is_idempotent_and_has_single_spaces(text: str) -> None:
 
 @pytest.mark.parametrize("code", range(128))
 def test_every_ascii_character_is_kept_or_a_word_break(code: int) -> None:
-    """The ASCII fast path agrees with the general rule: letters and digits kept (lower
-    case), everything else a word break."""
+    """Letters and digits kept (lower case), "&" read as "and", everything else a word
+    break."""
     char = chr(code)
     expected = char.lower() if char.isalnum() else ""
+    if char == "&":
+        expected = " and "
     assert normalize_title(f"a{char}b") == (f"a{expected}b" if expected else "a b")
 
 
@@ -179,6 +181,10 @@ def test_a_title_of_six_characters_or_more_is_found_with_one_character_deleted(
     assume(len(compact_title(normalize_title(title))) >= 6)
     at = data.draw(st.integers(0, len(title) - 1)) if data else 5
     query = title[:at] + title[at + 1 :]
+    # One character of the normalized title ("&" is read as three: "and").
+    assume(
+        len(compact_title(normalize_title(query))) >= len(compact_title(normalize_title(title))) - 1
+    )
     assert found(index, query, row), query
 
 

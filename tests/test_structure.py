@@ -21,11 +21,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "watchbuddy"
 # Every module belongs to one stage: the longest prefix below that matches its name.
 STAGE_OF_PREFIX = {
     # Imported by every stage, import only each other: the errors a user meets, settings,
-    # terminal-safe text, credential redaction, the SQL loader and shipped reference data.
+    # terminal-safe text, credential redaction, the title normalizer, the SQL loader and
+    # shipped reference data.
     "watchbuddy.errors": "base",
     "watchbuddy.settings": "base",
     "watchbuddy.safe_text": "base",
     "watchbuddy.redact": "base",
+    "watchbuddy.titles": "base",
     "watchbuddy.sql": "base",
     "watchbuddy.reference": "base",
     "watchbuddy": "api",  # the package itself: `connect()`, `get_candidates`, `__version__`

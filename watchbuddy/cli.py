@@ -760,6 +760,15 @@ def recommend_command(
             "vote_count",
             pl.col("score").round(3),
             *([pl.col(STREAMING_COLUMN).list.join(", ")] if streams else []),
+            # With --like or a for_you history: how alike, and what each row shares.
+            *(
+                [
+                    pl.col("similarity").round(3),
+                    pl.col("explanation").str.extract("; shares: (.*)$").alias("shares"),
+                ]
+                if frame["similarity"].max()
+                else []
+            ),
         )
         click.echo(_table(shown.to_dicts()))
     if streams:

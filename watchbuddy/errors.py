@@ -67,6 +67,13 @@ class InvalidViewName(ConfigError):
     """A saved view's name is empty or too long; the message says what a name may be."""
 
 
+class UnknownTitle(ConfigError):
+    """A liked title (`--like`, `like=` in a link) names no title of the pool, or several.
+
+    The message lists the titles it could mean; give one as movie:ID or tv:ID, or add the
+    release year."""
+
+
 # The warehouse (store/) ---------------------------------------------------------------------
 
 

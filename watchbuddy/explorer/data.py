@@ -44,6 +44,8 @@ POSTER_BASE = "https://image.tmdb.org/t/p/"
 class Result:
     frame: pl.DataFrame
     query_ms: float  # time the provider took when this result was computed
+    weights: dict[str, float]  # the score's components as blended (similarity when liked)
+    notes: list[str]  # the provider's notes (for_you without a history says what to do)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -57,7 +59,7 @@ def candidates(
     started = time.perf_counter()
     result = provider_at(Path(root)).get(_filters)
     elapsed = (time.perf_counter() - started) * 1000
-    return Result(_for_display(result), elapsed)
+    return Result(_for_display(result), elapsed, result.weights, result.notes)
 
 
 def _for_display(result: Candidates) -> pl.DataFrame:

@@ -48,11 +48,15 @@ def render() -> None:
     st.dataframe(
         pl.DataFrame(
             [
-                {"mode": name, "vote floor": mode.min_votes, **mode.weights()}
+                {"mode": name, "vote floor": mode.min_votes, **mode.weights(similar=True)}
                 for name, mode in MODES.items()
             ]
         ),
         hide_index=True,
+    )
+    st.caption(
+        "The weights with a title to be like (More like this, or a history in for_you); "
+        "without one, similarity is left out and the others count in the same proportions."
     )
     st.subheader("Link parameters of the Explore page")
     st.dataframe(

@@ -25,6 +25,7 @@ from watchbuddy.pool.candidates import STREAMING_COLUMN, read_watched_file, with
 from watchbuddy.pool.filters import BY_NAME, FILTERS, CandidateFilters, Filter
 from watchbuddy.pool.languages import picker_label
 from watchbuddy.pool.modes import COMPONENTS, MODES
+from watchbuddy.pool.similar_titles import NO_HISTORY
 from watchbuddy.pool.streaming import ATTRIBUTION, Provider, find_provider, watch_page_url
 from watchbuddy.safe_text import plain_markdown, printable
 from watchbuddy.sources.history.land import HistoryReport, import_files
@@ -49,6 +50,8 @@ SCORE_HELP = {
     "freshness": "halves every 365 days after release; 1 for today",
     "genre_match": "share of the requested genres the title has (1 when none requested)",
     "trend": "rising popularity: 0.5 flat (or no history), 0.8 doubled in a week, 0.2 halved",
+    "similarity": "how alike to the liked titles: shared keywords and genres, rare ones "
+    "weighing more, then language and era",
 }
 # The title search box: its widget key, its link parameter (`?q=amelie`), how many matches
 # it lists, and the match picked last (so a new pick, not every rerun, moves the panel).
@@ -207,6 +210,8 @@ def _extras(
         if not region:
             return {"options": options, "placeholder": "choose a region first"}
         return {"options": options}
+    if name == "like":  # what a link or the "More like this" button chose; removable here
+        return {"options": list(st.session_state[KEYS[name]])}
     if name == "min_votes":
         return {"placeholder": f"the mode's floor: {MODES[chosen['mode']].min_votes}"}
     if name == "offset":
@@ -422,6 +427,7 @@ def _display(frame: pl.DataFrame) -> None:
             "genres",
             *([STREAMING_COLUMN] if STREAMING_COLUMN in frame.columns else []),
             "score",
+            *(["similarity"] if frame["similarity"].max() else []),
             "quality_score",
             "obscurity_score",
             "mainstream_score",
@@ -448,6 +454,7 @@ def _display(frame: pl.DataFrame) -> None:
             "score": _score_bar(
                 "Score", "%.3f", "The mode's blend of the scores below and the genre match."
             ),
+            "similarity": _score_bar("Similarity", "%.2f", SCORE_HELP["similarity"]),
             "quality_score": _score_bar("Quality", "%.2f", SCORE_HELP["quality"]),
             "obscurity_score": _score_bar("Obscurity", "%.2f", SCORE_HELP["obscurity"]),
             "mainstream_score": _score_bar("Mainstream", "%.2f", SCORE_HELP["mainstream"]),
@@ -483,7 +490,20 @@ def _key_of(row: dict) -> str:
     return f"{row['media_type']}:{row['tmdb_id']}"
 
 
-def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: int) -> None:
+def _more_like(key: str) -> None:
+    """The "More like this" button: the like filter becomes this title, from the first row
+    (a callback, so it runs before the sidebar's widgets are drawn again)."""
+    st.session_state[KEYS["like"]] = [key]
+    st.session_state[KEYS["offset"]] = 0
+
+
+def _detail(
+    frame: pl.DataFrame,
+    filters: CandidateFilters,
+    weights: dict[str, float],
+    root: str,
+    version: int,
+) -> None:
     st.subheader("Why this title")
     rows = {_key_of(row): row for row in frame.iter_rows(named=True)}
     if st.session_state.get("detail_pick") not in rows:
@@ -518,7 +538,6 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
     if filters.region:
         _where_to_watch(row, filters.region, root, version)
     _history_chart(row, root, version)
-    weights = MODES[filters.mode].weights()
     parts = pl.DataFrame(
         [
             {
@@ -543,6 +562,14 @@ def _detail(frame: pl.DataFrame, filters: CandidateFilters, root: str, version: 
             "value": _score_bar(None, "%.3f"),
             "contribution": st.column_config.NumberColumn(format="%.3f"),
         },
+    )
+    st.button(
+        "More like this",
+        key="more_like_this",
+        on_click=_more_like,
+        args=(pick,),
+        help="List the titles alike to this one (shared keywords and genres, rare ones "
+        "weighing more), blended with the discovery mode; the sidebar's More like clears it.",
     )
     st.caption(
         f"[TMDB page]({row['tmdb_url']}) · source "
@@ -643,6 +670,8 @@ def render() -> None:
         st.error(plain_markdown(exc))
         st.stop()
     wall_ms = (time.perf_counter() - started) * 1000
+    if NO_HISTORY in result.notes:
+        st.info(NO_HISTORY)
     frame = result.frame
     count, timing, download = st.columns([2, 2, 1])
     count.metric("Titles", f"{frame.height:,}")
@@ -670,7 +699,7 @@ def render() -> None:
             "drop a language or genre."
         )
         if by_name is not None and not by_name.is_empty():
-            _detail(by_name, filters, context.root, context.version)
+            _detail(by_name, filters, result.weights, context.root, context.version)
         footer(context)
         return
     if filters.offset:
@@ -690,7 +719,7 @@ def render() -> None:
         st.caption(f"{ATTRIBUTION}. Streams on: {filters.region}, {_offered(filters)}.")
     if by_name is not None:  # the title picked by name first, as a row of the panel's list
         frame = pl.concat([by_name, frame], how="diagonal_relaxed")
-    _detail(frame, filters, context.root, context.version)
+    _detail(frame, filters, result.weights, context.root, context.version)
     footer(context)
 
 

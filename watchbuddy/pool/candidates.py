@@ -35,6 +35,7 @@ from watchbuddy.pool.filters import discover_queries, media_types
 from watchbuddy.pool.modes import COMPONENTS as COMPONENTS
 from watchbuddy.pool.modes import MODES as MODES
 from watchbuddy.pool.personal import ExcludedTitles
+from watchbuddy.pool.similar_titles import SimilarTitles
 from watchbuddy.pool.sparklines import recent_popularity
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.sniff import utf8_csv_bytes
@@ -67,6 +68,7 @@ OUTPUT_COLUMNS = [
     "trend_score",
     "freshness_score",
     "genre_match",
+    "similarity",
     "score",
     "explanation",
     "from_persistent_store",
@@ -96,6 +98,7 @@ class Candidates:
     total: int | None = None  # titles matching in the pool; counted when a page is short
     # Per row, the packed sparkline of its last month of daily exports (`recent()`).
     spark_words: pl.DataFrame | None = None
+    weights: dict[str, float] = field(default_factory=dict)  # the score's, as blended
 
     @property
     def past_the_end(self) -> bool:
@@ -135,25 +138,38 @@ def _conditions(filters: CandidateFilters) -> tuple[list[str], dict[str, Any], s
     return conditions, params, genre_match
 
 
-def build_query(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[str, Any]]:
-    """The SQL text (candidates.sql only) and the parameters for validated `filters`."""
+def build_query(
+    filters: CandidateFilters, exclusion: str, similar: bool = False
+) -> tuple[str, dict[str, Any]]:
+    """The SQL text (candidates.sql only) and the parameters for validated `filters`;
+    `similar`: the titles alike to the liked ones are registered as `similar_titles`."""
     conditions, params, genre_match = _conditions(filters)
-    weights = MODES[filters.mode].weights()
+    weights = MODES[filters.mode].weights(similar)
     params.update(
         {f"w_{name}": weight for name, weight in weights.items()},
         limit=filters.limit,
         offset=filters.offset,
     )
     sql = statement(SQL, "query").format(
-        genre_match=genre_match, conditions="\n      AND ".join(conditions), exclusion=exclusion
+        genre_match=genre_match,
+        conditions="\n      AND ".join(conditions),
+        exclusion=exclusion,
+        similar=statement(SQL, "similar_join") if similar else "",
+        similarity=statement(SQL, "similarity" if similar else "no_similarity"),
     )
     return sql, params
 
 
-def build_count(filters: CandidateFilters, exclusion: str) -> tuple[str, dict[str, Any]]:
+def build_count(
+    filters: CandidateFilters, exclusion: str, similar: bool = False
+) -> tuple[str, dict[str, Any]]:
     """How many titles match `filters` in all (asked only when a page comes back short)."""
     conditions, params, _ = _conditions(filters)
-    sql = statement(SQL, "count").format(conditions=" AND ".join(conditions), exclusion=exclusion)
+    sql = statement(SQL, "count").format(
+        conditions=" AND ".join(conditions),
+        exclusion=exclusion,
+        similar=statement(SQL, "similar_join") if similar else "",
+    )
     return sql, params
 
 
@@ -185,6 +201,7 @@ class Loaded:
     providers: dict[str, list[streaming.Provider]] = field(default_factory=dict)
     # region -> its availability rows sorted by `rid` (`rank`: the provider's display order)
     streams: dict[str, pl.DataFrame] = field(default_factory=dict)
+    path: Path | None = None  # the pool file the table was loaded from
 
 
 class CandidateProvider:
@@ -200,6 +217,8 @@ class CandidateProvider:
         self._lock = threading.Lock()
         self._personal = ExcludedTitles(warehouse)
         self._keywords_for: tuple[Path, dt.date, tuple[str, ...]] | None = None  # a `_key`
+        # "More like this" and `for_you`, built on their first use per version.
+        self.similar = SimilarTitles(warehouse)
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         return self._current()[0]
@@ -236,7 +255,7 @@ class CandidateProvider:
                     .with_columns(pl.col(*ZERO_WHEN_UNKNOWN).fill_null(0))
                     .rechunk()
                 )
-                loaded = self._load_streaming(con, manifest, display)
+                loaded = replace(self._load_streaming(con, manifest, display), path=path)
                 old, self._con, self._key = self._con, con, key
                 self._loaded = loaded
                 if old is not None:
@@ -352,14 +371,14 @@ class CandidateProvider:
 
     def rows(self, keys: list[tuple[str, int]], filters: CandidateFilters) -> Candidates:
         """The candidate rows of the titles `keys` (media type, id), scored as `filters`'
-        mode and genres score them, whatever the other filters say: a title picked by name
-        (title search) shown as a list row would show it. Best first; absent keys left out."""
+        mode and genres score them (no similarity), whatever the other filters say: a title
+        picked by name (title search) shown as a list row would show it. Best first; absent
+        keys left out."""
         filters = filters.validated()
+        weights = MODES[filters.mode].weights()
         cursor, loaded = self._current()
         try:
-            params: dict[str, Any] = {
-                f"w_{name}": w for name, w in MODES[filters.mode].weights().items()
-            }
+            params: dict[str, Any] = {f"w_{name}": w for name, w in weights.items()}
             if filters.genres:
                 params["genre_mask"] = genre_mask(filters.genres)
             params.update(
@@ -374,6 +393,8 @@ class CandidateProvider:
                 ),
                 conditions=statement(SQL, "by_keys"),
                 exclusion="",
+                similar="",
+                similarity=statement(SQL, "no_similarity"),
             )
             chosen = cursor.sql(sql, params=params).pl()
         finally:
@@ -383,15 +404,18 @@ class CandidateProvider:
             rows.with_columns(
                 freshness_score=chosen["freshness_score"],
                 genre_match=chosen["genre_match"],
+                similarity=chosen["similarity"],
                 score=chosen["score"],
             )
             .with_columns(
-                explanation=_explanation(MODES[filters.mode].weights()),
+                explanation=_explanation(weights),
                 from_persistent_store=pl.lit(True),
             )
             .select(OUTPUT_COLUMNS)
         )
-        return Candidates(frame, len(keys), filters, spark_words=rows.select(SPARK_WORDS))
+        return Candidates(
+            frame, len(keys), filters, spark_words=rows.select(SPARK_WORDS), weights=weights
+        )
 
     def _with_history(self, filters: CandidateFilters) -> CandidateFilters:
         """`filters` whose exclusion also holds what your lists leave out (`personal`): the
@@ -408,23 +432,28 @@ class CandidateProvider:
         display = loaded.display
         try:
             filters = self._resolved(filters, loaded)
-            weights = MODES[filters.mode].weights()
+            likeness = self.similar.likeness(filters, loaded.display, loaded.path)
+            similar = likeness.active
+            weights = MODES[filters.mode].weights(similar)
             exclusion = ""
-            if filters.exclude:
+            if filters.exclude or likeness.excluded:
                 excluded = pl.DataFrame(
-                    sorted(filters.exclude),
+                    sorted(filters.exclude | likeness.excluded),
                     schema={"x_media": pl.String, "x_id": pl.Int64},
                     orient="row",
                 )
                 cursor.register("excluded", excluded.to_arrow())
                 exclusion = statement(SQL, "exclusion")
-            sql, params = build_query(filters, exclusion)
+            if similar:
+                cursor.register("similar_titles", likeness.table())
+            sql, params = build_query(filters, exclusion, similar)
             chosen = cursor.sql(sql, params=with_keyword_ids(cursor, params)).pl()
             total = below_floor = None
             if chosen.height < filters.limit:
-                sql, params = build_count(filters, exclusion)
+                sql, params = build_count(filters, exclusion, similar)
                 total = cursor.sql(sql, params=with_keyword_ids(cursor, params)).fetchall()[0][0]
-                if not total and filters.min_votes is None and filters.vote_floor:
+                # (With a like only the titles above the floor were compared: no count.)
+                if not total and filters.min_votes is None and filters.vote_floor and not similar:
                     # Say when the mode's vote floor, not the filters, emptied the list.
                     sql, params = build_count(replace(filters, min_votes=0), exclusion)
                     params = with_keyword_ids(cursor, params)
@@ -438,10 +467,11 @@ class CandidateProvider:
             rows.with_columns(
                 freshness_score=chosen["freshness_score"],
                 genre_match=chosen["genre_match"],
+                similarity=chosen["similarity"],
                 score=chosen["score"],
             )
             .with_columns(
-                explanation=_explanation(weights),
+                explanation=pl.concat_str(_explanation(weights), pl.lit(likeness.shares(rids))),
                 from_persistent_store=pl.lit(True),
             )
             .select(OUTPUT_COLUMNS)
@@ -449,8 +479,19 @@ class CandidateProvider:
         if where is not None:
             frame = frame.with_columns(where)
         result = Candidates(
-            frame, filters.limit, filters, total=total, spark_words=rows.select(SPARK_WORDS)
+            frame,
+            filters.limit,
+            filters,
+            total=total,
+            spark_words=rows.select(SPARK_WORDS),
+            weights=weights,
         )
+        result.notes.extend(likeness.notes)
+        if similar and not total and filters.min_votes is None and filters.vote_floor:
+            result.notes.append(
+                f"No title alike has the {filters.mode} mode's {filters.vote_floor} votes; "
+                "lower the floor with min_votes (--min-votes 0) to see less-voted ones."
+            )
         if below_floor:
             result.notes.append(
                 f"{below_floor:,} title(s) match, but none has the {filters.mode} mode's "
@@ -526,6 +567,12 @@ def get_candidates(
         result.notes.append(
             f"offset {result.filters.offset:,} is past the end of the list: the pool has "
             f"{result.total:,} title(s) for these filters (use an offset below that)."
+        )
+        return result
+    if result.weights.get("similarity"):
+        # Discover has no "like this" order: what it found would not be alike.
+        result.notes.append(
+            "TMDB's discover cannot look for titles like others, so the fallback was not asked."
         )
         return result
     if not fallback:

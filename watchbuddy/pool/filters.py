@@ -287,6 +287,18 @@ def _check_monetization(spec: Filter, value: tuple[str, ...]) -> tuple[str, ...]
     return tuple(t for t in MONETIZATION_TYPES if t in asked) or DEFAULT_MONETIZATION
 
 
+def _check_like(spec: Filter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """The liked titles as asked, blanks collapsed, once each, in the order asked; which
+    title a text means is decided against the pool when the query runs
+    (`similar.find_title`)."""
+    kept: dict[str, str] = {}
+    for given in value:
+        text = " ".join(str(given).split())
+        if text:
+            kept.setdefault(text.casefold(), text)
+    return tuple(kept.values())
+
+
 def missing_languages(codes: tuple[str, ...], known: list[str] | set[str]) -> list[str]:
     """The codes no title in the pool has (they could only ever return nothing)."""
     return [code for code in codes if code not in known]
@@ -803,6 +815,19 @@ class CandidateFilters:
             url="for_me",
             url_help="leave out what your history says you watched or rated: true/false",
             widget=Widget("checkbox", "For me: hide what I watched or rated"),
+        ),
+    )
+    like: tuple[str, ...] = entry(
+        (),
+        Filter(
+            "More like this title: movie:27205, tv:1399 or a title with an optional year "
+            "('Inception 2010'); repeat for several. The liked titles are left out.",
+            role="option",
+            normalize=_check_like,
+            cli="--like",
+            url="like",
+            url_help="titles to find more like, comma-separated (movie:27205,tv:1399)",
+            widget=Widget("multiselect", "More like", placeholder="no title chosen"),
         ),
     )
     exclude: frozenset[tuple[str, int]] = entry(

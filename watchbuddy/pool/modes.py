@@ -23,11 +23,16 @@ class Mode:
     freshness: float
     genre_match: float
     trend: float
+    similarity: float
     sort_by: str
 
-    def weights(self) -> dict[str, float]:
-        """Each component's weight, normalized so that `score` stays in [0, 1]."""
+    def weights(self, similar: bool = False) -> dict[str, float]:
+        """Each component's weight, normalized so that `score` stays in [0, 1]. Similarity
+        counts only when there is something to be similar to (`similar`: titles liked with
+        --like, or a history for `for_you`)."""
         raw = {name: getattr(self, name) for name in COMPONENTS}
+        if not similar:
+            raw["similarity"] = 0.0
         total = sum(raw.values())
         return {name: value / total for name, value in raw.items()}
 
@@ -40,6 +45,7 @@ COMPONENTS = {
     "freshness": "freshness_score",
     "genre_match": "genre_match",
     "trend": "trend_score",
+    "similarity": "similarity",
 }
 
 # The one table of discovery modes (documented in the README). `score` is the weighted sum
@@ -53,15 +59,21 @@ COMPONENTS = {
 # widely seen come first (the trend score itself already damps noise at tiny popularity).
 # The TMDB fallback asks discover for the mode's kind of title first: by popularity for the
 # mainstream and trending modes, by vote count for balanced, by rating for the obscure ones.
-# mode: (vote floor, mainstream, obscurity, quality, freshness, genre match, trend, sort_by)
+# Similarity (pool/similar.py) weighs as much as all the rest together when titles are liked
+# (`--like`), so "obscure titles like Inception" are half like it, half obscure and good;
+# without a like it is left out and the weights are the mode's own. `for_you` is balanced
+# with more weight on similarity to the titles your history rates highly.
+# mode: (vote floor, mainstream, obscurity, quality, freshness, genre match, trend,
+#        similarity, sort_by)
 _MODE_TABLE = {
-    "mainstream": (500, 0.50, 0.0, 0.30, 0.05, 0.15, 0.0, "popularity.desc"),
-    "popular": (100, 0.30, 0.0, 0.20, 0.35, 0.15, 0.0, "popularity.desc"),
-    "balanced": (50, 0.15, 0.15, 0.45, 0.10, 0.15, 0.0, "vote_count.desc"),
-    "obscure": (20, 0.0, 0.30, 0.45, 0.10, 0.15, 0.0, "vote_average.desc"),
-    "very_obscure": (10, 0.0, 0.40, 0.45, 0.0, 0.15, 0.0, "vote_average.desc"),
-    "deep_discovery": (5, 0.0, 0.30, 0.35, 0.20, 0.15, 0.0, "vote_average.desc"),
-    "trending": (20, 0.10, 0.0, 0.15, 0.0, 0.15, 0.60, "popularity.desc"),
+    "mainstream": (500, 0.50, 0.0, 0.30, 0.05, 0.15, 0.0, 1.0, "popularity.desc"),
+    "popular": (100, 0.30, 0.0, 0.20, 0.35, 0.15, 0.0, 1.0, "popularity.desc"),
+    "balanced": (50, 0.15, 0.15, 0.45, 0.10, 0.15, 0.0, 1.0, "vote_count.desc"),
+    "obscure": (20, 0.0, 0.30, 0.45, 0.10, 0.15, 0.0, 1.0, "vote_average.desc"),
+    "very_obscure": (10, 0.0, 0.40, 0.45, 0.0, 0.15, 0.0, 1.0, "vote_average.desc"),
+    "deep_discovery": (5, 0.0, 0.30, 0.35, 0.20, 0.15, 0.0, 1.0, "vote_average.desc"),
+    "trending": (20, 0.10, 0.0, 0.15, 0.0, 0.15, 0.60, 1.0, "popularity.desc"),
+    "for_you": (50, 0.10, 0.10, 0.35, 0.05, 0.15, 0.0, 1.5, "vote_count.desc"),
 }
 MODES: dict[str, Mode] = {name: Mode(*row) for name, row in _MODE_TABLE.items()}
 DEFAULT_MODE = "balanced"

@@ -1,12 +1,10 @@
 """Title search: find a title by what someone types, whatever its case, accents, punctuation
 or a typo, over the title and the original title.
 
-One normalization serves every comparison (`normalize_title`): casefold, compatibility
-decomposition (NFKD) with the marks dropped (so "Amélie" is "amelie"), a few Latin letters
-that do not decompose spelled out ("ø" -> "o", "ß" -> "ss"), punctuation and symbols as word
-breaks, spaces collapsed. Two titles are the *same* when their normalized forms agree with
-the spaces removed (`compact_title`), so "Spider-Man" is "spiderman" and "Schindler's List"
-is "schindlers list".
+Titles and queries are compared as `watchbuddy.titles` normalizes them (the one title
+normalizer: case, accents and punctuation ignored, "&" as "and"). Two titles are the *same*
+when their normalized forms agree with the spaces removed too (`compact_title`), so
+"Spider-Man" is "spiderman" and "Schindler's List" is "schindlers list".
 
 Scoring every one of 1.5M titles with a fuzzy measure takes seconds, so a query
 first narrows the titles cheaply (`SearchIndex`): each distinct normalized title is cut into
@@ -28,10 +26,8 @@ import contextlib
 import os
 import threading
 import typing
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -41,11 +37,12 @@ from watchbuddy.errors import ConfigError
 from watchbuddy.pool.filters import YEAR_RANGE, MediaChoice
 from watchbuddy.store.views import materialized_pool
 from watchbuddy.store.warehouse import Warehouse
+from watchbuddy.titles import normalize_title, normalize_titles
 
 # The index's arrays saved beside the pool's file (`SearchIndex.save`); bump the format
 # when what they hold changes.
 SAVED_ARRAYS = ("pair_sid", "row_of", "row_start", "posting", "posting_start", "trigram_count")
-INDEX_FORMAT = "search-1"
+INDEX_FORMAT = "search-2"
 # The frame every search returns (one row per title).
 COLUMNS = [
     "media_type",
@@ -74,65 +71,6 @@ MEDIA_CHOICES: tuple[str, ...] = typing.get_args(MediaChoice)
 
 
 # --------------------------------------------------------------------------- normalization
-
-# Latin letters that NFKD leaves whole, spelled the way a keyboard without them types them.
-_SPELLED_OUT = {
-    "ø": "o",
-    "ł": "l",
-    "đ": "d",
-    "ð": "d",
-    "ħ": "h",
-    "ı": "i",
-    "ŧ": "t",
-    "æ": "ae",
-    "œ": "oe",
-    "þ": "th",
-    "ŋ": "n",
-}
-
-
-class _Folding(dict[int, Any]):
-    """`str.translate`'s table, filled per character on first sight: marks and invisible
-    format characters dropped, punctuation, symbols, separators and controls as a space,
-    the `_SPELLED_OUT` letters spelled out, everything else kept (a table of every code
-    point would take a third of a second to build at import)."""
-
-    def __missing__(self, code: int) -> Any:
-        char = chr(code)
-        category = unicodedata.category(char)
-        value: Any
-        if char in _SPELLED_OUT:
-            value = _SPELLED_OUT[char]
-        elif category[0] == "M" or category == "Cf":
-            value = None
-        elif category[0] in "PSZ" or category == "Cc":
-            value = " "
-        else:
-            value = code
-        self[code] = value
-        return value
-
-
-_FOLDING = _Folding()
-# Every ASCII character's entry, so the common case never calls __missing__.
-for _code in range(128):
-    _FOLDING.__missing__(_code)
-
-
-def normalize_title(text: str | None) -> str:
-    """`text` as every title comparison sees it: casefolded, accents and other marks
-    dropped, punctuation and symbols as spaces, words separated by one space.
-
-    "Amélie" -> "amelie", "Spider-Man: No Way Home" -> "spider man no way home",
-    "Ærø" -> "aero"; None and "" -> ""."""
-    if not text:
-        return ""
-    if text.isascii():
-        folded = text.lower()
-    else:
-        # NFKD before and after casefolding: casefolding can compose what NFKD split.
-        folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-    return " ".join(folded.translate(_FOLDING).split())
 
 
 def compact_title(normalized: str) -> str:
@@ -236,7 +174,7 @@ class SearchIndex:
             }
         )
         raw = pairs["raw"].unique()
-        normalized = pl.Series([normalize_title(text) for text in raw.to_list()], dtype=pl.String)
+        normalized = normalize_titles(raw).fill_null("")
         pairs = pairs.join(
             pl.DataFrame({"raw": raw, "norm": normalized}), on="raw", maintain_order="left"
         ).filter(pl.col("norm") != "")

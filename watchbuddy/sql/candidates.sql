@@ -5,6 +5,9 @@
 -- request brings is a $parameter. The short fragments carry no comments, since they are
 -- pasted into the middle of a line:
 --   exclusion           a watched list, registered as the table `excluded` (x_media, x_id)
+--   similar_join        the titles alike to the liked ones, registered as `similar_titles`
+--                       (rid, similarity; watchbuddy/pool/similar.py)
+--   similarity          a title's similarity to the liked titles; no_similarity without
 --   languages           the original-language codes present in the pool
 --   no_genre_requested  the genre match when no genre is asked for
 --   genre_match         the share of the requested genres ($genre_mask) a title has
@@ -117,17 +120,20 @@ ORDER BY a.region, a.rid
 -- The candidate list. Only the filters a request uses become WHERE conditions (each one
 -- parameterized): constant-folded "$x IS NULL OR ..." conditions still cost a check per row.
 -- Ties are broken by vote count, media type and id, so offset pages never repeat a title.
+-- With titles to be like ({similar} is `similar_join`), only titles alike to them at all
+-- are candidates, each with its similarity; else `no_similarity`.
 WITH scored AS (
-    SELECT rowid AS rid, media_type, tmdb_id, vote_count, synthetic, obscurity_score,
-           mainstream_score, quality_score, trend_score, freshness_score,
-           {genre_match} AS genre_match
-    FROM candidate_pool
+    SELECT candidate_pool.rowid AS rid, media_type, tmdb_id, vote_count, synthetic,
+           obscurity_score, mainstream_score, quality_score, trend_score, freshness_score,
+           {genre_match} AS genre_match, {similarity} AS similarity
+    FROM candidate_pool {similar}
     WHERE {conditions}
 )
-SELECT rid, synthetic, genre_match, freshness_score,
+SELECT rid, synthetic, genre_match, freshness_score, similarity,
     $w_mainstream * mainstream_score + $w_obscurity * obscurity_score
         + $w_quality * quality_score + $w_freshness * freshness_score
-        + $w_genre_match * genre_match + $w_trend * trend_score AS score
+        + $w_genre_match * genre_match + $w_trend * trend_score
+        + $w_similarity * similarity AS score
 FROM scored
 {exclusion}
 ORDER BY score DESC, vote_count DESC, media_type, tmdb_id
@@ -135,8 +141,17 @@ LIMIT $limit OFFSET $offset
 
 -- name: count
 -- How many titles match in all (asked only when a page comes back short).
-WITH scored AS (SELECT media_type, tmdb_id FROM candidate_pool WHERE {conditions})
+WITH scored AS (SELECT media_type, tmdb_id FROM candidate_pool {similar} WHERE {conditions})
 SELECT count(*) FROM scored {exclusion}
+
+-- name: similar_join
+JOIN similar_titles ON similar_titles.rid = candidate_pool.rowid
+
+-- name: similarity
+similar_titles.similarity
+
+-- name: no_similarity
+0.0::DOUBLE
 
 -- name: exclusion
 ANTI JOIN excluded ON scored.media_type = excluded.x_media AND scored.tmdb_id = excluded.x_id
@@ -188,7 +203,7 @@ NOT removed
 list_contains($key_ids, tmdb_id) AND list_contains($key_names, media_type || ':' || tmdb_id)
 
 -- name: where_providers
-rowid IN (SELECT rid FROM candidate_availability WHERE region = $region AND list_contains($provider_ids, provider_id) AND monetization_bit & $monetization_mask <> 0)
+candidate_pool.rowid IN (SELECT rid FROM candidate_availability WHERE region = $region AND list_contains($provider_ids, provider_id) AND monetization_bit & $monetization_mask <> 0)
 
 -- name: where_no_genres
 genre_mask & $exclude_mask = 0
@@ -200,10 +215,10 @@ runtime >= $runtime_min
 runtime <= $runtime_max
 
 -- name: where_keywords
-rowid IN (SELECT rid FROM candidate_keywords WHERE list_contains($keywords, keyword_id))
+candidate_pool.rowid IN (SELECT rid FROM candidate_keywords WHERE list_contains($keywords, keyword_id))
 
 -- name: where_no_keywords
-rowid NOT IN (SELECT rid FROM candidate_keywords WHERE list_contains($exclude_keywords, keyword_id))
+candidate_pool.rowid NOT IN (SELECT rid FROM candidate_keywords WHERE list_contains($exclude_keywords, keyword_id))
 
 -- name: where_poster
 has_poster

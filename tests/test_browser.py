@@ -5,6 +5,7 @@ hostile titles and links as text; and listens on this machine only."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -240,5 +241,42 @@ def test_more_like_this_lists_alike_titles_and_its_link_restores_them(app_url: s
             other.wait_for_selector(GRID, timeout=60_000)
             expect(other.get_by_text("x similarity", exact=False).first).to_be_visible()
             assert titles_metric(other) == count
+        finally:
+            browser.close()
+
+
+def test_a_history_file_uploaded_in_the_sidebar_is_imported(app_url: str, tmp_path: Path) -> None:
+    """Upload a Trakt export in *Import your history*, press Import: the report adds up
+    (a Trakt row carries its TMDB id, so both match, in the pool or not)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    watched = [
+        {
+            "plays": 1,
+            "last_watched_at": "2024-05-01T20:00:00.000Z",
+            "movie": {"title": title, "year": year, "ids": {"trakt": i, "tmdb": tmdb_id}},
+        }
+        for i, (title, year, tmdb_id) in enumerate(
+            [("Session expired", 2001, 987654321), ("Not In The Pool", 1999, 999_999_999)],
+            start=1,
+        )
+    ]
+    url = app_url
+    upload = tmp_path / "watched-movies.json"
+    upload.write_text(json.dumps(watched))
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(url)
+            page.wait_for_selector(GRID, timeout=60_000)
+            page.get_by_text("Import your history").click()
+            box = page.locator("[data-testid='stExpander']").filter(has_text="Import your history")
+            box.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(upload)
+            # the upload has reached the server once its file is listed with its size
+            expect(box.get_by_text("308.0B")).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name="Import", exact=True).click()
+            report = page.get_by_text("2 rows read = 2 matched + 0 ambiguous + 0 unmatched")
+            expect(report.first).to_be_visible(timeout=30_000)
         finally:
             browser.close()

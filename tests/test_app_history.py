@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.test_app import start
 from tests.test_history_import import LETTERBOXD_RATINGS, MOVIES, SHOWS
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.land import bootstrap
@@ -33,15 +34,6 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Warehouse:
     monkeypatch.delenv("TMDB_READ_ACCESS_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
     return Warehouse(tmp_path / "warehouse")
-
-
-def start(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def shown(at: AppTest) -> set[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.test_app import start
 from tests.test_search import MOVIES, SHOWS
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.land import bootstrap
@@ -36,15 +37,6 @@ def env(tmp_path: Path, search_warehouse: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("TMDB_READ_ACCESS_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def start(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def options(at: AppTest) -> list[str]:

@@ -9,22 +9,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.test_app import start
-from tests.test_search import MOVIES, SHOWS
-from watchbuddy.settings import Settings
-from watchbuddy.sources.csv.land import bootstrap
+from tests.test_search import land_search_pool
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture(scope="module")
 def search_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("app-search")
-    data = root / "data"
-    data.mkdir()
-    (data / "movies.csv").write_text(MOVIES, encoding="utf-8")
-    (data / "shows.csv").write_text(SHOWS, encoding="utf-8")
-    bootstrap(Settings(data_dir=data, warehouse=root / "warehouse"))
-    return root / "warehouse"
+    return land_search_pool(tmp_path_factory.mktemp("app-search"))
 
 
 @pytest.fixture

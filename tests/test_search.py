@@ -51,15 +51,19 @@ id,name,original_name,first_air_date,original_language,vote_count,vote_average
 """
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("search")
+def land_search_pool(root: Path) -> Path:
+    """The small search pool (MOVIES, SHOWS) landed under `root`; its warehouse."""
     data = root / "data"
     data.mkdir()
     (data / "movies.csv").write_text(MOVIES, encoding="utf-8")
     (data / "shows.csv").write_text(SHOWS, encoding="utf-8")
     bootstrap(Settings(data_dir=data, warehouse=root / "warehouse"))
     return root / "warehouse"
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return land_search_pool(tmp_path_factory.mktemp("search"))
 
 
 def keys(frame: pl.DataFrame) -> list[str]:

@@ -232,8 +232,10 @@ class CandidateProvider:
         """Load the table for the current version now rather than on the first query."""
         self._connection().close()
 
-    def _current(self) -> tuple[duckdb.DuckDBPyConnection, Loaded]:
-        manifest = self.warehouse.read_manifest()
+    def _current(
+        self, manifest: Manifest | None = None
+    ) -> tuple[duckdb.DuckDBPyConnection, Loaded]:
+        manifest = manifest or self.warehouse.read_manifest()
         with self._lock:
             # A commit that did not touch titles or votes (a run record, say) names the
             # same file, so the table in memory stays.
@@ -417,16 +419,17 @@ class CandidateProvider:
             frame, len(keys), filters, spark_words=rows.select(SPARK_WORDS), weights=weights
         )
 
-    def _with_history(self, filters: CandidateFilters) -> CandidateFilters:
+    def _with_history(self, filters: CandidateFilters, manifest: Manifest) -> CandidateFilters:
         """`filters` whose exclusion also holds what your lists leave out (`personal`): the
         not-interested list always, watched and rated titles with `for_me`. One exclusion
         for a watched file and the history, so the TMDB fallback skips them too."""
-        mine = self._personal.get(self.warehouse.read_manifest(), filters.for_me)
+        mine = self._personal.get(manifest, filters.for_me)
         return replace(filters, exclude=filters.exclude | mine) if mine else filters
 
     def get(self, filters: CandidateFilters) -> Candidates:
-        filters = self._with_history(filters.validated())
-        cursor, loaded = self._current()
+        manifest = self.warehouse.read_manifest()  # once a query: the history and the table
+        filters = self._with_history(filters.validated(), manifest)
+        cursor, loaded = self._current(manifest)
         if filters.keywords or filters.exclude_keywords:
             self._keywords_ready()
         display = loaded.display

@@ -34,6 +34,8 @@ from watchbuddy.pool.search import search_at
 from watchbuddy.pool.streaming import TMDB_WEBSITE, Provider
 from watchbuddy.settings import Settings
 from watchbuddy.sources.tmdb.refresh_titles import Pace
+from watchbuddy.store.saved_views import SavedView, list_views
+from watchbuddy.store.warehouse import Warehouse
 
 T = TypeVar("T")
 
@@ -195,3 +197,9 @@ def provider_regions(root: str, version: int, day: str) -> list[dict[str, Any]]:
     """Each region's newest providers fetch (`stats.provider_regions`; `day` because the
     age is counted to now)."""
     return _read(root, version, stats.provider_regions)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def saved_views(root: str, version: int) -> list[SavedView]:
+    """The saved views, read once per warehouse version (not on every rerun of Explore)."""
+    return list_views(Warehouse(Path(root)))

@@ -641,7 +641,7 @@ def render() -> None:
     _seed_widgets(languages)
     filters = _sidebar(languages, streaming)
     _history_import(context.root)
-    picked = saved_views.sidebar(context.warehouse, filters)
+    picked = saved_views.sidebar(context, filters)
     if picked is not None:  # a saved view replaces the sidebar's filters
         for key in (*WIDGETS, STATE, NOTES):
             st.session_state.pop(key, None)

@@ -12,25 +12,27 @@ from typing import Any
 import streamlit as st
 
 from watchbuddy.errors import WatchBuddyError
+from watchbuddy.explorer import data
+from watchbuddy.explorer.common import PageContext
 from watchbuddy.explorer.query_params import ParsedParams, query_string, read_query_string
 from watchbuddy.pool.filters import CandidateFilters
 from watchbuddy.safe_text import plain_markdown
-from watchbuddy.store.saved_views import MAX_NAME, delete_view, list_views, save_view
-from watchbuddy.store.warehouse import Warehouse
+from watchbuddy.store.saved_views import MAX_NAME, delete_view, save_view
 
 PICK = "view_pick"
 NAME = "view_name"
 DONE = "view_done"  # what the last save or delete did, shown after the rerun
 
 
-def sidebar(warehouse: Warehouse, filters: CandidateFilters) -> ParsedParams | None:
+def sidebar(context: PageContext, filters: CandidateFilters) -> ParsedParams | None:
     """The box in the sidebar; the picked view's filters when "Apply" was pressed."""
+    warehouse = context.warehouse
     box = st.sidebar.expander("Saved views", expanded=True)
     done = st.session_state.pop(DONE, None)
     if done:
         box.success(plain_markdown(done))
     try:
-        views = {view.name: view for view in list_views(warehouse)}
+        views = {view.name: view for view in data.saved_views(context.root, context.version)}
     except WatchBuddyError as exc:
         box.error(plain_markdown(exc))
         return None

@@ -241,7 +241,10 @@ def test_new_data_appears_without_a_restart(env: Path, demo_dir: Path) -> None:
     settings = Settings(data_dir=env / "data", warehouse=env / "warehouse")
     bootstrap(settings)
     at = start(media="movie")
-    assert "No title matches" in " ".join(i.value for i in at.info)
+    empty = " ".join(i.value for i in at.info)
+    # It names the filter set and the mode's floor, the two things to loosen.
+    assert "No title matches" in empty and "Loosen one you set (Media type)" in empty
+    assert "lower the balanced mode's vote floor (50 votes)" in empty
     shutil.copy(demo_dir / "synthetic_TMDB_movie_dataset_v11.csv", env / "data")
     bootstrap(settings)  # another process publishes a new warehouse version
     at.run()

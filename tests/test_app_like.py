@@ -27,6 +27,7 @@ def test_more_like_this_lists_titles_alike_to_the_picked_one(like_env: Path) -> 
     assert not at.exception, at.exception
     assert at.query_params["like"] == "movie:1"
     assert at.multiselect(key="f_like").value == ["movie:1"]
+    assert at.multiselect(key="f_like").options == ["Inception (2010)"]  # a name, not an id
     frame = results(at)
     assert set(frame["tmdb_id"]) == {2, 3, 4, 20, 21}  # alike at all, Inception left out
     assert "similarity" in frame.columns and (frame["similarity"] > 0).all()

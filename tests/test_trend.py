@@ -223,6 +223,14 @@ def test_a_title_the_newest_complete_export_lacks_is_removed(settings: Settings)
     assert "Dropped" not in titles.to_list()
     with_removed = CandidateFilters(min_votes=0, include_removed=True)
     assert "Dropped" in provider.get(with_removed).frame["title"].to_list()
+    # A list only removed titles would fill says so, and how to see them.
+    others = frozenset({("movie", 1), ("movie", 3)})
+    only_dropped = provider.get(CandidateFilters(min_votes=0, exclude=others))
+    assert only_dropped.frame.is_empty()
+    assert any(
+        "1 title(s) match, but TMDB has removed them" in note and "--include-removed" in note
+        for note in only_dropped.notes
+    ), only_dropped.notes
     # A newer day whose adult file is missing is not complete: the adult title it cannot
     # list is not flagged, and the old day's flag stands.
     day1, day2 = DAY0 + dt.timedelta(days=1), DAY0 + dt.timedelta(days=2)

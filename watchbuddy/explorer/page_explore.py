@@ -34,6 +34,7 @@ from watchbuddy.store.warehouse import Warehouse
 
 STATE = "explore_filters"
 NOTES = "explore_url_notes"
+LIKED_NAMES = "explore_liked_names"  # liked key -> "Title (year)", for the More like chips
 _MEDIA_WIDGET = BY_NAME["media_type"].widget
 MEDIA_LABELS = dict(_MEDIA_WIDGET.labels or {}) if _MEDIA_WIDGET else {}
 _MONETIZATION_WIDGET = BY_NAME["monetization"].widget
@@ -211,12 +212,28 @@ def _extras(
             return {"options": options, "placeholder": "choose a region first"}
         return {"options": options}
     if name == "like":  # what a link or the "More like this" button chose; removable here
-        return {"options": list(st.session_state[KEYS[name]])}
+        names = st.session_state.get(LIKED_NAMES, {})
+        return {
+            "options": list(st.session_state[KEYS[name]]),
+            "format_func": lambda key: names.get(key, key),
+        }
     if name == "min_votes":
         return {"placeholder": f"the mode's floor: {MODES[chosen['mode']].min_votes}"}
     if name == "offset":
         return {"step": int(chosen["limit"])}
     return {}
+
+
+def _nothing_matches(filters: CandidateFilters, notes: list[str]) -> str:
+    """An empty list's message: what matched just outside the filters (the provider's notes:
+    below the vote floor, removed by TMDB) and which of the filters set to loosen."""
+    told = [plain_markdown(note) for note in notes if note != NO_HISTORY]
+    chosen = filters.narrowing()
+    advice = f"Loosen one you set ({', '.join(chosen)})" if chosen else "Widen the filters"
+    if filters.min_votes is None:
+        mode = filters.mode.replace("_", " ")
+        advice += f" or lower the {mode} mode's vote floor ({filters.vote_floor:,} votes)"
+    return " ".join(["No title matches these filters.", *told, f"{advice}."])
 
 
 def _region_note(where: Any, streaming: StreamingChoices, chosen: str) -> None:
@@ -231,6 +248,20 @@ def _region_note(where: Any, streaming: StreamingChoices, chosen: str) -> None:
         where.caption(
             f"No streaming data for {region} yet: run `watchbuddy providers --region {region}`."
         )
+
+
+def _name_liked(context: PageContext) -> None:
+    """The "More like" chips show titles, not ids: each liked `movie:ID`/`tv:ID` the pool
+    holds gets its title and year (a title typed as text, or one the pool lacks, shows as
+    given, and the query says what it could not find)."""
+    names = {}
+    for key in st.session_state[KEYS["like"]]:
+        media_type, _, tmdb_id = key.partition(":")
+        if media_type in ("movie", "tv") and tmdb_id.isdigit():
+            row = data.title_detail(context.root, context.version, media_type, int(tmdb_id))
+            if row:
+                names[key] = printable(f"{row['title']} ({row['year'] or '?'})")
+    st.session_state[LIKED_NAMES] = names
 
 
 def _sidebar(languages: list[str], streaming: StreamingChoices) -> CandidateFilters:
@@ -639,6 +670,7 @@ def render() -> None:
     languages = data.languages(context.root, context.version)
     streaming = _streaming_choices(context)
     _seed_widgets(languages)
+    _name_liked(context)
     filters = _sidebar(languages, streaming)
     _history_import(context.root)
     picked = saved_views.sidebar(context, filters)
@@ -695,8 +727,7 @@ def render() -> None:
         st.info(
             f"No titles after the first {filters.offset:,}: lower *Skip first* to go back."
             if filters.offset
-            else "No title matches these filters. Lower the vote floor, widen the years or "
-            "drop a language or genre."
+            else _nothing_matches(filters, result.notes)
         )
         if by_name is not None and not by_name.is_empty():
             _detail(by_name, filters, result.weights, context.root, context.version)

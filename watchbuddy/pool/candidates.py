@@ -451,7 +451,7 @@ class CandidateProvider:
                 cursor.register("similar_titles", likeness.table())
             sql, params = build_query(filters, exclusion, similar)
             chosen = cursor.sql(sql, params=with_keyword_ids(cursor, params)).pl()
-            total = below_floor = None
+            total = below_floor = removed = None
             if chosen.height < filters.limit:
                 sql, params = build_count(filters, exclusion, similar)
                 total = cursor.sql(sql, params=with_keyword_ids(cursor, params)).fetchall()[0][0]
@@ -461,6 +461,13 @@ class CandidateProvider:
                     sql, params = build_count(replace(filters, min_votes=0), exclusion)
                     params = with_keyword_ids(cursor, params)
                     below_floor = cursor.sql(sql, params=params).fetchall()[0][0]
+                if not total and not filters.include_removed:
+                    # Say when only titles TMDB has removed match (the ID exports flag them).
+                    sql, params = build_count(
+                        replace(filters, include_removed=True), exclusion, similar
+                    )
+                    params = with_keyword_ids(cursor, params)
+                    removed = cursor.sql(sql, params=params).fetchall()[0][0]
         finally:
             cursor.close()
         rids = chosen["rid"].cast(pl.Int64).to_list()
@@ -499,6 +506,12 @@ class CandidateProvider:
             result.notes.append(
                 f"{below_floor:,} title(s) match, but none has the {filters.mode} mode's "
                 f"{filters.vote_floor} votes; lower the floor with min_votes (--min-votes 0)."
+            )
+        if removed:
+            result.notes.append(
+                f"{removed:,} title(s) match, but TMDB has removed them (its daily ID export "
+                "no longer lists them); include them with --include-removed or the sidebar's "
+                "Include titles TMDB removed."
             )
         synthetic = int(chosen["synthetic"].sum())
         if synthetic:

@@ -748,9 +748,13 @@ class CandidateFilters:
     include_removed: bool = entry(
         False,
         Filter(
-            "Also titles TMDB answered 404 for (removed_from_tmdb_at is set).",
+            "Also titles TMDB removed: answered 404 for, or its daily ID exports no longer "
+            "list (removed_from_tmdb_at is set).",
             where=lambda f: None if f.include_removed else ("where_not_removed", {}),
             cli="--include-removed",
+            url="removed",
+            url_help="include titles TMDB removed: true/false",
+            widget=Widget("checkbox", "Include titles TMDB removed"),
         ),
     )
     region: str | None = entry(
@@ -887,6 +891,15 @@ class CandidateFilters:
             for spec in FILTERS
             for value in (getattr(self, spec.name),)
         )
+
+    def narrowing(self) -> list[str]:
+        """How the sidebar names each filter this request sets away from its default, in
+        registry order: what an empty list's message asks the user to loosen."""
+        return [
+            spec.widget.label if spec.widget else spec.word
+            for spec in FILTERS
+            if spec.role == "filter" and spec.where and getattr(self, spec.name) != spec.default
+        ]
 
     def conditions(self) -> list[Condition]:
         """The `where_*` statements (candidates.sql) this request needs, with parameters."""

@@ -32,6 +32,7 @@ from rapidfuzz import fuzz, process
 
 from watchbuddy.pool.search import SOURCE_COLUMNS, SearchIndex, TitleSearch, normalize_title
 from watchbuddy.store.warehouse import Warehouse
+from watchbuddy.titles import normalize_titles
 
 SECTION = "## Title search (issue 15: title search)"
 ROWS = 1_500_000
@@ -169,8 +170,8 @@ def main() -> None:
         "tmdb_id",
         "title",
         "vote_count",
-        pl.Series("t", [normalize_title(t) for t in frame["title"].to_list()]),
-        pl.Series("o", [normalize_title(t) for t in frame["original_title"].to_list()]),
+        normalize_titles(frame["title"]).alias("t"),
+        normalize_titles(frame["original_title"]).alias("o"),
     )
     con.register("titles", stripped.to_arrow())
     con.execute("CREATE TABLE t AS SELECT * FROM titles")

@@ -120,6 +120,10 @@ class Candidates:
         return max(self.requested - self.frame.height, 0)
 
 
+# What the query adds to each chosen row; the rest is gathered from the display columns.
+QUERY_COLUMNS = OUTPUT_COLUMNS[
+    OUTPUT_COLUMNS.index("freshness_score") : OUTPUT_COLUMNS.index("explanation")
+]
 ZERO_WHEN_UNKNOWN = ("vote_average", "vote_count", "popularity")
 # Everything the output needs that does not depend on the request or on today.
 DISPLAY_COLUMNS = [*OUTPUT_COLUMNS[: OUTPUT_COLUMNS.index("freshness_score")], *SPARK_WORDS]
@@ -398,23 +402,10 @@ class CandidateProvider:
                 similar="",
                 similarity=statement(SQL, "no_similarity"),
             )
-            chosen = cursor.sql(sql, params=params).pl()
+            chosen = _fetch(cursor, sql, params)
         finally:
             cursor.close()
-        rows = loaded.display[chosen["rid"].cast(pl.Int64).to_list()]
-        frame = (
-            rows.with_columns(
-                freshness_score=chosen["freshness_score"],
-                genre_match=chosen["genre_match"],
-                similarity=chosen["similarity"],
-                score=chosen["score"],
-            )
-            .with_columns(
-                explanation=_explanation(weights),
-                from_persistent_store=pl.lit(True),
-            )
-            .select(OUTPUT_COLUMNS)
-        )
+        frame, rows = _listed(loaded.display, chosen, weights)
         return Candidates(
             frame, len(keys), filters, spark_words=rows.select(SPARK_WORDS), weights=weights
         )
@@ -450,7 +441,7 @@ class CandidateProvider:
             if similar:
                 cursor.register("similar_titles", likeness.table())
             sql, params = build_query(filters, exclusion, similar)
-            chosen = cursor.sql(sql, params=with_keyword_ids(cursor, params)).pl()
+            chosen = _fetch(cursor, sql, with_keyword_ids(cursor, params))
             total = below_floor = removed = None
             if chosen.height < filters.limit:
                 sql, params = build_count(filters, exclusion, similar)
@@ -470,22 +461,10 @@ class CandidateProvider:
                     removed = cursor.sql(sql, params=params).fetchall()[0][0]
         finally:
             cursor.close()
-        rids = chosen["rid"].cast(pl.Int64).to_list()
+        rids = chosen["rid"].to_list()
         where = self._streaming_on(loaded.streams, filters, rids) if filters.region else None
-        rows = display[rids]
-        frame = (
-            rows.with_columns(
-                freshness_score=chosen["freshness_score"],
-                genre_match=chosen["genre_match"],
-                similarity=chosen["similarity"],
-                score=chosen["score"],
-            )
-            .with_columns(
-                explanation=pl.concat_str(_explanation(weights), pl.lit(likeness.shares(rids))),
-                from_persistent_store=pl.lit(True),
-            )
-            .select(OUTPUT_COLUMNS)
-        )
+        shares = likeness.shares(rids) if likeness.active else None
+        frame, rows = _listed(display, chosen, weights, shares)
         if where is not None:
             frame = frame.with_columns(where)
         result = Candidates(
@@ -520,6 +499,33 @@ class CandidateProvider:
                 "(`watchbuddy demo-data`), not TMDB data."
             )
         return result
+
+
+def _fetch(cursor: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pl.DataFrame:
+    """A candidate query's few hundred rows as a frame. Through numpy: the relation API
+    (`cursor.sql(...).pl()`) parses and binds the statement a second time for its schema,
+    a millisecond or two of every answer (benchmarks/RESULTS.md, "Candidates")."""
+    return pl.DataFrame(cursor.execute(sql, params).fetchnumpy())
+
+
+def _listed(
+    display: pl.DataFrame,
+    chosen: pl.DataFrame,
+    weights: dict[str, float],
+    shares: pl.Series | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The output frame of the chosen rows (and their display rows, for the sparklines): a
+    gather, the query's columns stacked on and one select, since each eager Polars step is
+    a collect of its own. `shares`: per row, what it shares with the liked titles."""
+    rows = display[chosen["rid"].cast(pl.Int64)]
+    explanation = _explanation(weights)
+    if shares is not None:
+        explanation = pl.concat_str(explanation, pl.lit(shares))
+    added = {"explanation": explanation, "from_persistent_store": pl.lit(True)}
+    frame = rows.hstack(chosen.select(QUERY_COLUMNS).get_columns()).select(
+        added.get(name, pl.col(name)).alias(name) for name in OUTPUT_COLUMNS
+    )
+    return frame, rows
 
 
 def _explanation(weights: dict[str, float]) -> pl.Expr:

@@ -405,10 +405,8 @@ class CandidateProvider:
             chosen = _fetch(cursor, sql, params)
         finally:
             cursor.close()
-        frame, rows = _listed(loaded.display, chosen, weights)
-        return Candidates(
-            frame, len(keys), filters, spark_words=rows.select(SPARK_WORDS), weights=weights
-        )
+        frame, spark_words = _listed(loaded.display, chosen, weights)
+        return Candidates(frame, len(keys), filters, spark_words=spark_words, weights=weights)
 
     def _with_history(self, filters: CandidateFilters, manifest: Manifest) -> CandidateFilters:
         """`filters` whose exclusion also holds what your lists leave out (`personal`): the
@@ -464,7 +462,7 @@ class CandidateProvider:
         rids = chosen["rid"].to_list()
         where = self._streaming_on(loaded.streams, filters, rids) if filters.region else None
         shares = likeness.shares(rids) if likeness.active else None
-        frame, rows = _listed(display, chosen, weights, shares)
+        frame, spark_words = _listed(display, chosen, weights, shares)
         if where is not None:
             frame = frame.with_columns(where)
         result = Candidates(
@@ -472,7 +470,7 @@ class CandidateProvider:
             filters.limit,
             filters,
             total=total,
-            spark_words=rows.select(SPARK_WORDS),
+            spark_words=spark_words,
             weights=weights,
         )
         result.notes.extend(likeness.notes)
@@ -514,7 +512,7 @@ def _listed(
     weights: dict[str, float],
     shares: pl.Series | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The output frame of the chosen rows (and their display rows, for the sparklines): a
+    """The output frame of the chosen rows (and their packed sparklines): a
     gather, the query's columns stacked on and one select, since each eager Polars step is
     a collect of its own. `shares`: per row, what it shares with the liked titles."""
     rows = display[chosen["rid"].cast(pl.Int64)]
@@ -522,10 +520,10 @@ def _listed(
     if shares is not None:
         explanation = pl.concat_str(explanation, pl.lit(shares))
     added = {"explanation": explanation, "from_persistent_store": pl.lit(True)}
-    frame = rows.hstack(chosen.select(QUERY_COLUMNS).get_columns()).select(
+    frame = rows.hstack([chosen[name] for name in QUERY_COLUMNS]).select(
         added.get(name, pl.col(name)).alias(name) for name in OUTPUT_COLUMNS
     )
-    return frame, rows
+    return frame, pl.DataFrame([rows[name] for name in SPARK_WORDS])
 
 
 def _explanation(weights: dict[str, float]) -> pl.Expr:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -154,7 +155,6 @@ def test_the_fallback_carries_what_tmdb_discover_can_express() -> None:
         exclude_genres=("Music", "Talk"),
         runtime_min=80,
         runtime_max=120,
-        keywords=("heist",),
         exclude_keywords=("concert",),
         poster="with",
     ).validated()
@@ -165,6 +165,10 @@ def test_the_fallback_carries_what_tmdb_discover_can_express() -> None:
         assert params["with_runtime.gte"] == 80 and params["with_runtime.lte"] == 120
         # keywords need TMDB keyword ids and a poster has no parameter: not forwarded
         assert not {"with_keywords", "without_keywords"} & set(params)
+    # Discover's results carry no keywords, so with a keyword to have none could match:
+    # no query is made at all.
+    with_keyword = replace(f, keywords=("heist",))
+    assert list(discover_queries(with_keyword, dt.date(2024, 6, 1), DATE_FIELD)) == []
 
 
 def test_links_carry_the_new_filters_and_drop_an_empty_runtime_range() -> None:

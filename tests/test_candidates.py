@@ -284,6 +284,10 @@ def test_fallback_asks_tmdb_lands_results_and_flags_them(settings):
         again = get_candidates(filters, online)  # now answered from the pool
         assert again.frame["from_persistent_store"].all() and tmdb.requests == requests
         assert set(again.frame["tmdb_id"]) == set(frame["tmdb_id"])
+        # Discover's results carry no keywords: a keyword list does not ask TMDB at all.
+        keyword = get_candidates(CandidateFilters(keywords=("heist",), limit=30), online)
+        assert tmdb.requests == requests
+        assert any("fallback was not asked" in n for n in keyword.notes), keyword.notes
     offline = get_candidates(CandidateFilters(languages=("fr",), min_votes=0, limit=500), settings)
     assert offline.short_by > 0 and "no TMDB credential" in offline.notes[0]
     off = get_candidates(

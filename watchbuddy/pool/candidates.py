@@ -607,12 +607,14 @@ def get_candidates(
     before = set(zip(result.frame["media_type"], result.frame["tmdb_id"], strict=True))
     asked = result.filters
     today = dt.datetime.now(dt.UTC).date()
-    found = fill_from_tmdb(
-        settings,
-        media_types(asked.media_type),
-        list(discover_queries(asked, today, DATE_FIELD)),
-        asked.exclude,
-    )
+    queries = list(discover_queries(asked, today, DATE_FIELD))
+    if not queries:
+        result.notes.append(
+            "TMDB's discover cannot ask for these filters (a keyword, or genres the media "
+            "type lacks), so the fallback was not asked."
+        )
+        return result
+    found = fill_from_tmdb(settings, media_types(asked.media_type), queries, asked.exclude)
     if not found.keys:
         result.notes.extend(found.notes)
         return result

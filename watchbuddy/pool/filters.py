@@ -587,9 +587,11 @@ class CandidateFilters:
         (),
         Filter(
             "TMDB keyword a title must have (any case, the whole keyword: 'time travel'); "
-            "repeat for any of several. Not sent to TMDB's discover (it takes keyword ids).",
+            "repeat for any of several. With it the TMDB fallback is not asked: discover's "
+            "results carry no keywords, so none of them could match.",
             normalize=_check_keywords,
             where=_keywords_where,
+            discover=lambda f, q: None if f.keywords else {},
             cli="--keyword",
             url="keyword",
             url_help="keywords, any of them, comma-separated (heist,time travel)",

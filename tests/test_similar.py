@@ -337,3 +337,67 @@ def test_an_empty_like_list_says_when_the_vote_floor_emptied_it(provider) -> Non
     assert any("No title alike has the mainstream mode's 500 votes" in n for n in empty.notes)
     alike = provider.get(CandidateFilters(like=("movie:4",), mode="mainstream"))
     assert set(alike.frame["tmdb_id"]) == {1, 2, 21}  # "dream", 500 votes or more
+
+
+# 160 titles with overlapping keywords, release years up to this one (so freshness, which
+# the score ceiling takes at its most, tells them apart) and votes from 1 to 50,000.
+WIDE = 160
+
+
+@pytest.fixture(scope="module")
+def wide_provider(tmp_path_factory: pytest.TempPathFactory) -> CandidateProvider:
+    import random
+
+    draw = random.Random(15)
+    words = ["dream", "heist", "war", "love", "space", "dog", "paris", "robot"]
+    genres = ["Drama", "Comedy", "Action", "Science Fiction"]
+    rows = [HEADER]
+    for tmdb_id in range(1, WIDE + 1):
+        year = draw.randint(1990, utcnow().year)
+        rows.append(
+            f'{tmdb_id},"Title {tmdb_id}",{year}-0{draw.randint(1, 9)}-01,'
+            f'"{"|".join(draw.sample(genres, draw.randint(1, 2)))}",'
+            f'"{"|".join(draw.sample(words, draw.randint(1, 3)))}",'
+            f"{draw.choice(['en', 'fr'])},{draw.randint(1, 50_000)},"
+            f"{draw.randint(10, 95) / 10},5"
+        )
+    root = tmp_path_factory.mktemp("narrowed")
+    settings = Settings(data_dir=root / "data", warehouse=root / "warehouse")
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / "movies.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    bootstrap(settings)
+    return CandidateProvider(Warehouse(settings.warehouse))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    like=st.lists(st.integers(1, WIDE), min_size=1, max_size=2, unique=True),
+    mode=st.sampled_from(["balanced", "obscure", "mainstream", "deep_discovery", "for_you"]),
+    limit=st.integers(1, 12),
+    offset=st.integers(0, 10),
+    languages=st.sampled_from([(), ("en",), ("fr",)]),
+    genres=st.sampled_from([(), ("Drama",), ("Comedy",)]),
+    min_votes=st.sampled_from([0, 100, 1000]),
+)
+def test_a_like_query_narrowed_to_the_likeliest_titles_lists_what_the_whole_one_does(
+    wide_provider: CandidateProvider, like, mode, limit, offset, **extra
+) -> None:
+    """Narrowing keeps only the titles whose score ceiling could make the page (and asks
+    again when it cannot prove the page): forced on a small pool, the list is the same."""
+    from watchbuddy.pool import candidates
+
+    filters = CandidateFilters(
+        like=tuple(f"movie:{i}" for i in like), mode=mode, limit=limit, offset=offset, **extra
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(candidates, "NARROW_MIN", 10**9)
+        whole = wide_provider.get(filters).frame
+        patch.setattr(candidates, "NARROW_MIN", 1)
+        patch.setattr(candidates, "NARROW_FACTOR", 2)
+        patch.setattr(candidates, "NARROW_WHEN", 1)
+        narrowed = wide_provider.get(filters).frame
+    assert narrowed.equals(whole)

@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from watchbuddy.errors import ConfigError
 from watchbuddy.pool import streaming
@@ -35,7 +36,7 @@ from watchbuddy.pool.filters import discover_queries, media_types
 from watchbuddy.pool.modes import COMPONENTS as COMPONENTS
 from watchbuddy.pool.modes import MODES as MODES
 from watchbuddy.pool.personal import ExcludedTitles
-from watchbuddy.pool.similar_titles import SimilarTitles
+from watchbuddy.pool.similar_titles import Likeness, SimilarTitles
 from watchbuddy.pool.sparklines import recent_popularity
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.sniff import utf8_csv_bytes
@@ -206,6 +207,8 @@ class Loaded:
     # region -> its availability rows sorted by `rid` (`rank`: the provider's display order)
     streams: dict[str, pl.DataFrame] = field(default_factory=dict)
     path: Path | None = None  # the pool file the table was loaded from
+    # score column -> its values by row, NULL as 1 (`_narrowed`; filled on first use)
+    ceilings: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class CandidateProvider:
@@ -436,10 +439,16 @@ class CandidateProvider:
                 )
                 cursor.register("excluded", excluded.to_arrow())
                 exclusion = statement(SQL, "exclusion")
+            narrowed = _narrowed(loaded, likeness, weights, filters) if similar else None
             if similar:
-                cursor.register("similar_titles", likeness.table())
+                cursor.register("similar_titles", narrowed[0] if narrowed else likeness.table())
             sql, params = build_query(filters, exclusion, similar)
-            chosen = _fetch(cursor, sql, with_keyword_ids(cursor, params))
+            params = with_keyword_ids(cursor, params)
+            chosen = _fetch(cursor, sql, params)
+            if narrowed and not _page_holds(chosen, filters.limit, narrowed[1]):
+                # A title left out could have made the page: ask again over all of them.
+                cursor.register("similar_titles", likeness.table())
+                chosen = _fetch(cursor, sql, params)
             total = below_floor = removed = None
             if chosen.height < filters.limit:
                 sql, params = build_count(filters, exclusion, similar)
@@ -497,6 +506,55 @@ class CandidateProvider:
                 "(`watchbuddy demo-data`), not TMDB data."
             )
         return result
+
+
+# A like query with many alike titles hands DuckDB only those that could make the page:
+# the NARROW_FACTOR x (offset + limit) (at least NARROW_MIN) with the highest score
+# ceilings, when there are NARROW_WHEN times as many. Joining every alike title made a list
+# without a vote floor take 185 ms (benchmarks/RESULTS.md, "More like this"). When a title
+# left out could have made the page after all (the filters left too few), the query runs
+# again over all of them; with 4,000 kept that happened to most language and low-floor
+# lists of the benchmark, with 12,000 to none.
+NARROW_FACTOR = 60
+NARROW_MIN = 12_000
+NARROW_WHEN = 3
+# The ceilings are summed in another order than DuckDB sums the scores.
+CEILING_MARGIN = 1e-9
+
+
+def _narrowed(
+    loaded: Loaded, likeness: Likeness, weights: dict[str, float], filters: CandidateFilters
+) -> tuple[pa.Table, float] | None:
+    """The `similar_titles` table narrowed to the titles that could make the page, and the
+    highest score a title left out could have; None when there are few enough to join all."""
+    keep = max(NARROW_FACTOR * (filters.offset + filters.limit), NARROW_MIN)
+    if len(likeness.rows) <= NARROW_WHEN * keep:
+        return None
+    # Each title's highest possible score: its own score columns and similarity, and the
+    # components the query computes (freshness, genre match) at their most, 1.
+    ceiling = weights["similarity"] * likeness.values
+    for name, column in COMPONENTS.items():
+        weight = weights[name]
+        if name == "similarity" or not weight:
+            continue
+        if column not in loaded.display.columns:
+            ceiling = ceiling + max(weight, 0.0)
+            continue
+        values = loaded.ceilings.get(column)
+        if values is None:
+            values = loaded.display[column].fill_null(1.0).to_numpy()
+            loaded.ceilings[column] = values
+        ceiling = ceiling + weight * values[likeness.rows]
+    top = np.argpartition(-ceiling, keep)
+    chosen, left = top[:keep], top[keep:]
+    table = pa.table({"rid": likeness.rows[chosen], "similarity": likeness.values[chosen]})
+    return table, float(ceiling[left].max()) + CEILING_MARGIN
+
+
+def _page_holds(chosen: pl.DataFrame, limit: int, ceiling: float) -> bool:
+    """Whether a narrowed query's page is the whole query's: it is full, and its lowest
+    score beats the highest a title left out could have."""
+    return chosen.height == limit and float(chosen["score"].to_numpy().min()) > ceiling
 
 
 def _fetch(cursor: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pl.DataFrame:

@@ -196,6 +196,7 @@ def test_tmdb_down_leaves_the_checkpoint_unchanged(tmp_path):
         "TMDB_API_KEY": KEY,
         "WATCHBUDDY_TMDB_BASE_URL": "http://127.0.0.1:9/3",
         "WATCHBUDDY_TMDB_TIMEOUT": "1",
+        "WATCHBUDDY_TMDB_ATTEMPTS": "2",  # the default six wait out about 45 s of backoff
     }
     done = run_cli("ingest", "movie", cwd=tmp_path, env=env)
     assert done.returncode == 1 and "TMDB is unavailable" in done.stderr

@@ -179,6 +179,14 @@ class Settings:
         "(0.5 to 600).",
         bounds=(0.5, 600),
     )
+    tmdb_attempts: int = setting(
+        6,
+        "WATCHBUDDY_TMDB_ATTEMPTS",
+        "Tries of one TMDB request that times out, cannot connect or gets a 5xx before the "
+        "job gives up on it (1 to 20); the waits between them double from up to 1 s, to at "
+        "most 30 s (six tries: up to about half a minute).",
+        bounds=(1, 20),
+    )
     tmdb_concurrency: int = setting(
         8,
         "WATCHBUDDY_TMDB_CONCURRENCY",

@@ -60,7 +60,6 @@ from watchbuddy.settings import Settings
 
 log = logging.getLogger("watchbuddy.sources.tmdb.client")
 
-MAX_ATTEMPTS = 6  # consecutive failures (timeouts, connection errors, 5xx) per request
 MAX_THROTTLED = 100  # 429s per request before giving up (about eight minutes of waiting)
 BACKOFF_BASE = 0.5  # seconds; attempt n waits up to BACKOFF_BASE * 2**n (full jitter)
 BACKOFF_CAP = 30.0
@@ -321,7 +320,7 @@ class TmdbClient:
         settings: Settings,
         concurrency: int = DEFAULT_CONCURRENCY,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        max_attempts: int = MAX_ATTEMPTS,
+        max_attempts: int | None = None,
         sleep: Sleep = _sleep,
     ) -> None:
         if not settings.has_tmdb_credential:
@@ -334,7 +333,8 @@ class TmdbClient:
             if secret:
                 _REDACTOR.secrets.add(secret.reveal())
         self.stats = ClientStats()
-        self.max_attempts = max_attempts
+        # Consecutive failures (timeouts, connection errors, 5xx) per request.
+        self.max_attempts = max_attempts or settings.tmdb_attempts
         self._sleep = sleep
         self.limiter = RateLimiter(
             settings.tmdb_rps, burst=max(1.0, settings.tmdb_rps / 10), sleep=sleep

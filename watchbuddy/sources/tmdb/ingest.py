@@ -47,7 +47,7 @@ import pyarrow as pa
 from watchbuddy.errors import ConfigError, TmdbMalformed, WatchBuddyError
 from watchbuddy.safe_text import clip_json
 from watchbuddy.settings import Settings
-from watchbuddy.sources.tmdb.client import MAX_ATTEMPTS, TmdbClient
+from watchbuddy.sources.tmdb.client import TmdbClient
 from watchbuddy.sql import statement
 from watchbuddy.store.runs import Run, abandon_dead_runs, is_published, stage_run, start_run
 from watchbuddy.store.schema import (
@@ -882,7 +882,7 @@ def finish_run(
     return problems
 
 
-def client_for(settings: Settings, max_attempts: int = MAX_ATTEMPTS) -> TmdbClient:
+def client_for(settings: Settings, max_attempts: int | None = None) -> TmdbClient:
     import httpx
 
     return TmdbClient(

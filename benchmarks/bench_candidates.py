@@ -116,6 +116,28 @@ def fixed_costs(provider: CandidateProvider) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def threads_compared(provider: CandidateProvider) -> dict[str, tuple[float, float]]:
+    """The candidate SQL alone with DuckDB's default threads and with one, in turns, for the
+    queries that need no registered table: a scan above a vote floor is one or a few row
+    groups, where a second thread may cost more to start than it saves."""
+    cursor = provider._connection()
+    found: dict[str, tuple[float, float]] = {}
+    default = cursor.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    for name, filters in queries(frozenset())[:11]:
+        sql, params = build_query(filters.validated(), "", False)
+        times: dict[int, list[float]] = {default: [], 1: []}
+        for _ in range(REPEATS):
+            for threads in times:
+                cursor.execute(f"SET threads = {threads}")
+                started = time.perf_counter()
+                cursor.execute(sql, params).fetchnumpy()
+                times[threads].append(time.perf_counter() - started)
+        found[name] = (statistics.median(times[default]), statistics.median(times[1]))
+    cursor.execute(f"SET threads = {default}")
+    cursor.close()
+    return found
+
+
 def asked_queries() -> list[tuple[str, CandidateFilters]]:
     """The filters people ask for (issue 15): genres left out, runtime, keywords, poster.
     The demo's keywords are a small vocabulary (each on about 28K titles), harder on a
@@ -556,6 +578,7 @@ def main() -> None:
         )
         print(f"{name}: {rows[-1][3] * 1000:.1f} ms p50", flush=True)
     fixed = fixed_costs(provider)
+    threads = threads_compared(provider)
 
     # Where a provider query's time goes: the same request without the provider (the
     # `streaming_on` column only), and without the region too.
@@ -639,6 +662,14 @@ def main() -> None:
         "Where the milliseconds of one answer go (balanced, no filter, limit 200, p50 of "
         "each step measured in turns): "
         + "; ".join(f"{name} {seconds * 1000:.2f} ms" for name, seconds in fixed.items())
+        + ".",
+        "",
+        "The candidate SQL alone with DuckDB's default threads against one thread (p50, "
+        "in turns): "
+        + "; ".join(
+            f"{name} {both[0] * 1000:.1f} / {both[1] * 1000:.1f} ms"
+            for name, both in threads.items()
+        )
         + ".",
         "",
         "Where a provider query's time goes (p50, balanced, limit 200): "

@@ -31,8 +31,10 @@ from watchbuddy.jobs.scheduler import (
 from watchbuddy.jobs.signals import StopSignals
 from watchbuddy.jobs.specs import JOB_NAMES, JOBS
 from watchbuddy.pool.candidates import CandidateFilters, provider_for
+from watchbuddy.pool.search import saved_index
 from watchbuddy.settings import Secret, Settings
 from watchbuddy.sources.tmdb import ingest
+from watchbuddy.store.views import materialized_pool
 from watchbuddy.store.warehouse import TABLES, Warehouse
 
 NEVER = "0 0 1 1 *"  # cron: once a year, i.e. not during a test
@@ -487,6 +489,8 @@ def test_after_a_job_the_app_has_the_new_version_loaded_before_anyone_asks(tmp_p
     finally:
         scheduler.shutdown()
     assert provider.get(CandidateFilters(min_votes=0, media_type="tv")).frame.height > 0
+    # Title search's index for the new pool file was built and saved after the job too.
+    assert saved_index(materialized_pool(warehouse)).exists()
 
 
 @pytest.mark.slow

@@ -43,6 +43,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watchbuddy.errors import ConfigError, JobBusy, WatchBuddyError
 from watchbuddy.jobs.specs import BY_RECORD, JOBS, REFRESH_TITLES_JOB, JobSpec, job_spec
 from watchbuddy.pool.candidates import prepare_for_new_version
+from watchbuddy.pool.search import prepare_search_for_new_version
 from watchbuddy.safe_text import clip
 from watchbuddy.settings import Settings
 from watchbuddy.sources.tmdb.client import clear_stop, request_stop
@@ -431,9 +432,10 @@ class Scheduler:
         try:
             summary = run_job(name, self.settings)
             self.on_event(f"{summary} ({time.monotonic() - started:.1f}s)")
-            # Prepare the candidate table for the new version here, on the job's thread,
-            # so the first query after a delta does not pay for it.
+            # Prepare the candidate table and title search's index for the new version
+            # here, on the job's thread, so the first query after a delta does not pay.
             prepare_for_new_version(self.warehouse)
+            prepare_search_for_new_version(self.warehouse)
         except WatchBuddyError as exc:
             # Recorded as a failed run by the job itself; the next slot runs as planned.
             self.on_event(f"{name} failed: {exc}")

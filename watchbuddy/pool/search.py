@@ -508,7 +508,7 @@ class TitleSearch:
         (a second), else built (seconds at 1.5M titles) and saved there for the next one.
         A file that cannot be read is built again; one that cannot be written is skipped."""
         frame = pl.read_parquet(pool_file, columns=SOURCE_COLUMNS)
-        saved = pool_file.with_name(f"{INDEX_FORMAT}-{pool_file.stem}.npz")
+        saved = saved_index(pool_file)
         if saved.exists():
             try:
                 return SearchIndex.load(saved, frame)
@@ -554,6 +554,27 @@ def search_at(warehouse_root: Path) -> TitleSearch:
         if root not in _searches:
             _searches[root] = TitleSearch(Warehouse(root))
         return _searches[root]
+
+
+def saved_index(pool_file: Path) -> Path:
+    """Where a pool file's search index is saved: beside it, named for it and the format."""
+    return pool_file.with_name(f"{INDEX_FORMAT}-{pool_file.stem}.npz")
+
+
+def prepare_search_for_new_version(warehouse: Warehouse) -> None:
+    """After a commit (the scheduler, after each job): the new pool file's search index,
+    built and saved now (seconds at 1.5M titles) so the version's first search only loads
+    it. A process that already searches this warehouse (the app) keeps the index in
+    memory; one that never did (`watchbuddy schedule`) does not hold it."""
+    root = warehouse.root.resolve()
+    with _searches_lock:
+        search = _searches.get(root)
+    if search is not None:
+        search.index()
+        return
+    pool_file = materialized_pool(warehouse)
+    if not saved_index(pool_file).exists():
+        TitleSearch(warehouse).index()
 
 
 def search_titles(

@@ -369,6 +369,19 @@ def test_trakt_history_ratings_and_watchlist(pool, tmp_path):
         "unmatched: no title in the pool is named 'Unknown' from 2000-2002",
     ]
     assert rejects(pool, "ratings-movies.json") == [(3, "unmatched: rating 11 is not 1-10")]
+    assert [r.not_in_pool for r in reports] == [0, 0, 0]
+
+
+def test_a_trakt_title_the_pool_lacks_is_stored_and_counted_as_not_in_the_pool(pool, tmp_path):
+    missing = {"title": "Not Landed Yet", "year": 2031, "ids": {"trakt": 11, "tmdb": 424242}}
+    watched = [
+        {"watched_at": "2023-01-01T20:00:00.000Z", "type": "movie", "movie": MOVIE},
+        {"watched_at": "2023-01-02T20:00:00.000Z", "type": "movie", "movie": missing},
+    ]
+    path = write(tmp_path, "history-2.json", json.dumps(watched))
+    [report] = import_files(Warehouse(pool.warehouse), [path], "trakt")
+    assert (report.matched, report.stored, report.titles, report.not_in_pool) == (2, 2, 2, 1)
+    assert ("movie", 424242) in {row[2:4] for row in stored(pool)}
 
 
 def test_reimporting_a_file_replaces_its_rows_and_rejects(pool, tmp_path):

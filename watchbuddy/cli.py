@@ -905,6 +905,7 @@ def history_import_command(
             "unmatched": r.unmatched,
             "stored": r.stored,
             "titles": r.titles,
+            "not in pool": r.not_in_pool,
         }
         for r in reports
     ]
@@ -913,6 +914,11 @@ def history_import_command(
         name = printable(r.file, one_line=True)
         if r.replaced:
             click.echo(f"{name}: replaced the {r.replaced:,} rows its earlier import stored")
+        if r.not_in_pool:
+            click.echo(
+                f"{name}: {r.not_in_pool:,} of its titles are not in the pool yet (matched by "
+                "the export's TMDB id); they stay listed and are left out once they land"
+            )
         if r.reasons:
             reasons = ", ".join(
                 f"{printable(k, one_line=True)} ({v})" for k, v in r.reasons.items()

@@ -343,6 +343,12 @@ def _report_line(report: HistoryReport) -> str:
         f"{report.matched:,} matched + {report.ambiguous:,} ambiguous + "
         f"{report.unmatched:,} unmatched; {report.stored:,} stored (the rest are listed "
         "on the Pool page's rejected rows)."
+        + (
+            f" {report.not_in_pool:,} of its titles are not in the pool yet (matched by the "
+            "export's TMDB id); they are left out once they land."
+            if report.not_in_pool
+            else ""
+        )
     )
 
 

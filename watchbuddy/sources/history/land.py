@@ -39,6 +39,9 @@ class HistoryReport:
     unmatched: int = 0
     stored: int = 0  # history rows published (matched rows, exact repeats once)
     titles: int = 0  # distinct titles among them
+    # Titles among them the pool does not hold yet (an export's own TMDB id: kept, so the
+    # title is left out of lists once it lands).
+    not_in_pool: int = 0
     replaced: int = 0  # rows an earlier import of this file held, now replaced
     lists: dict[str, int] = field(default_factory=dict)  # stored rows per list
     reasons: dict[str, int] = field(default_factory=dict)  # not-matched rows per reason kind
@@ -79,14 +82,18 @@ def import_files(
     """Import every file (all are read and checked before anything is written), one commit
     per file; re-importing a file replaces its earlier rows."""
     parsed = [(path, read_export(path, source)) for path in paths]
-    pool = None
-    if any(needs_pool(p.entries) for _, p in parsed):
-        pool = pool_frame(warehouse).select(POOL_COLUMNS)
+    pool = pool_frame(warehouse).select(POOL_COLUMNS)
     reports = []
     with warehouse.writer("history import", wait_seconds=WRITER_WAIT_SECONDS) as writer:
         for path, file in parsed:
-            outcomes = match(file.entries, pool)
+            outcomes = match(file.entries, pool if needs_pool(file.entries) else None)
             report, rows, rejects = _rows(path.name, file, outcomes)
+            report.not_in_pool = (
+                rows.select("media_type", "tmdb_id")
+                .unique()
+                .join(pool, on=["media_type", "tmdb_id"], how="anti")
+                .height
+            )
             report.replaced = publish(writer, file.source, path.name, rows, rejects)
             reports.append(report)
     return reports

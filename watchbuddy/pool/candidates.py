@@ -20,6 +20,7 @@ import datetime as dt
 import io
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ class Candidates:
         return max(self.requested - self.frame.height, 0)
 
 
+EXCLUDED_KEPT = 4  # watched lists kept as Arrow tables per provider
 # What the query adds to each chosen row; the rest is gathered from the display columns.
 QUERY_COLUMNS = OUTPUT_COLUMNS[
     OUTPUT_COLUMNS.index("freshness_score") : OUTPUT_COLUMNS.index("explanation")
@@ -226,6 +228,9 @@ class CandidateProvider:
         self._keywords_for: tuple[Path, dt.date, tuple[str, ...]] | None = None  # a `_key`
         # "More like this" and `for_you`, built on their first use per version.
         self.similar = SimilarTitles(warehouse)
+        # The last watched lists as Arrow tables: a history of thousands of titles is the
+        # same on every query, and building its table took about 2 ms each time.
+        self._excluded: OrderedDict[frozenset[tuple[str, int]], pa.Table] = OrderedDict()
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         return self._current()[0]
@@ -418,6 +423,22 @@ class CandidateProvider:
         mine = self._personal.get(manifest, filters.for_me)
         return replace(filters, exclude=filters.exclude | mine) if mine else filters
 
+    def _excluded_table(self, keys: frozenset[tuple[str, int]]) -> pa.Table:
+        """`excluded` (x_media, x_id) for a watched list, kept for the next few queries."""
+        with self._lock:
+            table = self._excluded.get(keys)
+            if table is not None:
+                self._excluded.move_to_end(keys)
+                return table
+        table = pl.DataFrame(
+            list(keys), schema={"x_media": pl.String, "x_id": pl.Int64}, orient="row"
+        ).to_arrow()
+        with self._lock:
+            self._excluded[keys] = table
+            while len(self._excluded) > EXCLUDED_KEPT:
+                self._excluded.popitem(last=False)
+        return table
+
     def get(self, filters: CandidateFilters) -> Candidates:
         manifest = self.warehouse.read_manifest()  # once a query: the history and the table
         filters = self._with_history(filters.validated(), manifest)
@@ -432,12 +453,9 @@ class CandidateProvider:
             weights = MODES[filters.mode].weights(similar)
             exclusion = ""
             if filters.exclude or likeness.excluded:
-                excluded = pl.DataFrame(
-                    sorted(filters.exclude | likeness.excluded),
-                    schema={"x_media": pl.String, "x_id": pl.Int64},
-                    orient="row",
+                cursor.register(
+                    "excluded", self._excluded_table(filters.exclude | likeness.excluded)
                 )
-                cursor.register("excluded", excluded.to_arrow())
                 exclusion = statement(SQL, "exclusion")
             narrowed = _narrowed(loaded, likeness, weights, filters) if similar else None
             if similar:

@@ -67,7 +67,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 bench: setup chromium
-	cd benchmarks && ../$(PY) bench_landing.py && ../$(PY) bench_ingest.py && ../$(PY) bench_candidates.py && ../$(PY) bench_similar.py && ../$(PY) bench_pool.py && ../$(PY) bench_exports.py && ../$(PY) bench_trend.py && ../$(PY) bench_providers.py && ../$(PY) bench_search.py && ../$(PY) bench_browser.py
+	cd benchmarks && ../$(PY) bench_landing.py && ../$(PY) bench_ingest.py && ../$(PY) bench_candidates.py && ../$(PY) bench_similar.py && ../$(PY) bench_pool.py && ../$(PY) bench_exports.py && ../$(PY) bench_trend.py && ../$(PY) bench_providers.py && ../$(PY) bench_search.py && ../$(PY) bench_browser.py && ../$(PY) bench_coldstart.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

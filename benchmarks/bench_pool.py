@@ -23,6 +23,7 @@ the package costs next to importing DuckDB.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -178,6 +179,8 @@ def notebook_section(warehouse: Warehouse) -> list[str]:
             f"{ac * 1000:.0f} ms | {bc * 1000:.0f} ms | {met} |"
         )
         print(lines[-1], flush=True)
+    load = os.getloadavg()
+    lines += ["", f"Load average after these rounds: {load[0]:.1f} (1 min), {load[1]:.1f} (5 min)."]
     parts = connection_parts(warehouse)
     lines += ["", "Where a fresh connection's time goes (medians, same run):", ""]
     lines += [f"- {name}: {seconds * 1000:.0f} ms" for name, seconds in parts.items()]

@@ -13,19 +13,31 @@ and a scored top-100 over:
 on the demo warehouse as landed (two files, two duplicate keys) and on one where both files
 were landed twice (every title with two records: the merge's worst case), plus the time to
 build the materialized file.
+
+Then what a notebook pays for a first answer (issue 16: ≤ 100 ms at 1.5M titles): a fresh
+`watchbuddy.connect()` (DuckDB connection and every view defined) and one query, against
+plain DuckDB reading the same materialized file directly (connection and query, no views)
+as the same-run floor, alternating; with where a connection's time goes and what importing
+the package costs next to importing DuckDB.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 from bench_candidates import full_size_warehouse, land
 from bench_landing import WORK, machine, write_section_named
 
+import watchbuddy
 from watchbuddy.store import pool_cache
-from watchbuddy.store.views import define_views, new_connection
+from watchbuddy.store.views import define_views, new_connection, pool_file
 from watchbuddy.store.warehouse import Warehouse
 
 SECTION = "## Pool views (issue: trust)"
@@ -70,6 +82,116 @@ QUERIES = {
         "LIMIT 100"
     ),
 }
+
+
+# What a notebook user writes first: how many titles, and the most obscure with some votes.
+NOTEBOOK_QUERIES = {
+    "count(*)": "SELECT count(*) FROM {view}",
+    "scored top-100": (
+        "SELECT title, year, vote_count, obscurity_score FROM {view} "
+        "WHERE vote_count >= 50 ORDER BY obscurity_score DESC LIMIT 100"
+    ),
+}
+FRESH_REPEATS = 21
+FRESH_TARGET = 0.100
+# Seconds to import a module in a fresh interpreter, measured inside it.
+IMPORT_TIMER = (
+    "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+)
+
+
+def fresh(
+    open_connection: Callable[[], duckdb.DuckDBPyConnection], query: str
+) -> tuple[float, float]:
+    """Seconds from opening a connection to the query's rows (the connection closed after),
+    wall and this process's CPU (every thread's): on a loaded machine the wall time grows
+    with the load, the CPU time much less."""
+    started, cpu = time.perf_counter(), time.process_time()
+    con = open_connection()
+    con.sql(query).fetchall()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    con.close()
+    return seconds, cpu
+
+
+def import_seconds(module: str) -> float:
+    """Median over 5 fresh interpreters of importing `module`."""
+    times = []
+    for _ in range(5):
+        done = subprocess.run(
+            [sys.executable, "-c", IMPORT_TIMER.format(module=module)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        times.append(float(done.stdout))
+    return statistics.median(times)
+
+
+def connection_parts(warehouse: Warehouse) -> dict[str, float]:
+    """Median seconds of a fresh connection's parts: DuckDB's connection (with our
+    settings), then defining the views."""
+    parts: dict[str, list[float]] = {"DuckDB connection": [], "views defined": []}
+    for _ in range(FRESH_REPEATS):
+        started = time.perf_counter()
+        con = new_connection()
+        connected = time.perf_counter()
+        define_views(con, warehouse)
+        parts["DuckDB connection"].append(connected - started)
+        parts["views defined"].append(time.perf_counter() - connected)
+        con.close()
+    return {name: statistics.median(times) for name, times in parts.items()}
+
+
+def notebook_section(warehouse: Warehouse) -> list[str]:
+    """A fresh `watchbuddy.connect()` and one query, against plain DuckDB on the same file."""
+    watchbuddy.connect(warehouse.root).close()  # the version's file is built, not timed
+    con = new_connection()
+    define_views(con, warehouse)
+    path = pool_file(con)
+    con.close()
+    lines = [
+        "",
+        "**A notebook's first answer: a fresh connection and one query.**",
+        "",
+        f"Median of {FRESH_REPEATS} alternating rounds; *ours*: `watchbuddy.connect()` (a "
+        "DuckDB connection and every view defined) then the query on `pool`; *plain DuckDB*: "
+        "`duckdb.connect()` then the same query on `read_parquet` of the same materialized "
+        "file (the floor: no views). Target: ours ≤ 100 ms (wall). CPU: this process's CPU "
+        "time over the same span, all threads (less sensitive to the machine's load).",
+        "",
+        "| query | ours | plain DuckDB | ratio | ours, CPU | plain, CPU | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, query in NOTEBOOK_QUERIES.items():
+        ours, plain = [], []
+        direct = query.format(view=f"read_parquet('{path}')")
+        for _ in range(FRESH_REPEATS):
+            ours.append(
+                fresh(lambda: watchbuddy.connect(warehouse.root), query.format(view="pool"))
+            )
+            plain.append(fresh(duckdb.connect, direct))
+        a, b = (statistics.median(t[0] for t in ours), statistics.median(t[0] for t in plain))
+        ac, bc = (statistics.median(t[1] for t in ours), statistics.median(t[1] for t in plain))
+        met = "met" if a <= FRESH_TARGET else "**not met**"
+        lines.append(
+            f"| {name} | {a * 1000:.0f} ms | {b * 1000:.0f} ms | {a / b:.1f}× | "
+            f"{ac * 1000:.0f} ms | {bc * 1000:.0f} ms | {met} |"
+        )
+        print(lines[-1], flush=True)
+    load = os.getloadavg()
+    lines += ["", f"Load average after these rounds: {load[0]:.1f} (1 min), {load[1]:.1f} (5 min)."]
+    parts = connection_parts(warehouse)
+    lines += ["", "Where a fresh connection's time goes (medians, same run):", ""]
+    lines += [f"- {name}: {seconds * 1000:.0f} ms" for name, seconds in parts.items()]
+    ours_import = import_seconds("watchbuddy.store.views")
+    duckdb_import = import_seconds("duckdb")
+    lines += [
+        f"- once per Python process, before the first connection: importing the views "
+        f"module {ours_import * 1000:.0f} ms, of which importing DuckDB alone "
+        f"{duckdb_import * 1000:.0f} ms",
+    ]
+    return lines
 
 
 def timed(warehouse: Warehouse, view: str, query: str) -> float:
@@ -141,6 +263,7 @@ def main() -> None:
             print(lines[-1], flush=True)
     lines += ["", "Building the materialized file (once per version that changes the pool):", ""]
     lines += [f"- {label}: {seconds:.1f} s" for label, seconds in builds]
+    lines += notebook_section(landed)
     lines.append("")
     write_section_named(SECTION, "\n".join(lines) + "\n")
 

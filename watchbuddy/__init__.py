@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 if TYPE_CHECKING:
+    import duckdb
+
     from watchbuddy.pool.candidates import Candidates, get_candidates
     from watchbuddy.pool.filters import CandidateFilters
     from watchbuddy.pool.search import search_titles
-
-try:
-    __version__ = version("watchbuddy")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
 
 
 def connect(warehouse: str | Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -46,7 +41,21 @@ _LAZY = {
 }
 
 
+@cache
+def _version() -> str:
+    """The installed version (importlib.metadata costs a tenth of a second to import, so
+    `__version__` is looked up on first use, like the candidate API)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("watchbuddy")
+    except PackageNotFoundError:  # running from a source tree without installing
+        return "0.0.0"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        return _version()
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'watchbuddy' has no attribute {name!r}")

@@ -13,13 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import polars as pl
 from click.core import ParameterSource
 
-from watchbuddy import __version__
+import watchbuddy
 from watchbuddy.errors import ConfigError, EmptyPool, WatchBuddyError
 from watchbuddy.pool.filters import (
     BY_NAME,
@@ -31,8 +31,10 @@ from watchbuddy.pool.filters import (
 )
 from watchbuddy.safe_text import clip, guard_terminal, printable, unguard_terminal
 from watchbuddy.settings import Settings, load_settings
-from watchbuddy.sources.csv.land import ImportReport, bootstrap, find_inputs
 from watchbuddy.store.warehouse import WRITER_WAIT_SECONDS, Warehouse
+
+if TYPE_CHECKING:
+    from watchbuddy.sources.csv.land import ImportReport
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
@@ -139,6 +141,8 @@ def _print_reports(reports: list[ImportReport]) -> None:
 
 def ensure_pool(ctx: Context) -> None:
     """Auto-bootstrap: land the data dir first when the pool is empty, and say so."""
+    from watchbuddy.sources.csv.land import bootstrap, find_inputs
+
     settings = ctx.settings
     manifest = ctx.warehouse.read_manifest()
     ctx.warehouse.check_files(manifest)  # a deleted file is one line, before anything else
@@ -156,12 +160,27 @@ def ensure_pool(ctx: Context) -> None:
     click.echo(f"Landed {landed:,} titles.", err=True)
 
 
+def _print_version(click_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """click's own `version_option` needs the version when the command is defined, and
+    looking it up costs a tenth of a second of every command's start."""
+    if value and not click_ctx.resilient_parsing:
+        click.echo(f"watchbuddy, version {watchbuddy.__version__}")
+        click_ctx.exit()
+
+
 @click.group(cls=_InterruptibleGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_DATA_DIR.")
 @click.option(
     "--warehouse", type=click.Path(path_type=Path), help="Overrides WATCHBUDDY_WAREHOUSE."
 )
-@click.version_option(__version__, prog_name="watchbuddy")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 @click.pass_context
 def cli(click_ctx: click.Context, data_dir: Path | None, warehouse: Path | None) -> None:
     """WatchBuddy candidate pool: every TMDB title, scored, on your machine."""
@@ -176,6 +195,8 @@ def cli(click_ctx: click.Context, data_dir: Path | None, warehouse: Path | None)
 @pass_context
 def bootstrap_command(ctx: Context, force: bool, as_json: bool) -> None:
     """Land every CSV in the data dir that is not landed yet; print a per-file report."""
+    from watchbuddy.sources.csv.land import bootstrap, find_inputs
+
     settings = ctx.settings
     files = find_inputs(settings.data_dir)
     if not files:
@@ -1181,6 +1202,7 @@ def demo_data_command(
 ) -> None:
     """Write a synthetic dataset in the Kaggle TMDB movie (v11) and TV (v3) layouts."""
     from watchbuddy.devtools.demo import generate
+    from watchbuddy.sources.csv.land import find_inputs
 
     target = out or ctx.settings.data_dir
     if if_no_data:

@@ -4,15 +4,16 @@ TMDB's `original_language` is an ISO 639-1 code, with quirks of its own: `cn` fo
 `tl` for Filipino/Tagalog, `xx` for "no language". A request may give a code (`da`, `DA`,
 `dan`, `pt-BR`) or a name in English or in the language itself ("Danish", "Farsi",
 "Deutsch", "日本語"); langcodes (with its language-data tables) knows those names and
-aliases, which no hand-written table here would keep up with.
+aliases, which no hand-written table here would keep up with. Its tables take a tenth of a
+second to load, and two-letter codes (what most requests give) need none of it, so it is
+imported by the functions that look something up, on first use, not with this module (which
+every command imports through the filter registry).
 """
 
 from __future__ import annotations
 
 import re
 from functools import cache
-
-import langcodes
 
 from watchbuddy.errors import ConfigError
 from watchbuddy.safe_text import clip
@@ -45,6 +46,8 @@ def to_code(text: str) -> str:
     # (SystemError, UnicodeDecodeError), so such text is refused before it gets there.
     if len(given) < 3 or not given.isprintable():
         raise _unknown(given)
+    import langcodes
+
     if _CODE.fullmatch(given):
         try:
             code = langcodes.Language.get(given.replace("_", "-")).language
@@ -64,6 +67,8 @@ def name(code: str) -> str:
     """The English name of a TMDB language code ('da' -> 'Danish'); the code if unknown."""
     if code in TMDB_NAMES:
         return TMDB_NAMES[code]
+    import langcodes
+
     try:
         language = langcodes.Language.get(code)
     except (ValueError, LookupError):

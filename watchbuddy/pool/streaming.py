@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import duckdb
-import polars as pl
+from typing import TYPE_CHECKING
 
 from watchbuddy.errors import NoStreamingData, UnknownProvider
 from watchbuddy.safe_text import clip
 from watchbuddy.sql import statement
 from watchbuddy.store.schema import MONETIZATION_TYPES as MONETIZATION_TYPES
+
+if TYPE_CHECKING:  # the filter registry imports this module; only the reads need these
+    import duckdb
+    import polars as pl
 
 SQL = "streaming.sql"
 ATTRIBUTION = "Source of streaming data: JustWatch"

@@ -7,6 +7,13 @@
 -- The progress bar would draw over our own output.
 SET enable_progress_bar = false;
 
+-- name: metadata_cache
+-- Every view reads the same Parquet footers: a raw table's once to define its view, again
+-- for each view built on it (`pool_records`, `pool_computed`, `runs`...) and for each
+-- query. Warehouse files are never rewritten in place (a new version has new names), and
+-- DuckDB checks a file's modification time before trusting its cached footer.
+SET parquet_metadata_cache = true;
+
 -- name: raw_view
 -- One raw table: its published files with exactly the columns of the table's schema.
 -- `{empty}` is a typed empty result of the schema (a file from before a column was added

@@ -148,19 +148,23 @@ def define_views(
     con.execute(sql_file("scores.sql"))
     con.execute(sql_file("state.sql"))  # before the pool, which reads `exports`
     con.execute(pool_sql())
-    con.execute(fill(statement(VIEWS, "computed_pool"), spark=", ".join(pool_cache.SPARK_WORDS)))
     con.execute(statement(VIEWS, "set_version"), {"version": int(manifest.version)})
     con.execute(statement(VIEWS, "set_warehouse"), {"warehouse": str(warehouse.root)})
-    con.execute(statement(VIEWS, "set_pool_file"), {"path": None})
+    path = None
     if materialize and not manifest.is_empty:
-        try:
+        # No copy can be written here: `pool` is the computed view.
+        with contextlib.suppress(OSError, duckdb.IOException, duckdb.PermissionException):
             path = str(pool_cache.materialize(con, warehouse, manifest, _cache_key()))
-        except (OSError, duckdb.IOException, duckdb.PermissionException):
-            return manifest  # no copy can be written here: `pool` stays the computed view
-        # A view definition takes no parameters: the path (ours) is a quoted literal.
+    if path is None:
+        con.execute(
+            fill(statement(VIEWS, "computed_pool"), spark=", ".join(pool_cache.SPARK_WORDS))
+        )
+    else:
+        # A view definition takes no parameters: the path (ours) is a quoted literal. Only
+        # one `pool` is defined: binding the computed one too took a fifth of a connection.
         extra = ", ".join(pool_cache.EXTRA_COLUMNS)
         con.execute(fill(statement(VIEWS, "materialized_pool"), extra=extra, path=literal(path)))
-        con.execute(statement(VIEWS, "set_pool_file"), {"path": path})
+    con.execute(statement(VIEWS, "set_pool_file"), {"path": path})
     return manifest
 
 
@@ -195,6 +199,7 @@ def new_connection(**config: str) -> duckdb.DuckDBPyConnection:
     # off already and refuses the SET.
     with contextlib.suppress(duckdb.InvalidInputException):
         con.execute(statement(VIEWS, "quiet"))
+    con.execute(statement(VIEWS, "metadata_cache"))
     return con
 
 

@@ -249,6 +249,13 @@ def test_a_bad_memory_setting_is_a_config_error(warehouse: Warehouse) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def _runs_a_query(pid: int) -> bool:
+    try:
+        return b"watchbuddy.query.readonly" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # it ended meanwhile
+        return False
+
+
 def test_ctrl_c_stops_a_runaway_query_at_once(project: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "watchbuddy", "--warehouse", str(project / "wh"), "sql", ENDLESS],
@@ -262,8 +269,9 @@ def test_ctrl_c_stops_a_runaway_query_at_once(project: Path) -> None:
         deadline = time.monotonic() + 60
         query_process = None
         while query_process is None and time.monotonic() < deadline and proc.poll() is None:
+            # The query's own process, not another child the command may start on the way.
             listed = children.read_text().split() if children.exists() else []
-            query_process = int(listed[0]) if listed else None
+            query_process = next((int(p) for p in listed if _runs_a_query(int(p))), None)
             time.sleep(0.05)
         assert query_process is not None, "the query never got its own process"
         proc.send_signal(signal.SIGINT)

@@ -23,6 +23,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -192,15 +193,21 @@ def run_query(
     proc: subprocess.Popen[bytes] | None = None
     readers: list[threading.Thread] = []
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from watchbuddy.query.readonly import serve; serve()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            # Its own session: a Ctrl-C in the terminal reaches only us, and we stop it.
-            start_new_session=True,
-        )
+        # A Ctrl-C while the child starts would leave it running with nothing to stop it
+        # (Popen had not returned it yet): it is held back until `proc` is set.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "from watchbuddy.query.readonly import serve; serve()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                # Its own session: a Ctrl-C in the terminal reaches only us, and we stop it.
+                start_new_session=True,
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         readers = [
             threading.Thread(target=_read_result, args=(proc.stdout, out, started)),
             threading.Thread(target=_read_all, args=(proc.stderr, err)),

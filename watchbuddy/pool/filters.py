@@ -674,7 +674,7 @@ class CandidateFilters:
             cli_range=False,
             url="runtime_max",
             url_help="longest runtime in minutes",
-            widget=Widget("number", "to (min)", placeholder="any", step=10),
+            widget=Widget("number", "Runtime to (min)", placeholder="any", step=10),
         ),
     )
     min_rating: float | None = entry(

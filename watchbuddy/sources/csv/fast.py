@@ -88,7 +88,7 @@ def _in_range(rule: ValueRule, value: pl.Expr) -> pl.Expr:
 def _whole(rule: ValueRule) -> Shape:
     def shape(cell: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         value = cell.str.to_integer(strict=False)
-        return cell.str.contains(r"^\d{1,18}$") & _in_range(rule, value), value
+        return cell.str.contains(r"^[0-9]{1,18}$") & _in_range(rule, value), value
 
     return shape
 
@@ -96,7 +96,7 @@ def _whole(rule: ValueRule) -> Shape:
 def _number(rule: ValueRule) -> Shape:
     def shape(cell: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         value = cell.cast(pl.Float64, strict=False)
-        plain = cell.str.contains(r"^\d{1,15}(\.\d{1,17})?([eE][+-]?\d{1,3})?$")
+        plain = cell.str.contains(r"^[0-9]{1,15}(\.[0-9]{1,17})?([eE][+-]?[0-9]{1,3})?$")
         return plain & _in_range(rule, value), value
 
     return shape
@@ -104,8 +104,8 @@ def _number(rule: ValueRule) -> Shape:
 
 def _iso_date(rule: ValueRule) -> Shape:
     def shape(cell: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-        value = cell.str.to_date("%Y-%m-%d", strict=False)
-        plain = cell.str.contains(r"^\d{4}-\d{2}-\d{2}$")
+        value = cell.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+        plain = cell.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
         return plain & _in_range(rule, value), value
 
     return shape
@@ -124,7 +124,7 @@ def _free_text(cell: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _imdb_id(cell: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    return cell.str.contains(r"^tt\d{5,10}$"), cell
+    return cell.str.contains(r"^tt[0-9]{5,10}$"), cell
 
 
 def _comma_list(cell: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -150,7 +150,8 @@ SHAPES: dict[str, Shape] = {
     "overview": _free_text,
     "imdb_id": _imdb_id,
     "keywords": _comma_list,
-    "genres": _comma_list,  # not for genre ids (see `FastCells`)
+    # Not "genres": a file has a few thousand kinds of genre cell, which are asked of the
+    # query once each for less than a parse of every cell costs.
 }
 
 
@@ -247,12 +248,12 @@ class FastCells:
         self.used = sorted({f"c{i}" for i in plan.positions.values()})
         self.column = {f: f"c{plan.positions[f]}" for f in FIELDS if f in plan.positions}
         self.shapes = {f: SHAPES[f] for f in FIELDS if f in SHAPES and f in self.column}
-        if plan.genre_ids:
-            self.shapes.pop("genres", None)
         # A row the query accepts whatever the other cells: an id and a title, nothing else.
         self.template = dict.fromkeys(self.used)
         self.template[self.column["tmdb_id"]] = "1"
         self.template[self.column["title"]] = "title"
+        # field -> what the query said of each cell asked so far: key, ok, out.
+        self.answers: dict[str, pl.DataFrame] = {}
 
     def ask(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The landing query over `rows` (text columns c0..cN), in their order."""
@@ -304,16 +305,71 @@ class FastCells:
 
     def _ask_the_rest(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Add `_ok_<field>` and `_out_<field>` for every field: the shape's where the cell
-        has one, else the query's for a row with that cell and only an id and title."""
-        asked: dict[str, pl.Series] = {}
+        has one, else the query's for a row with that cell and only an id and a title
+        (asked once per distinct cell and file: `answers` keeps what it said)."""
+        wanted: dict[str, pl.Series] = {}
+        fresh: dict[str, pl.Series] = {}
         for field in FIELDS:
             if field not in self.column:
-                asked[field] = pl.Series("key", [None], pl.String)
+                keys = pl.Series("key", [None], pl.String)
+            else:
+                # Series, not select(): an eager select goes through the query engine, which
+                # costs more than the work here.
+                cells = frame.get_column(self.column[field])
+                if field in self.shapes:
+                    cells = cells.filter(~frame.get_column(f"_fast_{field}"))
+                keys = cells.unique().rename("key")
+            wanted[field] = keys
+            known = self.answers.get(field)
+            unknown = keys if known is None else _not_in(keys, known.get_column("key"))
+            if len(unknown):
+                fresh[field] = unknown
+        if fresh:
+            self._learn(fresh)
+        columns: list[pl.Expr] = []
+        for field, keys in wanted.items():
+            fast = pl.col(f"_fast_{field}") if field in self.shapes else pl.lit(False)
+            value = pl.col(f"_value_{field}") if field in self.shapes else None
+            dtype = OUTPUT_SCHEMA[field]
+            ok_q: pl.Expr
+            out_q: pl.Expr
+            if not len(keys):
+                ok_q, out_q = pl.lit(False), pl.lit(None, dtype)
+                columns.append((fast | ok_q).alias(f"_ok_{field}"))
+                out = pl.when(fast).then(value).otherwise(out_q) if value is not None else out_q
+                columns.append(out.cast(dtype).alias(f"_out_{field}"))
                 continue
-            cell = pl.col(self.column[field])
-            if field in self.shapes:
-                cell = cell.filter(~pl.col(f"_fast_{field}"))
-            asked[field] = frame.select(cell.unique().alias("key")).to_series()
+            table = self.answers[field]
+            if len(keys) < len(table):
+                table = table.filter(_in(pl.col("key"), keys))
+            if field not in self.column or (len(keys) == 1 and keys[0] is None):
+                # Every cell the query is asked about is empty: one answer for all.
+                ok_q, out_q = pl.lit(table["ok"][0]), pl.lit(table["out"][0], dtype)
+            else:
+                # Joined on the key column alone: a join copies every column it carries.
+                found = (
+                    frame.get_column(self.column[field])
+                    .to_frame()
+                    .join(
+                        table.rename({"ok": f"_okq_{field}", "out": f"_outq_{field}"}),
+                        left_on=self.column[field],
+                        right_on="key",
+                        how="left",
+                        nulls_equal=True,
+                        maintain_order="left",
+                    )
+                    .select(f"_okq_{field}", f"_outq_{field}")
+                )
+                frame = frame.hstack(found)
+                ok_q = pl.col(f"_okq_{field}").fill_null(False)
+                out_q = pl.col(f"_outq_{field}")
+            columns.append((fast | ok_q).alias(f"_ok_{field}"))
+            out = pl.when(fast).then(value).otherwise(out_q) if value is not None else out_q
+            columns.append(out.cast(dtype).alias(f"_out_{field}"))
+        return frame.with_columns(columns)
+
+    def _learn(self, fresh: dict[str, pl.Series]) -> None:
+        """Ask the landing query about each cell of `fresh`, in a row of its own."""
         rows = pl.concat(
             [
                 pl.DataFrame({"key": keys}).select(
@@ -324,43 +380,30 @@ class FastCells:
                         for c, value in self.template.items()
                     )
                 )
-                for field, keys in asked.items()
+                for field, keys in fresh.items()
             ]
         )
         answers = self.ask(rows)
         start = 0
-        columns: list[pl.Expr] = []
-        for field, keys in asked.items():
+        for field, keys in fresh.items():
             part = answers.slice(start, len(keys))
             start += len(keys)
-            table = pl.DataFrame(
+            learned = pl.DataFrame(
                 {
                     "key": keys,
-                    f"_okq_{field}": part.get_column("_reason").is_null(),
-                    f"_outq_{field}": part.get_column(field),
+                    "ok": part.get_column("_reason").is_null(),
+                    "out": part.get_column(field),
                 }
             )
-            fast = pl.col(f"_fast_{field}") if field in self.shapes else pl.lit(False)
-            value = pl.col(f"_value_{field}") if field in self.shapes else None
-            if not len(keys):
-                ok_q, out_q = pl.lit(False), pl.lit(None, OUTPUT_SCHEMA[field])
-            elif field not in self.column or (len(keys) == 1 and keys[0] is None):
-                # Every cell the query is asked about is empty: one answer for all.
-                ok_q = pl.lit(table[f"_okq_{field}"][0])
-                out_q = pl.lit(table[f"_outq_{field}"][0], OUTPUT_SCHEMA[field])
-            else:
-                frame = frame.join(
-                    table,
-                    left_on=self.column[field],
-                    right_on="key",
-                    how="left",
-                    nulls_equal=True,
-                    maintain_order="left",
-                    coalesce=True,
-                )
-                ok_q = pl.col(f"_okq_{field}").fill_null(False)
-                out_q = pl.col(f"_outq_{field}")
-            columns.append((fast | ok_q).alias(f"_ok_{field}"))
-            out = pl.when(fast).then(value).otherwise(out_q) if value is not None else out_q
-            columns.append(out.cast(OUTPUT_SCHEMA[field]).alias(f"_out_{field}"))
-        return frame.with_columns(columns)
+            known = self.answers.get(field)
+            self.answers[field] = learned if known is None else pl.concat([known, learned])
+
+
+def _in(expr: pl.Expr, keys: pl.Series) -> pl.Expr:
+    """`expr` is one of `keys`, a null one included when `keys` has a null."""
+    found = expr.is_in(keys.drop_nulls().implode())
+    return found | expr.is_null() if keys.has_nulls() else found
+
+
+def _not_in(keys: pl.Series, known: pl.Series) -> pl.Series:
+    return keys.to_frame("key").filter(~_in(pl.col("key"), known)).to_series()

@@ -9,6 +9,7 @@ against the SQL macros rule by rule, and with random cells (hypothesis).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from pathlib import Path
@@ -21,8 +22,9 @@ from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from watchbuddy.devtools.demo import MOVIE_FILE
+from watchbuddy.devtools.demo import MOVIE_FILE, without_broken_records
 from watchbuddy.settings import Settings
+from watchbuddy.sources.csv import identity
 from watchbuddy.sources.csv.fast import OUTPUT_SCHEMA, ROWS, SHAPES, FastCells
 from watchbuddy.sources.csv.land import ImportReport, bootstrap
 from watchbuddy.sources.csv.validate import load_cell_macros
@@ -96,10 +98,7 @@ def test_the_demo_data_lands_the_same_both_ways(
     _, readers = land_both(demo_dir, tmp_path, caplog)
     assert any(MOVIE_FILE in r and "DuckDB" in r for r in readers)
     clean = tmp_path / "clean"
-    shutil.copytree(demo_dir, clean)
-    movies = clean / MOVIE_FILE
-    lines = movies.read_bytes().splitlines(keepends=True)
-    movies.write_bytes(b"".join(line for line in lines if b"Too Many Fields" not in line))
+    without_broken_records(demo_dir, clean)
     reports, readers = land_both(clean, tmp_path, caplog)
     assert all("read by Polars" in r for r in readers), readers
     assert sum(r.rejected for r in reports) == 5  # four bad values and a negative id
@@ -386,3 +385,27 @@ _CELL_TEXT = st.text(
 def test_random_cells_agree_with_the_query(cells: FastCells, field: str, values: list[str]) -> None:
     fast, query = _both(cells, field, values)
     assert fast == query
+
+
+# ------------------------------------------------------------------ identity pass
+@hypothesis_settings(max_examples=80)
+@given(content=st.binary(max_size=40).map(lambda b: bytes(b"\r\n,a"[x % 4] for x in b)))
+@example(content=b"a\r\nb\r\n")
+@example(content=b"a\nb\r\n")
+def test_identity_counts_bytes_and_line_ends(
+    content: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The file's SHA-1 (what `imports.content_hash` has always recorded), the delimiter
+    count, and the kinds of line end, whatever chunk boundaries fall between CR and LF."""
+    path = tmp_path_factory.mktemp("identity") / "f.csv"
+    path.write_bytes(content)
+    crlf = content.count(b"\r\n")
+    kinds = sum(1 for n in (crlf, content.count(b"\r") - crlf, content.count(b"\n") - crlf) if n)
+    for chunk in (3, identity.CHUNK_BYTES):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(identity, "CHUNK_BYTES", chunk)
+            found = identity.read_identity(path, ",")
+        assert found.digest == "sha1:" + hashlib.sha1(content).hexdigest()
+        assert found.delimiters == content.count(b",")
+        assert found.line_end_kinds == kinds
+        assert bool(found.cr) == (content.count(b"\r") > crlf)

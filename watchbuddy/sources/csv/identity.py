@@ -27,7 +27,7 @@ class Identity:
     delimiters: int | None  # occurrences of the delimiter byte; None when not counted
     crlf: int = 0
     cr: int = 0  # lone CRs
-    lf: int = 0  # lone LFs
+    lf: int = 0  # lone LFs (in a file without CR: 1 when there is any, not how many)
 
     @property
     def line_end_kinds(self) -> int:
@@ -38,11 +38,15 @@ class Identity:
 def read_identity(path: Path, delimiter: str | None = None) -> Identity:
     """Hash `path`; with a one-byte `delimiter`, also count it and the line ends.
     SHA-1 is 4x faster than SHA-256 here and collisions between CSV dumps are not an attack
-    we defend against."""
+    we defend against. Line ends cost nearly nothing in a file without CR (most): LFs are
+    only counted from the first CR on, and a file with an LF before its first CR has mixed
+    line ends whatever the counts."""
     digest = hashlib.sha1(usedforsecurity=False)
     counted = delimiter is not None
     code = ord(delimiter) if delimiter is not None else 0
-    delimiters = crs = lfs = crlfs = 0
+    delimiters = crs = crlfs = 0
+    lfs_before_cr = False
+    lfs = 0  # from the first CR on
     last = 0  # the previous chunk's last byte: a CRLF may straddle two chunks
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK_BYTES):
@@ -51,21 +55,23 @@ def read_identity(path: Path, delimiter: str | None = None) -> Identity:
                 continue
             data = np.frombuffer(chunk, dtype=np.uint8)
             delimiters += int(np.count_nonzero(data == code))
+            if not crs and chunk.find(b"\r") < 0:  # memchr: no CR yet, the common case
+                lfs_before_cr = lfs_before_cr or chunk.find(b"\n") >= 0
+                last = chunk[-1]
+                continue
             is_cr = data == CR
-            chunk_crs = int(np.count_nonzero(is_cr))
+            crs += int(np.count_nonzero(is_cr))
             lfs += int(np.count_nonzero(data == LF))
-            if last == CR and data[0] == LF:
+            if last == CR and chunk[0] == LF:
                 crlfs += 1
-            if chunk_crs:
-                crs += chunk_crs
-                crlfs += int(np.count_nonzero(is_cr[:-1] & (data[1:] == LF)))
-            last = int(data[-1])
+            crlfs += int(np.count_nonzero(is_cr[:-1] & (data[1:] == LF)))
+            last = chunk[-1]
     return Identity(
         digest="sha1:" + digest.hexdigest(),
         delimiters=delimiters if counted else None,
         crlf=crlfs,
         cr=crs - crlfs,
-        lf=lfs - crlfs,
+        lf=lfs - crlfs + int(lfs_before_cr),  # at least one lone LF, when there were any
     )
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from watchbuddy.devtools.demo import MOVIE_FILE, without_broken_records
 from watchbuddy.settings import Settings
-from watchbuddy.sources.csv import identity
+from watchbuddy.sources.csv import identity, land
 from watchbuddy.sources.csv.fast import OUTPUT_SCHEMA, ROWS, SHAPES, FastCells
 from watchbuddy.sources.csv.land import ImportReport, bootstrap
 from watchbuddy.sources.csv.validate import load_cell_macros
@@ -409,3 +409,39 @@ def test_identity_counts_bytes_and_line_ends(
         assert found.delimiters == content.count(b",")
         assert found.line_end_kinds == kinds
         assert bool(found.cr) == (content.count(b"\r") > crlf)
+
+
+def test_a_file_that_fails_after_parts_were_written_falls_back_cleanly(
+    demo_dir: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With small parts, the fast path has written several before it meets the demo's broken
+    record (or, for a short record, before the counts at the end): they are deleted, DuckDB
+    lands the file, and nothing is published twice."""
+    monkeypatch.setattr(land, "BATCH_ROWS", 3000)
+    monkeypatch.setattr(land, "PART_ROWS", 5000)
+    data = tmp_path / "data"
+    without_broken_records(demo_dir, data)
+    movies = data / MOVIE_FILE
+    text = movies.read_bytes()
+    short = b"\n999999999,Short Record,7.5\n"  # fewer fields than the header, near the end
+    cut = text.rindex(b"\n", 0, len(text) - 5000)
+    movies.write_bytes(text[:cut] + short + text[cut + 1 :])
+    shutil.copy(demo_dir / MOVIE_FILE, data / "synthetic_movies_as_generated.csv")
+    reports, readers = land_both(data, tmp_path, caplog)
+    assert sum("read by DuckDB" in r for r in readers) == 2, readers
+    assert all(r.adds_up for r in reports)
+
+
+def test_an_unchanged_file_stops_being_read_and_takes_no_batch(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=demo_dir, warehouse=tmp_path / "warehouse")
+    bootstrap(settings)
+    manifest = (settings.warehouse / "manifest.json").read_text()
+    again = bootstrap(settings)
+    assert {r.status for r in again} == {"unchanged"}
+    assert (settings.warehouse / "manifest.json").read_text() == manifest
+    assert not any((settings.warehouse / "tmp").iterdir())

@@ -198,6 +198,14 @@ DEFECTS = {
     ),
     "duplicate_ids": (f"{HEADER}\n{GOOD}\n{GOOD.replace('5415', '5416')}\n", True),
     "bom_crlf": (("\ufeff" + f"{HEADER}\r\n{GOOD}\r\n{GOOD}\r\n"), True),
+    "crlf_quoted_line_break": (
+        f"{HEADER}\r\n{GOOD}\r\n"
+        + _row(id="19", title="Two Lines", overview='"a\r\nb"')[:-1]
+        + "\r\n",
+        True,
+    ),
+    "line_before_header": (f"Exported by someone\n{HEADER}\n{GOOD}\n{GOOD}\n", True),
+    "tab_delimited": (f"{HEADER}\n{GOOD}\n".replace(",", "\t"), None),
     "mixed_line_ends": (f"{HEADER}\r\n{GOOD}\n{GOOD}\r\n", False),
     "empty": ("", None),
     "header_only": (f"{HEADER}\n", True),

@@ -42,7 +42,7 @@ from watchbuddy.redact import redact
 from watchbuddy.safe_text import printable
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.fast import NeedsCarefulReader, landing_frames, refusal
-from watchbuddy.sources.csv.identity import IdentityPass, read_identity
+from watchbuddy.sources.csv.identity import IdentityPass
 from watchbuddy.sources.csv.sniff import (
     Dialect,
     Repair,
@@ -205,11 +205,6 @@ def open_input(path: Path, data_dir: Path) -> Iterator[InputFile]:
         )
     finally:
         os.close(fd)
-
-
-def content_hash(path: Path) -> str:
-    """Identity of a file's content, as `imports.content_hash` records it."""
-    return read_identity(path).digest
 
 
 def known_hashes(warehouse: Warehouse) -> set[str]:

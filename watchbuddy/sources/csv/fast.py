@@ -20,6 +20,7 @@ or a blank line leaves delimiters missing), one kind of line end, no line too lo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from watchbuddy.sources.csv.identity import IdentityPass
+from watchbuddy.sources.csv.identity import Identity, IdentityPass
 from watchbuddy.sources.csv.sniff import MAX_LINE_BYTES, Dialect
 from watchbuddy.sources.csv.validate import NULL_TOKEN_CHARS, landing_query
 from watchbuddy.store.schema import ALIASES, TITLE_POLARS_SCHEMA, VALUE_RULES, ColumnPlan, ValueRule
@@ -187,6 +188,12 @@ def landing_frames(
         schema=dict.fromkeys(names, pl.String),
         raise_if_empty=False,
     ).collect_batches(chunk_size=batch_rows)
+    with open(path, "rb") as handle:
+        if handle.seek(0, os.SEEK_END):
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                # A download cut off mid-record, most likely: no need to read it to find out.
+                raise NeedsCarefulReader("the file does not end with a line end")
     cells = FastCells(con, plan)
     counts = _Counts()
     delimiter = dialect.delimiter
@@ -213,6 +220,8 @@ def landing_frames(
             raise NeedsCarefulReader("a record near the line size limit")
         counts.records += frame.height
         counts.delimiters_in_cells += sizes[0]
+        if identity.done():  # the sooner a doubt is known, the less work is thrown away
+            _check_bytes(identity)
         yield cells.landing_output(frame)
     _check_counts(path, dialect, identity, counts)
 
@@ -222,11 +231,7 @@ def _check_counts(path: Path, dialect: Dialect, identity: IdentityPass, counts: 
     the file's delimiters are the header's, the cells', and width - 1 per record. A short
     record or a blank line (which DuckDB skips and Polars reads as a row) leaves some
     missing; Polars refuses a long record itself."""
-    found = identity.result()
-    if found.delimiters is None:
-        raise NeedsCarefulReader("the delimiters were not counted")
-    if found.line_end_kinds > 1 or found.cr:
-        raise NeedsCarefulReader("line ends of several kinds, or CR alone")
+    found = _check_bytes(identity)
     head = 0
     with open(path, "rb") as handle:
         for _ in range(dialect.skip_lines + 1):
@@ -234,6 +239,20 @@ def _check_counts(path: Path, dialect: Dialect, identity: IdentityPass, counts: 
     expected = head + counts.delimiters_in_cells + counts.records * (len(dialect.header) - 1)
     if found.delimiters != expected:
         raise NeedsCarefulReader("a record with fields missing, or a blank line")
+
+
+def _check_bytes(identity: IdentityPass) -> Identity:
+    """What the identity pass alone rules out: line ends of several kinds or a lone CR
+    (DuckDB refuses them, Polars reads them), an odd number of quotes (a quote never
+    closed, or one inside an unquoted cell)."""
+    found = identity.result()
+    if found.delimiters is None:
+        raise NeedsCarefulReader("the delimiters were not counted")
+    if found.line_end_kinds > 1 or found.cr:
+        raise NeedsCarefulReader("line ends of several kinds, or CR alone")
+    if found.quotes % 2:
+        raise NeedsCarefulReader("an odd number of quotes")
+    return found
 
 
 # ------------------------------------------------------------------ validation

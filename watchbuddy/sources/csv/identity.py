@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 
 CHUNK_BYTES = 8 << 20
-CR, LF = 13, 10
+CR, LF, QUOTE = 13, 10, 34
 
 
 @dataclass(frozen=True)
 class Identity:
     digest: str  # 'sha1:<hex>'
     delimiters: int | None  # occurrences of the delimiter byte; None when not counted
+    quotes: int = 0  # occurrences of '"'
     crlf: int = 0
     cr: int = 0  # lone CRs
     lf: int = 0  # lone LFs (in a file without CR: 1 when there is any, not how many)
@@ -44,7 +45,7 @@ def read_identity(path: Path, delimiter: str | None = None) -> Identity:
     digest = hashlib.sha1(usedforsecurity=False)
     counted = delimiter is not None
     code = ord(delimiter) if delimiter is not None else 0
-    delimiters = crs = crlfs = 0
+    delimiters = quotes = crs = crlfs = 0
     lfs_before_cr = False
     lfs = 0  # from the first CR on
     last = 0  # the previous chunk's last byte: a CRLF may straddle two chunks
@@ -55,6 +56,7 @@ def read_identity(path: Path, delimiter: str | None = None) -> Identity:
                 continue
             data = np.frombuffer(chunk, dtype=np.uint8)
             delimiters += int(np.count_nonzero(data == code))
+            quotes += int(np.count_nonzero(data == QUOTE))
             if not crs and chunk.find(b"\r") < 0:  # memchr: no CR yet, the common case
                 lfs_before_cr = lfs_before_cr or chunk.find(b"\n") >= 0
                 last = chunk[-1]
@@ -69,6 +71,7 @@ def read_identity(path: Path, delimiter: str | None = None) -> Identity:
     return Identity(
         digest="sha1:" + digest.hexdigest(),
         delimiters=delimiters if counted else None,
+        quotes=quotes,
         crlf=crlfs,
         cr=crs - crlfs,
         lf=lfs - crlfs + int(lfs_before_cr),  # at least one lone LF, when there were any

@@ -1,9 +1,10 @@
 """The landing query: CSV text in, canonical typed rows out, each with a reject reason or none.
 
 Validation runs as SQL inside DuckDB's parallel CSV scan (the cell parsers are the macros in
-`sql/cells.sql`). We measured the same rules as Polars expressions over the streamed
-batches at twice the CPU time (benchmarks/RESULTS.md), and landing speed is a product
-target. File header names never reach the SQL text: the reader names columns c0..cN and
+`sql/cells.sql`), or over records Polars read (fast.py, which asks this query about every
+cell it does not convert itself). We measured the same rules as Polars expressions over
+the streamed batches at twice the CPU time (benchmarks/RESULTS.md), and landing speed is a
+product target. File header names never reach the SQL text: the reader names columns c0..cN and
 this module maps the ones a `ColumnPlan` picked to canonical fields.
 """
 

@@ -420,7 +420,7 @@ class FastCells:
 
 def _in(expr: pl.Expr, keys: pl.Series) -> pl.Expr:
     """`expr` is one of `keys`, a null one included when `keys` has a null."""
-    found = expr.is_in(keys.drop_nulls().implode())
+    found = expr.is_in(keys.drop_nulls().implode()).fill_null(False)  # a null is in no list
     return found | expr.is_null() if keys.has_nulls() else found
 
 

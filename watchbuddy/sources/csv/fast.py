@@ -176,6 +176,12 @@ def landing_frames(
     """The landing query's output for `path`, in frames of about `batch_rows` records, read
     by Polars; raises NeedsCarefulReader (possibly after the last frame) when the file must
     be read by DuckDB. `identity` must have been started with the dialect's delimiter."""
+    with open(path, "rb") as handle:
+        if handle.seek(0, os.SEEK_END):
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                # A download cut off mid-record, most likely: no need to read it to find out.
+                raise NeedsCarefulReader("the file does not end with a line end")
     width = len(dialect.header)
     names = [f"c{i}" for i in range(width)]
     skip = dialect.skip_lines + 1
@@ -188,12 +194,6 @@ def landing_frames(
         schema=dict.fromkeys(names, pl.String),
         raise_if_empty=False,
     ).collect_batches(chunk_size=batch_rows)
-    with open(path, "rb") as handle:
-        if handle.seek(0, os.SEEK_END):
-            handle.seek(-1, os.SEEK_END)
-            if handle.read(1) != b"\n":
-                # A download cut off mid-record, most likely: no need to read it to find out.
-                raise NeedsCarefulReader("the file does not end with a line end")
     cells = FastCells(con, plan)
     counts = _Counts()
     delimiter = dialect.delimiter

@@ -4,13 +4,14 @@
 -- DuckDB's CSV scan, in parallel with parsing. Each parser returns NULL when a cell cannot
 -- be parsed; the landing query compares "was there a value" with "did it parse" to reject
 -- the row with a reason. `{movie_genres}` and `{tv_genres}` are filled in from the genre
--- tables shipped in watchbuddy/reference/tmdb_genres.json.
+-- tables shipped in watchbuddy/reference/tmdb_genres.json, `{null_token_chars}` (the length
+-- of the longest null spelling) from validate.py, whose fast path relies on it.
 
 -- The null spellings of spreadsheets and pandas ('', 'NaN', 'None', 'N/A', ...). Constant
 -- lists are regular expressions, not IN: DuckDB plans a long IN list (and list_contains over
 -- a constant list) as a hash join per use, and a long CASE is slower still.
 CREATE OR REPLACE MACRO wb_is_null_token(t) AS
-    t IS NULL OR (length(t) <= 6 AND regexp_full_match(
+    t IS NULL OR (length(t) <= {null_token_chars} AND regexp_full_match(
         t, '\s*((?i)nan|none|null|n/a|na|\\n|\[\]|\{\}|nat|<na>)?\s*'));
 
 -- Short text: trimmed, NUL bytes dropped, null spellings turned into NULL.
@@ -155,4 +156,4 @@ CREATE OR REPLACE MACRO wb_parse_genre_ids(t, media_type) AS
 
 -- Text that is about to be parsed: only the null spellings need handling here.
 CREATE OR REPLACE MACRO wb_nullif_token(t) AS
-    CASE WHEN length(t) <= 6 AND wb_is_null_token(t) THEN NULL ELSE t END;
+    CASE WHEN length(t) <= {null_token_chars} AND wb_is_null_token(t) THEN NULL ELSE t END;

@@ -2,7 +2,9 @@
 -- canonical typed rows out, each with a reject reason (`_reason`) or none, and the raw cells
 -- of a rejected row (`_raw`). The cell parsers are the macros of cells.sql.
 --
--- Parameters: $path, $columns, $skip, $delim, $compression. The placeholders in braces are
+-- `{rows}` is where the records come from: `csv_rows` below (DuckDB's reader, with the
+-- parameters $path, $columns, $skip, $delim, $compression), or a table of records Polars
+-- already read (the fast path, fast.py). The other placeholders in braces are
 -- fragments validate.py builds from the file's column plan and the schema (which of the
 -- file's columns c0..cN holds each field, the rules' reject reasons); file header names never
 -- reach this text. `{decimal_comma}` is the literal true or false: as a constant it lets
@@ -11,9 +13,7 @@
 -- name: landing
 WITH raw AS (
     SELECT {selected}
-    FROM read_csv($path, auto_detect = false, columns = $columns, header = false,
-                  skip = $skip, delim = $delim, quote = '"', escape = '"', strict_mode = true,
-                  store_rejects = true, max_line_size = 4194304, compression = $compression)
+    FROM {rows}
 ), cleaned AS (
     SELECT *,
         {cleaned}
@@ -58,6 +58,12 @@ SELECT
     _reason,
     CASE WHEN _reason IS NOT NULL THEN to_json({raw_struct}) END AS _raw
 FROM checked;
+
+-- name: csv_rows
+-- A file's records as text, columns c0..cN, broken records kept aside in reject_errors.
+read_csv($path, auto_detect = false, columns = $columns, header = false,
+         skip = $skip, delim = $delim, quote = '"', escape = '"', strict_mode = true,
+         store_rejects = true, max_line_size = 4194304, compression = $compression);
 
 -- name: known_hashes
 -- Files already landed, or already found not to be title tables (land.py).

@@ -1,12 +1,14 @@
 """Landing: every CSV in the data dir becomes canonical Parquet in the warehouse, nothing lost.
 
-Per file: hash the bytes (a file already landed with the same hash is skipped), find the
-dialect and header (`sniff`), map columns to the canonical schema (`schema`), stream the
-rows out of DuckDB's CSV reader (which records structurally broken rows instead of
-stopping), validate and normalize each batch with Polars (`cells`), and write one Parquet
-file of titles plus its rejects and a one-row import report, all published in one manifest
-commit. Every record read ends up accepted, counted as a duplicate, or in the rejects with
-its reason, so `rows_read = accepted + duplicates + rejected` for every file.
+Per file: hash the bytes on a thread while the file is read (a file already landed with
+the same hash is not landed again: `identity`), find the dialect and header (`sniff`), map
+columns to the canonical schema (`schema`), read and validate the rows with the landing
+query (`validate`), and write Parquet files of titles plus its rejects and a one-row import
+report, all published in one manifest commit. The rows are read by Polars where the file
+parses cleanly (`fast`), else by DuckDB's CSV reader, which records structurally broken rows
+instead of stopping; both give the same rows, rejects and report. Every record read ends
+up accepted, counted as a duplicate, or in the rejects with its reason, so
+`rows_read = accepted + duplicates + rejected` for every file.
 
 Duplicates: `titles` keeps every landed record; the `pool` view merges the records of each
 `(media_type, tmdb_id)` field by field (a later row of the file, or a newer file, wins each
@@ -18,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import gzip
-import hashlib
+import logging
 import os
 import stat
 import time
@@ -39,6 +41,8 @@ from watchbuddy.errors import DiskFull, LandingError, UnreadableCsv, WarehouseEr
 from watchbuddy.redact import redact
 from watchbuddy.safe_text import printable
 from watchbuddy.settings import Settings
+from watchbuddy.sources.csv.fast import NeedsCarefulReader, landing_frames, refusal
+from watchbuddy.sources.csv.identity import IdentityPass
 from watchbuddy.sources.csv.sniff import (
     Dialect,
     Repair,
@@ -77,6 +81,9 @@ MAX_ERROR_TEXT = 300
 # Where an open descriptor can be opened again by path (Linux): DuckDB and the sniffer then
 # read the very file that was checked, even if its name is swapped for a link meanwhile.
 _FD_DIR = Path("/proc/self/fd")
+
+# Which reader landed each file, and why not the fast one (tests and benchmarks read it).
+log = logging.getLogger("watchbuddy.sources.csv.land")
 
 # (file name, rows done, fraction done or None) -> None
 Progress = Callable[[str, int, float | None], None]
@@ -200,16 +207,6 @@ def open_input(path: Path, data_dir: Path) -> Iterator[InputFile]:
         os.close(fd)
 
 
-def content_hash(path: Path) -> str:
-    """Identity of a file's content. SHA-1 is 4x faster than SHA-256 here and collisions
-    between CSV dumps are not an attack we defend against."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(8 << 20):
-            digest.update(chunk)
-    return "sha1:" + digest.hexdigest()
-
-
 def known_hashes(warehouse: Warehouse) -> set[str]:
     """Hashes of files already landed or already found not to be title tables."""
     con = open_views(warehouse, materialize=False)
@@ -225,8 +222,11 @@ def bootstrap(
     force: bool = False,
     progress: Progress | None = None,
     on_report: Callable[[ImportReport], None] | None = None,
+    *,
+    fast_path: bool = True,
 ) -> list[ImportReport]:
-    """Land every CSV in the data dir that is not landed yet (all of them with `force`)."""
+    """Land every CSV in the data dir that is not landed yet (all of them with `force`).
+    `fast_path=False` reads every file with DuckDB's reader (tests compare the two paths)."""
     files = find_inputs(settings.data_dir)
     warehouse = Warehouse(settings.warehouse)
     reports: list[ImportReport] = []
@@ -235,7 +235,7 @@ def bootstrap(
     with warehouse.writer("bootstrap", wait_seconds=WRITER_WAIT_SECONDS) as writer:
         known = set() if force else known_hashes(warehouse)
         for path in files:
-            report = _land_one(path, known, writer, settings, progress)
+            report = _land_one(path, known, writer, settings, progress, fast_path)
             if report.status in ("landed", "skipped"):
                 known.add(report.content_hash)
             reports.append(report)
@@ -250,11 +250,12 @@ def _land_one(
     writer: WarehouseWriter,
     settings: Settings,
     progress: Progress | None,
+    fast_path: bool,
 ) -> ImportReport:
     started = time.perf_counter()
     try:
         with open_input(path, settings.data_dir) as source:
-            report = _land_checked(source, known, writer, settings, progress)
+            report = _land_checked(source, known, writer, settings, progress, fast_path)
     except NotRead as exc:
         # Not published: nothing was read, so no content hash knows it next time.
         report = ImportReport(path.name, "", 0, exc.status, exc.reason)
@@ -270,47 +271,83 @@ def _land_checked(
     writer: WarehouseWriter,
     settings: Settings,
     progress: Progress | None,
+    fast_path: bool,
 ) -> ImportReport:
     name, size = source.name, source.size
+    identity = IdentityPass(source.source)
     try:
-        digest = content_hash(source.source)
-    except OSError as exc:
-        return ImportReport(name, "", 0, "failed", f"cannot read the file: {exc.strerror}")
-    if digest in known:
-        return ImportReport(name, digest, size, "unchanged", "already landed with the same content")
-    try:
-        return land_file(source, digest, writer, settings, progress)
-    except LandingError as exc:
-        return ImportReport(name, digest, size, "failed", str(exc))
-    except WarehouseError:
-        raise  # a full disk or a damaged warehouse stops every file, not just this one
-    except Exception as exc:  # a bug must not stop the other files; keep the evidence
-        detail = _error_text(traceback.format_exception_only(type(exc), exc)[-1], source)
-        return ImportReport(name, digest, size, "failed", f"internal error: {detail}")
+        try:
+            return land_file(source, identity, known, writer, settings, progress, fast_path)
+        except _AlreadyLanded:
+            same = "already landed with the same content"
+            return ImportReport(name, identity.result().digest, size, "unchanged", same)
+        except LandingError as exc:
+            message = str(exc)
+        except WarehouseError:
+            raise  # a full disk or a damaged warehouse stops every file, not just this one
+        except OSError as exc:  # the identity pass could not read the file
+            return ImportReport(name, "", 0, "failed", f"cannot read the file: {exc.strerror}")
+        except Exception as exc:  # a bug must not stop the other files; keep the evidence
+            detail = _error_text(traceback.format_exception_only(type(exc), exc)[-1], source)
+            message = f"internal error: {detail}"
+        try:
+            digest = identity.result().digest
+        except OSError as exc:
+            return ImportReport(name, "", 0, "failed", f"cannot read the file: {exc.strerror}")
+        return ImportReport(name, digest, size, "failed", message)
+    finally:
+        identity.close()
+
+
+class _AlreadyLanded(Exception):
+    """The identity pass found the file among those landed already."""
 
 
 def land_file(
     source: InputFile,
-    digest: str,
+    identity: IdentityPass,
+    known: set[str],
     writer: WarehouseWriter,
     settings: Settings,
     progress: Progress | None = None,
+    fast_path: bool = True,
 ) -> ImportReport:
-    """Land one checked file as a new batch and publish it; returns its import report.
+    """Land one checked file as a new batch and publish it; returns its import report, or
+    raises _AlreadyLanded when its identity is in `known` (found while it is being read).
 
     Until its header is recognised as a title table's, no message quotes anything of the
     file: it may be any file at all, and messages are printed and published.
     """
     started = time.perf_counter()
     name, size = source.name, source.size
+
+    def digest() -> str:
+        found = identity.result().digest
+        if found in known:
+            raise _AlreadyLanded
+        return found
+
+    batches: list[int] = []
+
+    def batch_number() -> int:
+        """Allocated once the file is known to be new (an unchanged file takes none)."""
+        if not batches:
+            digest()
+            batches.append(writer.allocate_batch())
+        return batches[0]
+
+    def stop_if_known() -> None:
+        if identity.done():
+            digest()
+
     try:
         dialect = sniff(source.source, source.compressed)
         if dialect is None:
             reason = "not a title table: no line among the first ten names a TMDB id column"
-            return _publish_skip(name, digest, size, reason, writer, started)
+            return _publish_skip(name, digest(), size, reason, writer, started)
         plan = plan_columns(dialect.header, name)
     except NotATitleTable as exc:
-        return _publish_skip(name, digest, size, f"not a title table: {exc}", writer, started)
+        return _publish_skip(name, digest(), size, f"not a title table: {exc}", writer, started)
     except (OSError, EOFError, zlib.error) as exc:
         # Named, not quoted: gzip's message quotes the file's first bytes.
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
@@ -321,7 +358,13 @@ def land_file(
             f"internal error while looking for the header of {name} ({type(exc).__name__})"
         ) from None
 
-    batch = writer.allocate_batch()
+    why_slow = refusal(dialect, plan, source.compressed) if fast_path else "not asked for"
+    identity.start(dialect.delimiter if why_slow is None else None)
+
+    def scan_with(copy: InputFile, fast: IdentityPass | None = None) -> _Scan:
+        return _scan(
+            copy, dialect, plan, batch_number, writer, settings, progress, fast, stop_if_known
+        )
 
     def land_copy() -> tuple[_Scan, Repair]:
         """Land a repaired UTF-8 copy of the file (see `sniff`) instead of the file."""
@@ -336,16 +379,25 @@ def land_file(
                     delimiter=dialect.delimiter,
                 )
             copy = InputFile(name, repaired, False, repaired.stat().st_size, source.mtime)
-            return _scan(copy, dialect, plan, batch, writer, settings, progress), repair
+            return scan_with(copy), repair
         finally:
             repaired.unlink(missing_ok=True)
 
     first: _Scan | UnreadableCsv | None = None
     repair: Repair | None = None
+    if why_slow is None:
+        try:
+            first = scan_with(source, fast=identity)
+            log.debug("%s: read by Polars", name)
+        except (NeedsCarefulReader, UnreadableCsv) as exc:
+            first = None  # its parts are gone; DuckDB reads the file as if this had not run
+            why_slow = str(exc)
+    if first is None:
+        log.debug("%s: read by DuckDB (%s)", name, why_slow)
     try:
-        if dialect.encoding == "utf-8":  # else UTF-16/32 text: DuckDB reads UTF-8 only
+        if first is None and dialect.encoding == "utf-8":  # DuckDB reads UTF-8 only
             try:
-                first = _scan(source, dialect, plan, batch, writer, settings, progress)
+                first = scan_with(source)
             except UnreadableCsv as refused:
                 first = refused
         if isinstance(first, _Scan) and not (first.encoding_errors or first.structural):
@@ -373,10 +425,11 @@ def land_file(
         raise LandingError(f"{name} is not a readable gzip file ({type(exc).__name__})") from None
 
     landed_at = utcnow()
+    batch = batch_number()
     rejects = scan.rejects(name, batch, landed_at)
     report = ImportReport(
         file=name,
-        content_hash=digest,
+        content_hash=digest(),
         bytes=size,
         status="landed",
         media_types=",".join(sorted(scan.media_types)),
@@ -509,12 +562,18 @@ def _scan(
     source: InputFile,
     dialect: Dialect,
     plan: ColumnPlan,
-    batch: int,
+    batch: Callable[[], int],
     writer: WarehouseWriter,
     settings: Settings,
     progress: Progress | None,
+    fast: IdentityPass | None,
+    check: Callable[[], None],
 ) -> _Scan:
-    """Stream `source` through DuckDB's CSV reader and Polars validation into Parquet parts."""
+    """Stream `source` through the landing query into Parquet parts of accepted titles:
+    read by Polars with `fast` (the file's identity pass, started with its delimiter; raises
+    NeedsCarefulReader when the file must be read by DuckDB), else by DuckDB's CSV reader.
+    `batch` gives the batch number when the first part is written; `check` is called for
+    each frame (it raises to stop)."""
     skip = dialect.skip_lines + 1
     scan = _Scan(skip=skip)
     # Header names never reach SQL text: columns are named c0..cN (see `validate`).
@@ -538,7 +597,7 @@ def _scan(
     provenance = {
         "source": pl.lit("csv"),
         "source_name": pl.lit(display_name),
-        "batch": pl.lit(batch, dtype=pl.Int64),
+        "batch": pl.lit(None, dtype=pl.Int64),  # set when written: see `batch`
         "updated_at": pl.lit(updated_at, dtype=TITLE_POLARS_SCHEMA["updated_at"]),
         "landed_at": pl.lit(landed_at, dtype=TITLE_POLARS_SCHEMA["landed_at"]),
         # The file's own `synthetic` column decides; else its name (demo data says both).
@@ -556,25 +615,31 @@ def _scan(
         for done in writing:
             done.result()
         writing.clear()
+        number = batch()
         part = writer.tmp_file()
         frames = list(pending)
         pending.clear()
-        writing.append(write_pool.submit(_write_part, frames, part))
+        writing.append(write_pool.submit(_write_part, frames, part, number))
         scan.parts.append(part)
 
     finished = False
     try:
-        reader = con.sql(
-            query,
-            params={
-                "path": str(source.source),
-                "columns": columns,
-                "skip": skip,
-                "delim": dialect.delimiter,
-                "compression": "gzip" if source.compressed else "none",
-            },
-        ).to_arrow_reader(BATCH_ROWS)
-        for frame in _frames(reader, BATCH_ROWS):
+        if fast is not None:
+            frames = landing_frames(source.source, dialect, plan, con, fast, BATCH_ROWS)
+        else:
+            reader = con.sql(
+                query,
+                params={
+                    "path": str(source.source),
+                    "columns": columns,
+                    "skip": skip,
+                    "delim": dialect.delimiter,
+                    "compression": "gzip" if source.compressed else "none",
+                },
+            ).to_arrow_reader(BATCH_ROWS)
+            frames = _frames(reader, BATCH_ROWS)
+        for frame in frames:
+            check()
             frame = frame.with_columns(
                 (pl.int_range(pl.len(), dtype=pl.Int64) + scan.parsed_rows).alias("source_row")
             )
@@ -608,7 +673,9 @@ def _scan(
         flush()
         for done in writing:
             done.result()
-        structural = con.sql(statement("landing.sql", "structural_rejects")).fetchall()
+        structural = (
+            [] if fast else con.sql(statement("landing.sql", "structural_rejects")).fetchall()
+        )
         for line, kind, raw_line, message in structural:
             if kind == "INVALID ENCODING":
                 scan.encoding_errors = True
@@ -657,9 +724,10 @@ def _raise_if_disk_full(exc: Exception, writer: WarehouseWriter) -> None:
         raise DiskFull(writer.tmp_dir) from None
 
 
-def _write_part(frames: list[pl.DataFrame], path: Path) -> None:
+def _write_part(frames: list[pl.DataFrame], path: Path, batch: int) -> None:
     with writing(path):
-        pl.concat(frames).write_parquet(path, **PARQUET_OPTIONS)
+        titles = pl.concat(frames).with_columns(pl.lit(batch, dtype=pl.Int64).alias("batch"))
+        titles.write_parquet(path, **PARQUET_OPTIONS)
 
 
 def _frames(reader: pa.RecordBatchReader, rows: int) -> Iterator[pl.DataFrame]:

@@ -1,9 +1,10 @@
 """The landing query: CSV text in, canonical typed rows out, each with a reject reason or none.
 
 Validation runs as SQL inside DuckDB's parallel CSV scan (the cell parsers are the macros in
-`sql/cells.sql`). We measured the same rules as Polars expressions over the streamed
-batches at twice the CPU time (benchmarks/RESULTS.md), and landing speed is a product
-target. File header names never reach the SQL text: the reader names columns c0..cN and
+`sql/cells.sql`), or over records Polars read (fast.py, which asks this query about every
+cell it does not convert itself). We measured the same rules as Polars expressions over
+the streamed batches at twice the CPU time (benchmarks/RESULTS.md), and landing speed is a
+product target. File header names never reach the SQL text: the reader names columns c0..cN and
 this module maps the ones a `ColumnPlan` picked to canonical fields.
 """
 
@@ -17,6 +18,9 @@ from watchbuddy.sql import fill, literal, sql_file, statement
 from watchbuddy.store.schema import ALIASES, ISO_DATE_TEXT, VALUE_RULES, ColumnPlan, genre_table
 
 MAX_REASON_VALUE = 60
+# No null spelling of cells.sql (`wb_is_null_token`) is longer: the fast path (fast.py)
+# takes a longer cell for a value without asking the macro.
+NULL_TOKEN_CHARS = 6
 # How each field's text is prepared before parsing (default: `wb_clean`).
 _PARSED = ("tmdb_id", "release_date", "vote_count", "vote_average", "popularity", "runtime")
 _CLEANER = {"overview": "wb_clean_free_text", **{f: "wb_nullif_token" for f in _PARSED}}
@@ -37,17 +41,20 @@ def load_cell_macros(con: duckdb.DuckDBPyConnection) -> None:
             movie_genres=as_map(tables["movie"]),
             tv_genres=as_map(tables["tv"]),
             iso_date_text=ISO_DATE_TEXT,
+            null_token_chars=str(NULL_TOKEN_CHARS),
         )
     )
 
 
-def landing_query(plan: ColumnPlan, decimal_comma: bool) -> str:
+def landing_query(plan: ColumnPlan, decimal_comma: bool, rows: str | None = None) -> str:
     """sql/landing.sql's query, yielding canonical columns plus `_reason`, `_raw`, with
     the fragments for this file's column plan filled in (built here: they depend on which
     columns the file has and on the schema's rules).
 
-    Parameters left for the caller: $path, $columns, $skip, $delim, $compression (the
-    path may be an open descriptor's, which has no extension to tell gzip by).
+    `rows` names a table of records already read (columns c0..cN as text, the fast path);
+    by default the query reads the file itself, and leaves the parameters $path, $columns,
+    $skip, $delim, $compression for the caller (the path may be an open descriptor's,
+    which has no extension to tell gzip by).
     """
     comma = "true" if decimal_comma else "false"
 
@@ -116,6 +123,7 @@ def landing_query(plan: ColumnPlan, decimal_comma: bool) -> str:
     raw_fields = ", ".join(f"{literal(f)}: {raw(f)}" for f in plan.columns)
     return fill(
         statement("landing.sql", "landing"),
+        rows=rows or statement("landing.sql", "csv_rows"),
         selected=", ".join(sorted({raw(f) for f in plan.columns})),
         cleaned=cleaned,
         media_type=media_type,

@@ -84,14 +84,18 @@ def test_sigkill_while_landing_leaves_a_readable_warehouse_and_rerun_completes(
     }
     tmp_dir = settings.warehouse / "tmp"
 
-    def writing() -> bool:  # a part file is being written, nothing of it published yet
-        return tmp_dir.is_dir() and any(tmp_dir.iterdir())
+    def parts() -> list[str]:  # Parquet parts being written, nothing of them published yet
+        return sorted(p.name for p in tmp_dir.glob("*.parquet")) if tmp_dir.is_dir() else []
 
     def between_files() -> bool:  # the first file is published, the second is being landed
         return len(Warehouse(settings.warehouse).read_manifest().files("imports")) >= 1
 
     states = []
-    for trigger in (writing, between_files):
+    # The first kill is meant to catch a part being written; a part can be published
+    # between the look and the kill, so it tries again (a few times at most).
+    for trigger in [lambda: bool(parts())] * 5 + [between_files]:
+        if trigger is not between_files and states and states[-1]:
+            continue
         child = subprocess.Popen(
             [sys.executable, "-m", "watchbuddy", "bootstrap", "--force"],
             env=env,
@@ -103,7 +107,7 @@ def test_sigkill_while_landing_leaves_a_readable_warehouse_and_rerun_completes(
             time.sleep(0.002)
         child.send_signal(signal.SIGKILL)
         child.wait()
-        states.append(sorted(p.name for p in tmp_dir.iterdir()))
+        states.append(parts())
         # Readable at every instant, and only whole files are ever published.
         con = watchbuddy.connect(settings.warehouse)
         assert con.sql("SELECT count(*) FROM pool").fetchall()[0][0] in (
@@ -115,7 +119,7 @@ def test_sigkill_while_landing_leaves_a_readable_warehouse_and_rerun_completes(
             "SELECT bool_and(rows_read = accepted + duplicates + rejected) IS NOT false "
             "FROM imports"
         ).fetchall() == [(True,)]
-    assert states[0], "the first kill should have caught a file being written"
+    assert any(states[:-1]), "no kill caught a part being written"
 
     reports = bootstrap(settings)
     assert all(r.status in ("landed", "unchanged") for r in reports)

@@ -51,6 +51,7 @@ from tests.browser_support import (  # noqa: E402 - needs the repository root on
 )
 from watchbuddy.explorer.query_params import DEFAULTS  # noqa: E402
 from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider  # noqa: E402
+from watchbuddy.pool.languages import picker_label  # noqa: E402
 from watchbuddy.store.pool_cache import CACHE_DIR  # noqa: E402
 from watchbuddy.store.warehouse import Warehouse  # noqa: E402
 
@@ -205,7 +206,7 @@ def remove_language(code: str) -> Callable:
     def act(page) -> None:  # type: ignore[no-untyped-def]
         box = sidebar(page).locator("[data-testid='stMultiSelect']")
         box = box.filter(has_text="Original language")
-        box.get_by_role("button", name=f"Remove {code}", exact=True).click()
+        box.get_by_role("button", name=f"Remove {picker_label(code)}", exact=True).click()
 
     return act
 
@@ -468,15 +469,18 @@ def filter_changes(page, pool: Pool) -> list[Change]:  # type: ignore[no-untyped
     return changes
 
 
+# Ends with os._exit: the title search's index thread (a daemon) may still be inside DuckDB,
+# and an interpreter shutting down under it aborts.
 STARTUP = """
-import json, sys, time
+import json, os, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 import streamlit.web.cli
 from watchbuddy.explorer.connections import warm
 t1 = time.perf_counter()
 warm(Path(sys.argv[1]))
-print(json.dumps({"imports": t1 - t0, "warm": time.perf_counter() - t1}))
+print(json.dumps({"imports": t1 - t0, "warm": time.perf_counter() - t1}), flush=True)
+os._exit(0)
 """
 
 

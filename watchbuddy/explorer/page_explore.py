@@ -7,6 +7,7 @@ address bar is always a link to this view). A fresh session starts from the URL.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -60,6 +61,8 @@ SEARCH = "f_q"
 SEARCH_PARAM = "q"
 SEARCH_MATCHES = 10
 SEARCH_SHOWN = "explore_search_shown"
+GRID_CODE = "explore_grid_code"  # the hidden box whose table loads the grid's code
+GRID_CODE_SENT = "explore_grid_code_sent"  # this session's browser has that code
 # widget key -> CandidateFilters field: every registry entry with a sidebar widget, keyed by
 # its link parameter (f_mode, f_media, f_lang, ...).
 WIDGETS = {f"f_{spec.url}": spec.name for spec in FILTERS if spec.widget}
@@ -441,9 +444,10 @@ def _score_bar(label: str | None, number_format: str, help_text: str | None = No
     )
 
 
-def _display(frame: pl.DataFrame) -> None:
-    """The results table; a click on a row picks the title for the detail panel."""
-    event = st.dataframe(
+def _display(grid: Any, frame: pl.DataFrame) -> None:
+    """The results table (in `grid`, its place below the metrics); a click on a row picks
+    the title for the detail panel."""
+    event = grid.dataframe(
         frame,
         key="results",
         hide_index=True,
@@ -605,8 +609,10 @@ def _detail(
     st.caption(
         f"[TMDB page]({row['tmdb_url']}) · source "
         f"{plain_markdown(detail.get('source_name') or '?')} · "
-        f"fetched {detail.get('updated_at') or '?'} · votes refreshed "
-        f"{detail.get('votes_refreshed_at') or 'never'}"
+        # Escaped like the rest: a time's colons ("06:52:23") would otherwise read as an
+        # emoji code to Streamlit, whose browser side then loads its emoji table (260 KB).
+        f"fetched {plain_markdown(detail.get('updated_at') or '?')} · votes refreshed "
+        f"{plain_markdown(detail.get('votes_refreshed_at') or 'never')}"
     )
 
 
@@ -667,6 +673,11 @@ def render() -> None:
     context = page_context()
     st.title("Explore the candidate pool")
     stop_if_empty(context)
+    # The page in the order it is drawn; what is above the grid is filled once the sidebar
+    # has set the filters, and the grid's slot gets its rows once the query has run.
+    code_loader = _load_grid_code()
+    top = st.container()
+    grid = st.container()
     languages = data.languages(context.root, context.version)
     streaming = _streaming_choices(context)
     _seed_widgets(languages)
@@ -686,9 +697,65 @@ def render() -> None:
     st.query_params.from_dict(
         {**params_from_filters(filters), **({SEARCH_PARAM: query} if query.strip() else {})}
     )
-    by_name = _search_box(context, filters)
-    # A provider filter without a region reads the default one (the link leaves it out).
-    filters = with_default_region(filters, context.settings)
+    with top:
+        by_name = _search_box(context, filters)
+        # A provider filter without a region reads the default one (the link leaves it out).
+        filters = with_default_region(filters, context.settings)
+        result = _results(context, filters)
+    frame = result.frame
+    if frame.is_empty():
+        grid.info(
+            f"No titles after the first {filters.offset:,}: lower *Skip first* to go back."
+            if filters.offset
+            else _nothing_matches(filters, result.notes)
+        )
+        if code_loader is not None:
+            code_loader.empty()
+        if by_name is not None and not by_name.is_empty():
+            _detail(by_name, filters, result.weights, context.root, context.version)
+        footer(context)
+        return
+    _display(grid, frame)
+    if code_loader is not None:
+        code_loader.empty()
+    if STREAMING_COLUMN in frame.columns:
+        # TMDB's terms: wherever availability is shown, JustWatch is credited.
+        st.caption(f"{ATTRIBUTION}. Streams on: {filters.region}, {_offered(filters)}.")
+    if by_name is not None:  # the title picked by name first, as a row of the panel's list
+        frame = pl.concat([by_name, frame], how="diagonal_relaxed")
+    _detail(frame, filters, result.weights, context.root, context.version)
+    footer(context)
+
+
+def _csv(frame: pl.DataFrame) -> bytes:
+    """The list as the download holds it: lists joined, no poster or sparkline."""
+    lists = [c for c in ("genres", STREAMING_COLUMN) if c in frame.columns]
+    return (
+        frame.with_columns(pl.col(*lists).list.join(", "))
+        .drop("poster", "from_persistent_store", "recent")
+        .write_csv()
+        .encode("utf-8")
+    )
+
+
+def _load_grid_code() -> Any:
+    """On a session's first run, an empty table out of sight: the browser loads the grid's
+    code (its largest, ~1.5 MB with Arrow) while the sidebar and the query run, not after
+    the rows arrive (0.5-1 s of the first render). Returns the table's slot, to empty once
+    the results are drawn (None on later runs). The hidden box is there on every run, so
+    every element after it keeps its place (and the grid is not drawn anew)."""
+    slot = st.container(key=GRID_CODE).empty()
+    st.html(f"<style>.st-key-{GRID_CODE} {{display: none}}</style>")
+    if GRID_CODE_SENT in st.session_state:
+        return None
+    st.session_state[GRID_CODE_SENT] = True
+    slot.dataframe(pl.DataFrame({"title": []}, schema={"title": pl.String}))
+    return slot
+
+
+def _results(context: PageContext, filters: CandidateFilters) -> data.Result:
+    """The link's notes, the query's result with its metrics and CSV download, and what the
+    grid below shows of the list."""
     linked, notes = st.session_state.get(NOTES, (None, []))
     if linked == st.session_state[STATE]:  # until the filters are changed
         for note in notes:
@@ -713,26 +780,14 @@ def render() -> None:
         help="Time the candidate query took; a repeat of the same filters is served from "
         f"the cache (this time: {wall_ms:.0f} ms).",
     )
-    lists = [c for c in ("genres", STREAMING_COLUMN) if c in frame.columns]
     download.download_button(
         "Download CSV",
-        frame.with_columns(pl.col(*lists).list.join(", "))
-        .drop("poster", "from_persistent_store", "recent")
-        .write_csv()
-        .encode("utf-8"),
+        functools.partial(_csv, frame),  # written when clicked, not on every rerun
         file_name="watchbuddy-candidates.csv",
         mime="text/csv",
     )
     if frame.is_empty():
-        st.info(
-            f"No titles after the first {filters.offset:,}: lower *Skip first* to go back."
-            if filters.offset
-            else _nothing_matches(filters, result.notes)
-        )
-        if by_name is not None and not by_name.is_empty():
-            _detail(by_name, filters, result.weights, context.root, context.version)
-        footer(context)
-        return
+        return result
     if filters.offset:
         st.caption(
             f"Rows {filters.offset + 1:,}–{filters.offset + frame.height:,} of the list "
@@ -744,14 +799,7 @@ def render() -> None:
             f"(you asked for {filters.limit:,}). The "
             "recommender's TMDB fallback fills such gaps; the explorer shows the pool only."
         )
-    _display(frame)
-    if STREAMING_COLUMN in frame.columns:
-        # TMDB's terms: wherever availability is shown, JustWatch is credited.
-        st.caption(f"{ATTRIBUTION}. Streams on: {filters.region}, {_offered(filters)}.")
-    if by_name is not None:  # the title picked by name first, as a row of the panel's list
-        frame = pl.concat([by_name, frame], how="diagonal_relaxed")
-    _detail(frame, filters, result.weights, context.root, context.version)
-    footer(context)
+    return result
 
 
 def _offered(filters: CandidateFilters) -> str:

@@ -59,8 +59,12 @@ SECTION = "## Explorer (issue: Streamlit explorer)"
 FULL_ROWS = 1_465_000
 BASE_ROWS = 20_000
 COLD_STARTS = 3
-FIRST_RENDER_TARGET = 3.0
-CHANGE_TARGET = 0.5
+# Drawn rows (issue 16); the accessible rows keep the explorer issue's targets, as they
+# trail the drawing by glide-data-grid's 200 ms debounce.
+FIRST_RENDER_TARGET = 1.5
+CHANGE_TARGET = 0.2
+A11Y_FIRST_RENDER_TARGET = 3.0
+A11Y_CHANGE_TARGET = 0.5
 VIEWPORT = {"width": 1500, "height": 1000}
 VISIBLE = 10  # rows surely on screen: a change must alter these or the row count
 SETTLE = 0.3  # seconds between a finished rerun and the next input
@@ -564,11 +568,11 @@ def report(pools, builds, starts, changes, parts, runtime) -> str:  # type: igno
         f"| measurement | {full.titles:,} titles | {base.titles:,} titles | target | met |",
         "|---|---|---|---|---|",
         f"| server up → rows drawn + Titles metric, median (each) | {secs([s.drawn for s in fs])} "
-        f"| {secs([s.drawn for s in bs])} | ≤ {FIRST_RENDER_TARGET:.0f} s, median "
+        f"| {secs([s.drawn for s in bs])} | ≤ {FIRST_RENDER_TARGET:.1f} s, median "
         f"| {start_verdict([s.drawn for s in fs], FIRST_RENDER_TARGET)} |",
         f"| … to accessible rows + Titles metric | {secs([s.a11y for s in fs])} "
-        f"| {secs([s.a11y for s in bs])} | ≤ {FIRST_RENDER_TARGET:.0f} s, median "
-        f"| {start_verdict([s.a11y for s in fs], FIRST_RENDER_TARGET)} |",
+        f"| {secs([s.a11y for s in bs])} | ≤ {A11Y_FIRST_RENDER_TARGET:.0f} s, median "
+        f"| {start_verdict([s.a11y for s in fs], A11Y_FIRST_RENDER_TARGET)} |",
         f"| process start → server up, median (each) | {secs([s.to_up for s in fs])} "
         f"| {secs([s.to_up for s in bs])} | – | |",
         f"| first start after a new warehouse version: start → up (builds the candidate "
@@ -577,8 +581,8 @@ def report(pools, builds, starts, changes, parts, runtime) -> str:  # type: igno
         f"| {ms(median_of(bc, 'drawn'))} | ≤ {CHANGE_TARGET * 1000:.0f} ms "
         f"| {verdict(drawn_p50, CHANGE_TARGET)} |",
         f"| … to accessible rows, p50 of 10 uncached | {ms(a11y_p50)} "
-        f"| {ms(median_of(bc, 'a11y'))} | ≤ {CHANGE_TARGET * 1000:.0f} ms "
-        f"| {verdict(a11y_p50, CHANGE_TARGET)} |",
+        f"| {ms(median_of(bc, 'a11y'))} | ≤ {A11Y_CHANGE_TARGET * 1000:.0f} ms "
+        f"| {verdict(a11y_p50, A11Y_CHANGE_TARGET)} |",
         f"| … drawn, max of the 10 | {ms(worst(fc, 'drawn'))} | {ms(worst(bc, 'drawn'))} | – | |",
         f"| … drawn, p50 of 4 cached (back to earlier filters) "
         f"| {ms(median_of(fc, 'drawn', cached=True))} "

@@ -225,10 +225,20 @@ def set_media(label: str) -> Callable:
 
 def set_mode(mode: str) -> Callable:
     def act(page) -> None:  # type: ignore[no-untyped-def]
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         box = sidebar(page).locator("[data-testid='stSelectbox']")
-        box.filter(has_text="Discovery mode").locator("input").click()
         name = re.compile(rf"^{re.escape(mode.replace('_', ' '))} \(")
-        page.get_by_role("option", name=name).click()
+        # On a loaded machine the list sometimes closes as it opens (the page is still
+        # settling); the timed input is the option's click, so opening it again is free.
+        for _ in range(3):
+            box.filter(has_text="Discovery mode").locator("input").click()
+            try:
+                page.get_by_role("option", name=name).click(timeout=5000)
+                return
+            except PlaywrightTimeout:
+                page.keyboard.press("Escape")
+        raise AssertionError(f"the Discovery mode list never offered {mode}")
 
     return act
 

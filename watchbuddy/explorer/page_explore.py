@@ -747,8 +747,9 @@ def _load_grid_code() -> Any:
     the rows arrive (0.5-1 s of the first render). Returns the table's slot, to empty once
     the results are drawn (None on later runs). The hidden box is there on every run, so
     every element after it keeps its place (and the grid is not drawn anew)."""
-    slot = st.container(key=GRID_CODE).empty()
-    st.html(f"<style>.st-key-{GRID_CODE} {{display: none}}</style>")
+    box = st.container(key=GRID_CODE)
+    box.html(f"<style>.st-key-{GRID_CODE} {{display: none}}</style>")  # applies from inside
+    slot = box.empty()
     if GRID_CODE_SENT in st.session_state:
         return None
     st.session_state[GRID_CODE_SENT] = True

@@ -621,11 +621,12 @@ def report(pools, builds, starts, changes, parts, runtime) -> str:  # type: igno
         f"- First render at full size (medians from server up): the static app shell has "
         f"loaded at {med(fs, 'page_load'):.2f} s, the websocket opens at "
         f"{med(fs, 'socket'):.2f} s, the grid's data arrives at {med(fs, 'data'):.2f} s (the "
-        f"first script run); only then does the browser fetch the code of the elements the "
-        f"page uses ({fs[-1].code_files} scripts, {fs[-1].code_mb:.1f} MB, glide-data-grid "
-        f"and Arrow among them, done at {med(fs, 'code'):.2f} s) from the same Python "
-        f"server, then parse it and draw: rows at {med(fs, 'drawn'):.2f} s. Largest part: "
-        f"{largest_part(fs)}.",
+        f"first script run); the browser fetches the code of each kind of element as the "
+        f"first one arrives ({fs[-1].code_files} scripts, {fs[-1].code_mb:.1f} MB, from the "
+        f"same Python server; the grid's, glide-data-grid and Arrow, during the script run: "
+        f"Explore sends a hidden empty table first), the last done at "
+        f"{med(fs, 'code'):.2f} s, then parses it and draws: rows at "
+        f"{med(fs, 'drawn'):.2f} s. Largest part: {largest_part(fs)}.",
         f"- A filter change at full size (p50 of those that redraw the grid): the rerun "
         f"request leaves the browser at {ms(sent)}, the grid's data is back at {ms(data)} "
         f"(Streamlit reruns the whole page script up to the grid; the query is part of it), "
@@ -664,7 +665,7 @@ def largest_part(starts: list[Start]) -> str:
         "loading the app shell": med("page_load"),
         "the websocket and the first script run up to the grid's data": med("data")
         - med("page_load"),
-        "fetching the elements' code after that": med("code") - med("data"),
+        "fetching the rest of the elements' code after that": med("code") - med("data"),
         "parsing that code and drawing the grid": med("drawn") - med("code"),
     }
     name = max(parts, key=parts.__getitem__)

@@ -686,15 +686,7 @@ def render() -> None:
     _seed_widgets(languages)
     _name_liked(context)
     filters = _sidebar(languages, streaming)
-    _history_import(context.root)
-    picked = saved_views.sidebar(context, filters)
-    if picked is not None:  # a saved view replaces the sidebar's filters
-        for key in (*WIDGETS, STATE, NOTES):
-            st.session_state.pop(key, None)
-        st.session_state[STATE] = picked.filters
-        st.session_state[NOTES] = (picked.filters, picked.notes)
-        st.query_params.from_dict(params_from_filters(picked.filters))
-        st.rerun()
+    sidebar_filters = filters
     st.session_state[STATE] = replace(filters, exclude=frozenset())
     query = st.session_state.get(SEARCH, "")
     st.query_params.from_dict(
@@ -714,6 +706,7 @@ def render() -> None:
         )
         if code_loader is not None:
             code_loader.empty()
+        _sidebar_boxes(context, sidebar_filters)
         if by_name is not None and not by_name.is_empty():
             _detail(by_name, filters, result.weights, context.root, context.version)
         footer(context)
@@ -721,6 +714,7 @@ def render() -> None:
     _display(grid, frame)
     if code_loader is not None:
         code_loader.empty()
+    _sidebar_boxes(context, sidebar_filters)
     if STREAMING_COLUMN in frame.columns:
         # TMDB's terms: wherever availability is shown, JustWatch is credited.
         st.caption(f"{ATTRIBUTION}. Streams on: {filters.region}, {_offered(filters)}.")
@@ -728,6 +722,21 @@ def render() -> None:
         frame = pl.concat([by_name, frame], how="diagonal_relaxed")
     _detail(frame, filters, result.weights, context.root, context.version)
     footer(context)
+
+
+def _sidebar_boxes(context: PageContext, filters: CandidateFilters) -> None:
+    """The sidebar's boxes below the filters (history import, saved views), drawn after the
+    grid: they stay where they are in the sidebar, and the rows are sent before their
+    elements. A saved view applied here replaces the sidebar's filters and reruns."""
+    _history_import(context.root)
+    picked = saved_views.sidebar(context, filters)
+    if picked is not None:
+        for key in (*WIDGETS, STATE, NOTES):
+            st.session_state.pop(key, None)
+        st.session_state[STATE] = picked.filters
+        st.session_state[NOTES] = (picked.filters, picked.notes)
+        st.query_params.from_dict(params_from_filters(picked.filters))
+        st.rerun()
 
 
 def _csv(frame: pl.DataFrame) -> bytes:

@@ -623,10 +623,9 @@ def report(pools, builds, starts, changes, parts, runtime) -> str:  # type: igno
         f"{med(fs, 'socket'):.2f} s, the grid's data arrives at {med(fs, 'data'):.2f} s (the "
         f"first script run); the browser fetches the code of each kind of element as the "
         f"first one arrives ({fs[-1].code_files} scripts, {fs[-1].code_mb:.1f} MB, from the "
-        f"same Python server; the grid's, glide-data-grid and Arrow, during the script run: "
-        f"Explore sends a hidden empty table first), the last done at "
-        f"{med(fs, 'code'):.2f} s, then parses it and draws: rows at "
-        f"{med(fs, 'drawn'):.2f} s. Largest part: {largest_part(fs)}.",
+        f"same Python server; the grid's, glide-data-grid and Arrow, with the rows), the last "
+        f"done at {med(fs, 'code'):.2f} s, then parses it and draws: rows and Titles metric "
+        f"at {med(fs, 'drawn'):.2f} s. Largest part: {largest_part(fs)}.",
         f"- A filter change at full size (p50 of those that redraw the grid): the rerun "
         f"request leaves the browser at {ms(sent)}, the grid's data is back at {ms(data)} "
         f"(Streamlit reruns the whole page script up to the grid; the query is part of it), "

@@ -113,17 +113,6 @@ def test_every_page_on_an_empty_warehouse_says_what_to_do(env: Path) -> None:
     assert any("No job has run yet" in m.value for m in at.markdown)
 
 
-def test_the_grid_code_loader_leaves_only_the_results_table(demo_env: Path) -> None:
-    """The first run's hidden empty table (it makes the browser load the grid's code early)
-    is gone once the results are drawn, and later runs send none."""
-    at = start()
-    for _ in range(2):
-        tables = [pl.from_pandas(table.value) for table in at.dataframe]
-        assert "tmdb_id" in tables[0].columns and all(table.height for table in tables)
-        at.selectbox(key="f_mode").set_value("obscure").run()
-        assert not at.exception
-
-
 def test_explore_filters_change_results_and_the_url(demo_env: Path) -> None:
     at = start()
     default = results(at)

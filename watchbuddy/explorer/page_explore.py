@@ -61,8 +61,6 @@ SEARCH = "f_q"
 SEARCH_PARAM = "q"
 SEARCH_MATCHES = 10
 SEARCH_SHOWN = "explore_search_shown"
-GRID_CODE = "explore_grid_code"  # the hidden box whose table loads the grid's code
-GRID_CODE_SENT = "explore_grid_code_sent"  # this session's browser has that code
 # widget key -> CandidateFilters field: every registry entry with a sidebar widget, keyed by
 # its link parameter (f_mode, f_media, f_lang, ...).
 WIDGETS = {f"f_{spec.url}": spec.name for spec in FILTERS if spec.widget}
@@ -444,10 +442,9 @@ def _score_bar(label: str | None, number_format: str, help_text: str | None = No
     )
 
 
-def _display(grid: Any, frame: pl.DataFrame) -> None:
-    """The results table (in `grid`, its place below the metrics); a click on a row picks
-    the title for the detail panel."""
-    event = grid.dataframe(
+def _display(frame: pl.DataFrame) -> None:
+    """The results table; a click on a row picks the title for the detail panel."""
+    event = st.dataframe(
         # As Arrow: Streamlit sends a pyarrow table as it is, and any other frame through
         # pandas first (~15 ms of every filter change, before the rows leave the server).
         # The oldest compatibility level: no string views, which the browser's Arrow lacks.
@@ -676,11 +673,6 @@ def render() -> None:
     context = page_context()
     st.title("Explore the candidate pool")
     stop_if_empty(context)
-    # The page in the order it is drawn; what is above the grid is filled once the sidebar
-    # has set the filters, and the grid's slot gets its rows once the query has run.
-    code_loader = _load_grid_code()
-    top = st.container()
-    grid = st.container()
     languages = data.languages(context.root, context.version)
     streaming = _streaming_choices(context)
     _seed_widgets(languages)
@@ -692,28 +684,23 @@ def render() -> None:
     st.query_params.from_dict(
         {**params_from_filters(filters), **({SEARCH_PARAM: query} if query.strip() else {})}
     )
-    with top:
-        by_name = _search_box(context, filters)
-        # A provider filter without a region reads the default one (the link leaves it out).
-        filters = with_default_region(filters, context.settings)
-        result = _results(context, filters)
+    by_name = _search_box(context, filters)
+    # A provider filter without a region reads the default one (the link leaves it out).
+    filters = with_default_region(filters, context.settings)
+    result = _results(context, filters)
     frame = result.frame
     if frame.is_empty():
-        grid.info(
+        st.info(
             f"No titles after the first {filters.offset:,}: lower *Skip first* to go back."
             if filters.offset
             else _nothing_matches(filters, result.notes)
         )
-        if code_loader is not None:
-            code_loader.empty()
         _sidebar_boxes(context, sidebar_filters)
         if by_name is not None and not by_name.is_empty():
             _detail(by_name, filters, result.weights, context.root, context.version)
         footer(context)
         return
-    _display(grid, frame)
-    if code_loader is not None:
-        code_loader.empty()
+    _display(frame)
     _sidebar_boxes(context, sidebar_filters)
     if STREAMING_COLUMN in frame.columns:
         # TMDB's terms: wherever availability is shown, JustWatch is credited.
@@ -748,22 +735,6 @@ def _csv(frame: pl.DataFrame) -> bytes:
         .write_csv()
         .encode("utf-8")
     )
-
-
-def _load_grid_code() -> Any:
-    """On a session's first run, an empty table out of sight: the browser loads the grid's
-    code (its largest, ~1.5 MB with Arrow) while the sidebar and the query run, not after
-    the rows arrive (0.5-1 s of the first render). Returns the table's slot, to empty once
-    the results are drawn (None on later runs). The hidden box is there on every run, so
-    every element after it keeps its place (and the grid is not drawn anew)."""
-    box = st.container(key=GRID_CODE)
-    box.html(f"<style>.st-key-{GRID_CODE} {{display: none}}</style>")  # applies from inside
-    slot = box.empty()
-    if GRID_CODE_SENT in st.session_state:
-        return None
-    st.session_state[GRID_CODE_SENT] = True
-    slot.dataframe(pl.DataFrame({"title": []}, schema={"title": pl.String}))
-    return slot
 
 
 def _results(context: PageContext, filters: CandidateFilters) -> data.Result:

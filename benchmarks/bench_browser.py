@@ -51,6 +51,7 @@ from tests.browser_support import (  # noqa: E402 - needs the repository root on
 )
 from watchbuddy.explorer.query_params import DEFAULTS  # noqa: E402
 from watchbuddy.pool.candidates import CandidateFilters, CandidateProvider  # noqa: E402
+from watchbuddy.pool.languages import picker_label  # noqa: E402
 from watchbuddy.store.pool_cache import CACHE_DIR  # noqa: E402
 from watchbuddy.store.warehouse import Warehouse  # noqa: E402
 
@@ -58,8 +59,12 @@ SECTION = "## Explorer (issue: Streamlit explorer)"
 FULL_ROWS = 1_465_000
 BASE_ROWS = 20_000
 COLD_STARTS = 3
-FIRST_RENDER_TARGET = 3.0
-CHANGE_TARGET = 0.5
+# Drawn rows (issue 16); the accessible rows keep the explorer issue's targets, as they
+# trail the drawing by glide-data-grid's 200 ms debounce.
+FIRST_RENDER_TARGET = 1.5
+CHANGE_TARGET = 0.2
+A11Y_FIRST_RENDER_TARGET = 3.0
+A11Y_CHANGE_TARGET = 0.5
 VIEWPORT = {"width": 1500, "height": 1000}
 VISIBLE = 10  # rows surely on screen: a change must alter these or the row count
 SETTLE = 0.3  # seconds between a finished rerun and the next input
@@ -205,7 +210,7 @@ def remove_language(code: str) -> Callable:
     def act(page) -> None:  # type: ignore[no-untyped-def]
         box = sidebar(page).locator("[data-testid='stMultiSelect']")
         box = box.filter(has_text="Original language")
-        box.get_by_role("button", name=f"Remove {code}", exact=True).click()
+        box.get_by_role("button", name=f"Remove {picker_label(code)}", exact=True).click()
 
     return act
 
@@ -220,10 +225,20 @@ def set_media(label: str) -> Callable:
 
 def set_mode(mode: str) -> Callable:
     def act(page) -> None:  # type: ignore[no-untyped-def]
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         box = sidebar(page).locator("[data-testid='stSelectbox']")
-        box.filter(has_text="Discovery mode").locator("input").click()
         name = re.compile(rf"^{re.escape(mode.replace('_', ' '))} \(")
-        page.get_by_role("option", name=name).click()
+        # On a loaded machine the list sometimes closes as it opens (the page is still
+        # settling); the timed input is the option's click, so opening it again is free.
+        for _ in range(3):
+            box.filter(has_text="Discovery mode").locator("input").click()
+            try:
+                page.get_by_role("option", name=name).click(timeout=5000)
+                return
+            except PlaywrightTimeout:
+                page.keyboard.press("Escape")
+        raise AssertionError(f"the Discovery mode list never offered {mode}")
 
     return act
 
@@ -468,15 +483,18 @@ def filter_changes(page, pool: Pool) -> list[Change]:  # type: ignore[no-untyped
     return changes
 
 
+# Ends with os._exit: the title search's index thread (a daemon) may still be inside DuckDB,
+# and an interpreter shutting down under it aborts.
 STARTUP = """
-import json, sys, time
+import json, os, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 import streamlit.web.cli
 from watchbuddy.explorer.connections import warm
 t1 = time.perf_counter()
 warm(Path(sys.argv[1]))
-print(json.dumps({"imports": t1 - t0, "warm": time.perf_counter() - t1}))
+print(json.dumps({"imports": t1 - t0, "warm": time.perf_counter() - t1}), flush=True)
+os._exit(0)
 """
 
 
@@ -560,11 +578,11 @@ def report(pools, builds, starts, changes, parts, runtime) -> str:  # type: igno
         f"| measurement | {full.titles:,} titles | {base.titles:,} titles | target | met |",
         "|---|---|---|---|---|",
         f"| server up → rows drawn + Titles metric, median (each) | {secs([s.drawn for s in fs])} "
-        f"| {secs([s.drawn for s in bs])} | ≤ {FIRST_RENDER_TARGET:.0f} s, median "
+        f"| {secs([s.drawn for s in bs])} | ≤ {FIRST_RENDER_TARGET:.1f} s, median "
         f"| {start_verdict([s.drawn for s in fs], FIRST_RENDER_TARGET)} |",
         f"| … to accessible rows + Titles metric | {secs([s.a11y for s in fs])} "
-        f"| {secs([s.a11y for s in bs])} | ≤ {FIRST_RENDER_TARGET:.0f} s, median "
-        f"| {start_verdict([s.a11y for s in fs], FIRST_RENDER_TARGET)} |",
+        f"| {secs([s.a11y for s in bs])} | ≤ {A11Y_FIRST_RENDER_TARGET:.0f} s, median "
+        f"| {start_verdict([s.a11y for s in fs], A11Y_FIRST_RENDER_TARGET)} |",
         f"| process start → server up, median (each) | {secs([s.to_up for s in fs])} "
         f"| {secs([s.to_up for s in bs])} | – | |",
         f"| first start after a new warehouse version: start → up (builds the candidate "
@@ -573,8 +591,8 @@ def report(pools, builds, starts, changes, parts, runtime) -> str:  # type: igno
         f"| {ms(median_of(bc, 'drawn'))} | ≤ {CHANGE_TARGET * 1000:.0f} ms "
         f"| {verdict(drawn_p50, CHANGE_TARGET)} |",
         f"| … to accessible rows, p50 of 10 uncached | {ms(a11y_p50)} "
-        f"| {ms(median_of(bc, 'a11y'))} | ≤ {CHANGE_TARGET * 1000:.0f} ms "
-        f"| {verdict(a11y_p50, CHANGE_TARGET)} |",
+        f"| {ms(median_of(bc, 'a11y'))} | ≤ {A11Y_CHANGE_TARGET * 1000:.0f} ms "
+        f"| {verdict(a11y_p50, A11Y_CHANGE_TARGET)} |",
         f"| … drawn, max of the 10 | {ms(worst(fc, 'drawn'))} | {ms(worst(bc, 'drawn'))} | – | |",
         f"| … drawn, p50 of 4 cached (back to earlier filters) "
         f"| {ms(median_of(fc, 'drawn', cached=True))} "
@@ -603,11 +621,11 @@ def report(pools, builds, starts, changes, parts, runtime) -> str:  # type: igno
         f"- First render at full size (medians from server up): the static app shell has "
         f"loaded at {med(fs, 'page_load'):.2f} s, the websocket opens at "
         f"{med(fs, 'socket'):.2f} s, the grid's data arrives at {med(fs, 'data'):.2f} s (the "
-        f"first script run); only then does the browser fetch the code of the elements the "
-        f"page uses ({fs[-1].code_files} scripts, {fs[-1].code_mb:.1f} MB, glide-data-grid "
-        f"and Arrow among them, done at {med(fs, 'code'):.2f} s) from the same Python "
-        f"server, then parse it and draw: rows at {med(fs, 'drawn'):.2f} s. Largest part: "
-        f"{largest_part(fs)}.",
+        f"first script run); the browser fetches the code of each kind of element as the "
+        f"first one arrives ({fs[-1].code_files} scripts, {fs[-1].code_mb:.1f} MB, from the "
+        f"same Python server; the grid's, glide-data-grid and Arrow, with the rows), the last "
+        f"done at {med(fs, 'code'):.2f} s, then parses it and draws: rows and Titles metric "
+        f"at {med(fs, 'drawn'):.2f} s. Largest part: {largest_part(fs)}.",
         f"- A filter change at full size (p50 of those that redraw the grid): the rerun "
         f"request leaves the browser at {ms(sent)}, the grid's data is back at {ms(data)} "
         f"(Streamlit reruns the whole page script up to the grid; the query is part of it), "
@@ -646,7 +664,7 @@ def largest_part(starts: list[Start]) -> str:
         "loading the app shell": med("page_load"),
         "the websocket and the first script run up to the grid's data": med("data")
         - med("page_load"),
-        "fetching the elements' code after that": med("code") - med("data"),
+        "fetching the rest of the elements' code after that": med("code") - med("data"),
         "parsing that code and drawing the grid": med("drawn") - med("code"),
     }
     name = max(parts, key=parts.__getitem__)

@@ -15,6 +15,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from watchbuddy.pool.languages import picker_label
+
 CHROMIUM = os.environ.get("WATCHBUDDY_CHROMIUM", "/usr/bin/chromium")
 # Headless as root, with nothing that phones home: this machine's network is closed and
 # chromium's background connections would otherwise be refused, many at a time.
@@ -131,8 +133,10 @@ def titles_metric(page) -> str:  # type: ignore[no-untyped-def]
 
 
 def choose_language(page, code: str) -> None:  # type: ignore[no-untyped-def]
+    """Pick a language by typing its whole label ("French (fr)"): the picker finds what
+    contains the typed text, and "fr" alone is in "Afrikaans (af)" too, listed first."""
     box = page.locator("[data-testid='stMultiSelect']").filter(has_text="Original language")
     box.locator("input").click()
-    page.keyboard.type(code)
+    page.keyboard.type(picker_label(code))
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")

@@ -1,14 +1,21 @@
-"""The Streamlit server fix: connections to the app server have Nagle off, whether
-`watchbuddy app` started the server or `streamlit run app.py` did. The first test fails
-when a Streamlit upgrade changes how the server binds (then the fix needs a look)."""
+"""The Streamlit server fixes: connections to the app server have Nagle off, whether
+`watchbuddy app` started the server or `streamlit run app.py` did (the first test fails
+when a Streamlit upgrade changes how the server binds: then the fix needs a look); no
+source file watching under `watchbuddy app`; the first script run's work done beforehand."""
 
 from __future__ import annotations
 
+import gc
+import os
 import socket
+import sys
 
+from watchbuddy.explorer import preload
 from watchbuddy.explorer.serving import (
+    FILE_WATCHER,
     disable_nagle_on_open_sockets,
     disable_nagle_on_streamlit_server,
+    skip_file_watching,
 )
 
 
@@ -47,3 +54,31 @@ def test_a_server_already_listening_gets_nagle_off_for_old_and_new_connections()
         finally:
             for sock in (early, late, accepted_early, accepted_late):
                 sock.close()
+
+
+def test_watchbuddy_app_watches_no_source_files_unless_asked(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from streamlit import config
+
+    monkeypatch.delenv(FILE_WATCHER, raising=False)
+    skip_file_watching()
+    assert os.environ[FILE_WATCHER] == "none"
+    # the variable is the one Streamlit's command line reads for server.fileWatcherType
+    assert config._config_options_template["server.fileWatcherType"].env_var == FILE_WATCHER
+    monkeypatch.setenv(FILE_WATCHER, "poll")
+    skip_file_watching()
+    assert os.environ[FILE_WATCHER] == "poll"
+
+
+def test_preload_imports_what_the_app_scripts_import_and_freezes_it() -> None:
+    app = preload.APP
+    imported = set(preload.script_imports(app))
+    assert {"streamlit", "watchbuddy.jobs.scheduler", "watchbuddy.errors"} <= imported
+    pages = {name for page in app.parent.glob("page_*.py") for name in preload.script_imports(page)}
+    assert "watchbuddy.explorer.data" in pages  # `from watchbuddy.explorer import data`
+    try:
+        preload.preload(["fr", "da"])
+        assert gc.get_freeze_count() > 0
+        assert {"watchbuddy.explorer.data", "watchbuddy.explorer.saved_views"} <= set(sys.modules)
+        assert all(module in sys.modules for module in preload.STREAMLIT_LAZY)
+    finally:
+        gc.unfreeze()

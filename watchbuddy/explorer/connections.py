@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from watchbuddy.explorer.preload import preload
+from watchbuddy.explorer.serving import skip_file_watching
 from watchbuddy.pool import detail
 from watchbuddy.pool.candidates import provider_at
 from watchbuddy.pool.search import search_at
@@ -31,7 +33,9 @@ def views_at(root: str, version: int) -> duckdb.DuckDBPyConnection:
 def warm(root: Path) -> None:
     """Load the candidate table and read the warehouse files' metadata once; build the
     title search's index on a thread of its own (seconds at 1.5M titles), so the first
-    visitor does not wait for it and the first search rarely does."""
+    visitor does not wait for it and the first search rarely does; then what the first
+    script run would do for every visitor alike (`preload`), and no source file watching
+    (`serving.skip_file_watching`)."""
     provider = provider_at(root)
     provider.warm()
     threading.Thread(target=search_at(root).index, name="search-index", daemon=True).start()
@@ -41,3 +45,5 @@ def warm(root: Path) -> None:
         detail.title_detail(cursor, "movie", -1)  # reads the pool file's metadata
     finally:
         cursor.close()
+    preload(provider.languages())
+    skip_file_watching()

@@ -1,4 +1,4 @@
-"""A fix for Streamlit's web server, applied by `watchbuddy app` before the server starts.
+"""Fixes for Streamlit's web server, applied by `watchbuddy app` before the server starts.
 
 Streamlit 1.67 binds its listening socket itself (`socket.socket(family)`, protocol 0) and
 hands it to uvicorn. asyncio turns Nagle's algorithm off only for sockets whose protocol
@@ -72,3 +72,18 @@ def disable_nagle_on_open_sockets() -> int:
             except OSError:
                 continue
     return changed
+
+
+FILE_WATCHER = "STREAMLIT_SERVER_FILE_WATCHER_TYPE"
+
+
+def skip_file_watching() -> None:
+    """No source file watching under `watchbuddy app` (unless the environment asks for it).
+
+    Streamlit watches the source of every imported module to offer a rerun when one is
+    saved. Each new session's first script run lists them: `realpath` of ~2,000 modules on
+    the server's event loop (~240 ms measured at the first render), while the browser waits
+    there for the elements' code. An installed app has no sources to edit; `streamlit run
+    watchbuddy/explorer/app.py` still watches them for development. Streamlit's command
+    line reads its options from the environment, so this must run before it starts."""
+    os.environ.setdefault(FILE_WATCHER, "none")

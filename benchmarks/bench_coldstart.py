@@ -31,7 +31,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from bench_landing import WORK, machine, write_section_named
@@ -45,13 +44,13 @@ from tests.browser_support import (  # noqa: E402 - needs the repository root on
     free_port,
     launch,
     wait_for_rows,
+    wait_until_healthy,
 )
 
 SECTION = "## Cold start (issue 16)"
 CLONE = WORK / "coldstart"
 DEV_VENV = ".venv-dev"  # the baseline install's venv, inside the clone (gitignored there)
 STARTUP_REPEATS = 7
-HEALTH = "/_stcore/health"
 
 
 def clean_env() -> dict[str, str]:
@@ -114,16 +113,16 @@ def app_to_rows(env: dict[str, str]) -> tuple[float, float | None, str]:
 
         playwright = sync_playwright().start()
         browser = launch(playwright)
-    started = time.perf_counter()
+    started = time.monotonic()
     process = subprocess.Popen(command, cwd=CLONE, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        up = wait_healthy(url, process) - started
+        up = wait_until_healthy(url, process) - started
         if browser is None:
             return up, None, f"server up only: {missing}"
         page = browser.new_page()
         page.goto(url)
         wait_for_rows(page, lambda rows: True, timeout=180)
-        return up, time.perf_counter() - started, "rows in the results grid, in chromium"
+        return up, time.monotonic() - started, "rows in the results grid, in chromium"
     finally:
         process.terminate()
         try:
@@ -135,21 +134,6 @@ def app_to_rows(env: dict[str, str]) -> tuple[float, float | None, str]:
             browser.close()
         if playwright is not None:
             playwright.stop()
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 180) -> float:
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"watchbuddy app exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url + HEALTH, timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter()
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"watchbuddy app did not answer within {timeout:.0f} s")
 
 
 def startups(commands: dict[str, list[str]], env: dict[str, str]) -> dict[str, float]:

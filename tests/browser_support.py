@@ -72,7 +72,7 @@ def serve_app(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        up = _wait_until_healthy(url, process, timeout)
+        up = wait_until_healthy(url, process, timeout)
         yield url, process, up
     finally:
         process.terminate()
@@ -83,7 +83,9 @@ def serve_app(
         log.close()
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float) -> float:
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 180) -> float:
+    """The monotonic time at which `watchbuddy app` at `url` first answered its health check
+    (RuntimeError when it exits or does not answer within `timeout` seconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -469,21 +469,15 @@ class CandidateProvider:
                 chosen = _fetch(cursor, sql, params)
             total = below_floor = removed = None
             if chosen.height < filters.limit:
-                sql, params = build_count(filters, exclusion, similar)
-                total = cursor.sql(sql, params=with_keyword_ids(cursor, params)).fetchall()[0][0]
+                total = _count(cursor, filters, exclusion, similar)
                 # (With a like only the titles above the floor were compared: no count.)
                 if not total and filters.min_votes is None and filters.vote_floor and not similar:
                     # Say when the mode's vote floor, not the filters, emptied the list.
-                    sql, params = build_count(replace(filters, min_votes=0), exclusion)
-                    params = with_keyword_ids(cursor, params)
-                    below_floor = cursor.sql(sql, params=params).fetchall()[0][0]
+                    below_floor = _count(cursor, replace(filters, min_votes=0), exclusion)
                 if not total and not filters.include_removed:
                     # Say when only titles TMDB has removed match (the ID exports flag them).
-                    sql, params = build_count(
-                        replace(filters, include_removed=True), exclusion, similar
-                    )
-                    params = with_keyword_ids(cursor, params)
-                    removed = cursor.sql(sql, params=params).fetchall()[0][0]
+                    unremoved = replace(filters, include_removed=True)
+                    removed = _count(cursor, unremoved, exclusion, similar)
         finally:
             cursor.close()
         rids = chosen["rid"].to_list()
@@ -564,9 +558,18 @@ def _narrowed(
             loaded.ceilings[column] = values
         ceiling = ceiling + weight * values[likeness.rows]
     top = np.argpartition(-ceiling, keep)
-    chosen, left = top[:keep], top[keep:]
-    table = pa.table({"rid": likeness.rows[chosen], "similarity": likeness.values[chosen]})
-    return table, float(ceiling[left].max()) + CEILING_MARGIN
+    return likeness.table(top[:keep]), float(ceiling[top[keep:]].max()) + CEILING_MARGIN
+
+
+def _count(
+    cursor: duckdb.DuckDBPyConnection,
+    filters: CandidateFilters,
+    exclusion: str,
+    similar: bool = False,
+) -> int:
+    """How many titles match `filters` in all (`build_count`, keyword ids resolved)."""
+    sql, params = build_count(filters, exclusion, similar)
+    return int(cursor.sql(sql, params=with_keyword_ids(cursor, params)).fetchall()[0][0])
 
 
 def _page_holds(chosen: pl.DataFrame, limit: int, ceiling: float) -> bool:

@@ -55,9 +55,12 @@ class Likeness:
     def active(self) -> bool:
         return bool(self.liked)
 
-    def table(self) -> pa.Table:
-        """`similar_titles` for the query (rid, similarity)."""
-        return pa.table({"rid": self.rows, "similarity": self.values})
+    def table(self, kept: np.ndarray | None = None) -> pa.Table:
+        """`similar_titles` for the query (rid, similarity): every alike title, or those at
+        the positions `kept`."""
+        if kept is None:
+            return pa.table({"rid": self.rows, "similarity": self.values})
+        return pa.table({"rid": self.rows[kept], "similarity": self.values[kept]})
 
     def shares(self, rids: list[int]) -> pl.Series:
         """Per chosen row, "; shares: dream, heist" (its keywords in common with the liked

@@ -43,6 +43,7 @@ from tests.browser_support import (  # noqa: E402 - needs the repository root on
     chromium_missing,
     free_port,
     launch,
+    stop_app,
     wait_for_rows,
     wait_until_healthy,
 )
@@ -124,11 +125,7 @@ def app_to_rows(env: dict[str, str]) -> tuple[float, float | None, str]:
         wait_for_rows(page, lambda rows: True, timeout=180)
         return up, time.monotonic() - started, "rows in the results grid, in chromium"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_app(process)
         log.close()
         if browser is not None:
             browser.close()

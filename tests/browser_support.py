@@ -75,12 +75,17 @@ def serve_app(
         up = wait_until_healthy(url, process, timeout)
         yield url, process, up
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_app(process)
         log.close()
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    """Ask `watchbuddy app` to stop; kill it if it has not within 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 180) -> float:

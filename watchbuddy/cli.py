@@ -937,8 +937,9 @@ def history_import_command(
             click.echo(f"{name}: replaced the {r.replaced:,} rows its earlier import stored")
         if r.not_in_pool:
             click.echo(
-                f"{name}: {r.not_in_pool:,} of its titles are not in the pool yet (matched by "
-                "the export's TMDB id); they stay listed and are left out once they land"
+                f"{name}: {r.not_in_pool:,} of its titles "
+                f"{'is' if r.not_in_pool == 1 else 'are'} not in the pool yet (matched by the "
+                "export's TMDB id): kept in your history, and left out of lists once landed"
             )
         if r.reasons:
             reasons = ", ".join(

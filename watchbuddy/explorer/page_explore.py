@@ -345,8 +345,9 @@ def _report_line(report: HistoryReport) -> str:
         f"{report.unmatched:,} unmatched; {report.stored:,} stored (the rest are listed "
         "on the Pool page's rejected rows)."
         + (
-            f" {report.not_in_pool:,} of its titles are not in the pool yet (matched by the "
-            "export's TMDB id); they are left out once they land."
+            f" {report.not_in_pool:,} of its titles "
+            f"{'is' if report.not_in_pool == 1 else 'are'} not in the pool yet (matched by "
+            "the export's TMDB id): kept, and left out of lists once landed."
             if report.not_in_pool
             else ""
         )

@@ -14,8 +14,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from watchbuddy.jobs.scheduler import job_lock
+from watchbuddy.pool.detail import title_detail
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.land import bootstrap
+from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import Warehouse
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -113,7 +115,7 @@ def test_every_page_on_an_empty_warehouse_says_what_to_do(env: Path) -> None:
     assert any("No job has run yet" in m.value for m in at.markdown)
 
 
-def test_explore_filters_change_results_and_the_url(demo_env: Path) -> None:
+def test_explore_filters_change_results_and_the_url(demo_env: Path, demo_warehouse: Path) -> None:
     at = start()
     default = results(at)
     assert default.height == 100 and metric(at, "Titles") == 100
@@ -149,6 +151,11 @@ def test_explore_filters_change_results_and_the_url(demo_env: Path) -> None:
     assert at.selectbox(key="detail_pick").value == f"movie:{first['tmdb_id']}"
     explanation = next(m.value for m in at.markdown if "mode the score is" in m.value)
     assert "**obscure** mode" in explanation and "0.30 x obscurity" in explanation
+    # ... with what the candidate row lacks: the overview and where the record came from
+    full = title_detail(open_views(Warehouse(demo_warehouse)), "movie", first["tmdb_id"])
+    assert full is not None and full["overview"]
+    assert any(shown(m.value) == full["overview"] for m in at.markdown)
+    assert any(f"source {full['source_name']}" in shown(c.value) for c in at.caption)
 
 
 def test_a_shared_link_restores_the_filters(demo_env: Path) -> None:

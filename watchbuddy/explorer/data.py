@@ -147,6 +147,14 @@ def title_detail(root: str, version: int, media_type: str, tmdb_id: int) -> dict
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
+def title_extras(
+    root: str, version: int, media_type: str, tmdb_id: int, vote_count: int | None
+) -> dict[str, Any] | None:
+    with _cursor(root, version) as cursor:
+        return detail.title_extras(cursor, media_type, tmdb_id, vote_count)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
 def popularity_history(root: str, version: int, media_type: str, tmdb_id: int) -> pl.DataFrame:
     with _cursor(root, version) as cursor:
         return detail.popularity_history(cursor, media_type, tmdb_id)

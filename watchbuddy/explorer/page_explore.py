@@ -558,7 +558,9 @@ def _detail(
         help="Or click a row in the table.",
     )
     row = rows[pick]
-    detail = data.title_detail(root, version, row["media_type"], row["tmdb_id"]) or {}
+    detail = (
+        data.title_extras(root, version, row["media_type"], row["tmdb_id"], row["vote_count"]) or {}
+    )
     poster, text = st.columns([1, 4])
     if row["poster"]:
         poster.image(row["poster"].replace("/w92", "/w185"), width=150)

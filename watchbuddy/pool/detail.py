@@ -14,17 +14,37 @@ SQL = "detail.sql"
 
 
 def title_detail(
-    con: duckdb.DuckDBPyConnection, media_type: str, tmdb_id: int
+    con: duckdb.DuckDBPyConnection,
+    media_type: str,
+    tmdb_id: int,
+    vote_count: int | None = None,
 ) -> dict[str, Any] | None:
-    """The pool's row for the title (None when the pool does not hold it)."""
-    rows = (
-        con.sql(
-            statement(SQL, "title"),
-            params={"media_type": media_type, "tmdb_id": tmdb_id},
-        )
-        .pl()
-        .to_dicts()
-    )
+    """The pool's row for the title (None when the pool does not hold it). `vote_count`, when
+    the caller has it, lets DuckDB read one row group of the pool file rather than most."""
+    return _one_row(con, "title", media_type, tmdb_id, vote_count)
+
+
+def title_extras(
+    con: duckdb.DuckDBPyConnection, media_type: str, tmdb_id: int, vote_count: int | None
+) -> dict[str, Any] | None:
+    """What a candidate row does not carry (original title, overview, source, fetch times):
+    the explorer's detail panel adds these to the row it has, at a third of a whole row's cost."""
+    return _one_row(con, "extras", media_type, tmdb_id, vote_count)
+
+
+def _one_row(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    media_type: str,
+    tmdb_id: int,
+    vote_count: int | None,
+) -> dict[str, Any] | None:
+    """The statement's one row. A vote count that does not match (a caller's stale row) is
+    only a lost shortcut: the title is then looked up without it."""
+    params = {"media_type": media_type, "tmdb_id": tmdb_id, "vote_count": vote_count}
+    rows = con.sql(statement(SQL, name), params=params).pl().to_dicts()
+    if not rows and vote_count is not None:
+        return _one_row(con, name, media_type, tmdb_id, None)
     return rows[0] if rows else None
 
 

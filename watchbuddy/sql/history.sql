@@ -2,8 +2,9 @@
 -- over the `pool` and `history` views.
 
 -- name: pool_for_matching
--- What an export's rows are matched against: every title's ids, titles and year.
-SELECT media_type, tmdb_id, imdb_id, title, original_title, year FROM pool
+-- What an export's rows are matched against: every title's {columns} (match.py's
+-- POOL_COLUMNS, or only the ids when every row brings its TMDB id).
+SELECT {columns} FROM pool
 
 -- name: app_list
 -- The app's own list (source 'watchbuddy') $list, one row per title.

@@ -15,9 +15,15 @@ import polars as pl
 
 from watchbuddy.sources.history.detect import read_export
 from watchbuddy.sources.history.entries import ParsedFile
-from watchbuddy.sources.history.match import POOL_COLUMNS, Outcome, match, needs_pool
+from watchbuddy.sources.history.match import (
+    KEY_COLUMNS,
+    POOL_COLUMNS,
+    Outcome,
+    match,
+    needs_pool,
+)
 from watchbuddy.sources.history.publish import publish
-from watchbuddy.sql import statement
+from watchbuddy.sql import fill, statement
 from watchbuddy.store.schema import HISTORY_SCHEMA
 from watchbuddy.store.views import open_views
 from watchbuddy.store.warehouse import WRITER_WAIT_SECONDS, Warehouse, utcnow
@@ -67,11 +73,12 @@ def _reason_kind(reason: str) -> str:
     return re.sub(r"^\d+ ", "several ", reason.rstrip())
 
 
-def pool_frame(warehouse: Warehouse) -> pl.DataFrame:
-    """The pool's ids, titles and years: what export rows are matched against."""
+def pool_frame(warehouse: Warehouse, columns: tuple[str, ...] = POOL_COLUMNS) -> pl.DataFrame:
+    """The pool's `columns` (its ids, titles and years): what export rows are matched against.
+    The ids alone are a fifth of the read at 1.5M titles (0.2 against 1 s)."""
     con = open_views(warehouse)
     try:
-        return con.sql(statement(SQL, "pool_for_matching")).pl()
+        return con.sql(fill(statement(SQL, "pool_for_matching"), columns=", ".join(columns))).pl()
     finally:
         con.close()
 
@@ -82,16 +89,18 @@ def import_files(
     """Import every file (all are read and checked before anything is written), one commit
     per file; re-importing a file replaces its earlier rows."""
     parsed = [(path, read_export(path, source)) for path in paths]
-    pool = pool_frame(warehouse).select(POOL_COLUMNS)
+    # Rows that bring their TMDB id (Trakt's) need the pool only to count those it lacks.
+    matching = any(needs_pool(file.entries) for _, file in parsed)
+    pool = pool_frame(warehouse, POOL_COLUMNS if matching else KEY_COLUMNS)
     reports = []
     with warehouse.writer("history import", wait_seconds=WRITER_WAIT_SECONDS) as writer:
         for path, file in parsed:
             outcomes = match(file.entries, pool if needs_pool(file.entries) else None)
             report, rows, rejects = _rows(path.name, file, outcomes)
             report.not_in_pool = (
-                rows.select("media_type", "tmdb_id")
+                rows.select(KEY_COLUMNS)
                 .unique()
-                .join(pool, on=["media_type", "tmdb_id"], how="anti")
+                .join(pool, on=list(KEY_COLUMNS), how="anti")
                 .height
             )
             report.replaced = publish(writer, file.source, path.name, rows, rejects)

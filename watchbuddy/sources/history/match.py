@@ -25,8 +25,9 @@ from watchbuddy.sources.history.normalize import keys_among, normalize_titles
 
 Status = Literal["matched", "ambiguous", "unmatched"]
 YEAR_TOLERANCE = 1
-# Columns of the pool the matching reads (sql/history.sql selects them).
-POOL_COLUMNS = ("media_type", "tmdb_id", "imdb_id", "title", "original_title", "year")
+# A title's key, and the columns of the pool the matching reads.
+KEY_COLUMNS = ("media_type", "tmdb_id")
+POOL_COLUMNS = (*KEY_COLUMNS, "imdb_id", "title", "original_title", "year")
 SHOWN_CANDIDATES = 5
 
 

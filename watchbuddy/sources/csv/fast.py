@@ -6,7 +6,9 @@ Polars' reader cannot (it stops at the first, or pads a short record with nulls)
 files are not broken (a pandas-written Kaggle dump never is), and for those Polars reads the
 text in half the time. So landing first tries this path; any doubt that Polars saw every
 record as DuckDB would raises `NeedsCarefulReader`, and the file is landed by the DuckDB path
-instead (land.py), as if this path had not run.
+instead (land.py), as if this path had not run; but where Polars stops at a record it cannot
+read (`BrokenRecord`), the frames before it may be kept and the DuckDB path land only the
+rest (resume.py).
 
 The rules stay in sql/cells.sql and the landing query (validate.py): a cell of one of the
 plain shapes a dump is made of (`SHAPES`: digits, ISO dates, trimmed text, comma lists) is

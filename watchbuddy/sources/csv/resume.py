@@ -49,7 +49,7 @@ from watchbuddy.sql import fill, statement
 from watchbuddy.store.schema import ColumnPlan
 from watchbuddy.store.views import new_connection
 
-RECORDS_PER_BATCH = 131_072
+RECORDS_PER_BATCH = 16_384  # small: the check holds one batch and its copies at a time
 
 
 def resumable(

@@ -219,14 +219,20 @@ def landing_frames(
     counts = _Counts()
     delimiter = dialect.delimiter
     while True:
+        failure = None
         try:
             frame = next(reader)
         except StopIteration:
             break
         except (pl.exceptions.PolarsError, OSError) as exc:
             # Polars' strict reader stops at a broken record (or bytes that are not UTF-8).
-            read = ReadSoFar(tuple(counts.frames), counts.blank)
-            raise BrokenRecord(type(exc).__name__, read) from None
+            failure = type(exc).__name__
+        if failure is not None:
+            # Raised outside the handler, with the reader let go: its error's traceback
+            # would hold this frame, and so the reader and its mapped file, in a cycle
+            # until the garbage collector runs, while DuckDB reads the file (resume.py).
+            del reader
+            raise BrokenRecord(failure, ReadSoFar(tuple(counts.frames), counts.blank))
         if not frame.height:
             continue
         delimiters, longest, blank = frame.select(

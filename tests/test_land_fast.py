@@ -569,11 +569,12 @@ def land_resumable(
     monkeypatch: pytest.MonkeyPatch,
     polars_frames: int | None = None,
     misordered: int = 0,
+    frame: int = FRAME,
 ) -> str:
-    """Land `text` both ways in frames of FRAME records, Polars stopping after
+    """Land `text` both ways in frames of `frame` records, Polars stopping after
     `polars_frames` frames (None: where it does); the fast landing's log line."""
-    monkeypatch.setattr(land, "BATCH_ROWS", FRAME)
-    monkeypatch.setattr(land, "PART_ROWS", 2 * FRAME)  # parts on both sides of the resume
+    monkeypatch.setattr(land, "BATCH_ROWS", frame)
+    monkeypatch.setattr(land, "PART_ROWS", 2 * frame)  # parts on both sides of the resume
     if polars_frames is not None:
         monkeypatch.setattr(
             fast_module, "polars_batches", _polars_stopping(polars_frames, misordered)
@@ -600,7 +601,7 @@ RESUME_CASES = {
     "short_record_after_a_long_one": (_file(30, {21: LONG, 25: SHORT}), 5, True),
     "blank_line_before_a_long_one": (_file(30, {6: "\n", 21: LONG}), 5, False),
     # Blank lines right where DuckDB takes over, then a broken record: its raw text keeps them.
-    "blank_lines_after_the_kept_frames": (_file(30, {20: "\n\n", 21: SHORT + LONG}), 5, True),
+    "blank_lines_after_the_kept_frames": (_file(30, {20: "\n\n" + SHORT + LONG}), 5, True),
     "quoted_line_breaks_before_a_long_one": (_file(40, {33: LONG}), 8, True),
     "crlf_line_ends": (_file(30, {21: LONG}, crlf=True), 5, True),
     "odd_quote_after_a_long_one": (_file(30, {21: LONG, 25: '7,"Never closed\n'}), 5, False),
@@ -645,7 +646,7 @@ def test_polars_own_reader_resumes_or_starts_over_with_the_same_result(
 ) -> None:
     """Polars' real reader on a file it reads in several chunks (over 64 KB): wherever it
     stops, and whatever it yields before, the result is the DuckDB path's."""
-    line = land_resumable(_file(1500, {1200: LONG}), tmp_path, caplog, monkeypatch)
+    line = land_resumable(_file(1500, {1200: LONG}), tmp_path, caplog, monkeypatch, frame=64)
     assert "read by DuckDB" in line
 
 

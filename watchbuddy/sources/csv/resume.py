@@ -3,19 +3,24 @@ the fast path landed before it are kept and DuckDB's reader lands only the recor
 them, instead of the whole file again.
 
 Starting over cost the fast path's work up to the record: the demo, whose broken record sits
-two thirds into its movie file, took 1.85x the DuckDB path alone. Resuming is only right if
-the kept frames are exactly what the DuckDB path makes of those records. Each cell's answer
-is (fast.py's shapes are proved equal to the landing query); what is left is that both
-readers cut the same records out of the same bytes, which Polars alone cannot tell: it reads
-a short record as one with empty cells and a blank line as a record of empty cells (DuckDB
-rejects the one and skips the other), and a file with mixed line ends or an odd number of
-quotes may be split otherwise. So the file is resumed only when
+83% into its movie file, took 1.85x the DuckDB path alone. Resuming is only right if the
+kept frames are exactly what the DuckDB path makes of those records. Each cell's answer is
+(fast.py's shapes are proved equal to the landing query); what is left is that both readers
+cut the same records out of the same bytes, in the same order, which Polars alone cannot
+tell: it reads a short record as one with empty cells and a blank line as a record of empty
+cells (DuckDB rejects the one and skips the other), a file with mixed line ends or an odd
+number of quotes may be split otherwise, and Polars 2.1 may yield records from beyond the
+broken one before it raises (having parsed later chunks in parallel, it hands them on in
+place of the failed one). So the frame read last is held back until the next one is read,
+and a file is resumed only from the end of a run of frames for which
 - the identity pass's counts of the whole file rule out line ends of several kinds, a lone
   CR and an odd number of quotes (fast.check_bytes, as for a whole fast landing);
 - no kept record is without a cell (a blank line, or a record of empty cells);
-- DuckDB's reader, reading the file's first records as many as were kept (`records_read`,
-  a parse without the landing query), breaks none of their lines and finds in their cells
-  the bytes Polars found;
+- DuckDB's reader, reading as many of the file's first records (`first_records`, the
+  columns the landing query reads, without the query), rejects none of them and gives,
+  frame by frame, the digest of their cells the fast path took (`fast.cells_digest`: each
+  record's cells and number), so the same cells in the same places but for a 64-bit hash
+  collision; the run must cover every frame already landed;
 - DuckDB's landing, started at the last kept record, gives for it the row the fast path
   gave (the row is then dropped). DuckDB's `skip` counts lines as its line numbers do (a
   record with line breaks inside as one, a blank line as one), so its line numbers stay the

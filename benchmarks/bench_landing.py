@@ -3,9 +3,10 @@
 On the synthetic demo dataset at full size (1.3M movies + 165K shows), in one run:
   (a) `watchbuddy bootstrap` of a clean copy of the demo (its one structurally broken record
       removed), which landing reads with its fast path (Polars), and
-  (a') of the demo as it is, which it reads with DuckDB's careful reader once the fast path
-      meets the broken record: wall time, CPU time and peak RSS in a fresh process, and the
-      landing's own time after its imports;
+  (a') of the demo as it is, whose movie file the fast path reads up to the broken record
+      and DuckDB's careful reader from there (or from the start, when the fast path's part
+      cannot be kept: see sources/csv/resume.py): wall time, CPU time and peak RSS in a
+      fresh process, and the landing's own time after its imports;
   (a'') of the clean copy with the fast path turned off (the DuckDB path alone, as before);
   (b) the raw floor: Polars `scan_csv(...).sink_parquet(...)` of the clean copy, no validation;
   (c) the naive alternative: pandas `read_csv` + `to_sql` into SQLite;
@@ -266,7 +267,7 @@ def main() -> None:
         ),
         ("… its landing after imports", f"{a_in:.2f} s", "", ""),
         (
-            "(a') `watchbuddy bootstrap`, demo as is (falls back to DuckDB)",
+            "(a') `watchbuddy bootstrap`, demo as is (DuckDB from the broken record)",
             f"{a2:.2f} s",
             f"{cpu_a2:.2f} s",
             f"{rss2:.0f} MB",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -24,9 +25,11 @@ from hypothesis import strategies as st
 
 from watchbuddy.devtools.demo import MOVIE_FILE, TV_FILE, without_broken_records
 from watchbuddy.settings import Settings
+from watchbuddy.sources.csv import fast as fast_module
 from watchbuddy.sources.csv import identity, land
 from watchbuddy.sources.csv.fast import OUTPUT_SCHEMA, ROWS, SHAPES, FastCells
 from watchbuddy.sources.csv.land import ImportReport, bootstrap
+from watchbuddy.sources.csv.sniff import Dialect
 from watchbuddy.sources.csv.validate import load_cell_macros
 from watchbuddy.store.schema import ALIASES, TABLE_SCHEMAS, ColumnPlan, plan_columns
 
@@ -506,3 +509,160 @@ def test_random_files_land_the_same_both_ways(
     _write(data, "random_movies.csv", f"{HEADER}\n{GOOD}\n{body}".replace("\x00", ""))
     reports, _ = land_both(data, tmp, None)
     assert all(r.adds_up for r in reports)
+
+
+# ------------------------------------------------------------------ resuming (resume.py)
+FRAME = 4  # records per fast-path frame in these tests: a few frames in a small file
+
+
+def _record(i: int) -> str:
+    """The i-th record of a resumable file: distinct ids, now and then a bad value, a
+    duplicate id, a quoted line break or an empty cell, so rejects and duplicates fall on
+    both sides of wherever the file is resumed."""
+    if i % 11 == 5:
+        return _row(id=str(1000 + i), title=f"Bad {i}", vote_average="11")
+    if i % 13 == 7:
+        return _row(id=str(1000 + i), title=f'"Two\nLines {i}"', overview='""')
+    if i % 17 == 3:
+        return _row(id="1000", title=f"Again {i}", release_date="2001-02-03")
+    return GOOD.replace("862", str(1000 + i), 1).replace("Toy Story", f"Story {i}") + "\n"
+
+
+LONG = _row(id="999999", title="Long")[:-1] + ",extra\n"  # a field more than the header
+SHORT = "999998,Short Row,x\n"
+
+
+def _file(records: int, insert: dict[int, str], crlf: bool = False) -> str:
+    """A movie file of `records` records with `insert[i]` put before record i."""
+    body = "".join(insert.get(i, "") + _record(i) for i in range(records))
+    text = f"{HEADER}\n{body}{insert.get(records, '')}"
+    return text.replace("\n", "\r\n") if crlf else text
+
+
+def _polars_stopping(frames: int, misordered: int = 0) -> Callable[..., Iterator]:
+    """fast.polars_batches as Polars behaves at a broken record: `frames` frames of the
+    records before it, in order (the last `misordered` replaced by frames from further on,
+    as Polars 2.1 may do when it reads ahead), then the error. Polars' own reader decides
+    where it stops by how far it has read ahead in parallel, which a test cannot fix."""
+
+    def batches(path: Path, dialect: Dialect, batch_rows: int) -> Iterator[pl.DataFrame]:
+        names = [f"c{i}" for i in range(len(dialect.header))]
+        every = pl.read_csv(
+            path,
+            has_header=False,
+            skip_lines=dialect.skip_lines + 1,
+            schema=dict.fromkeys(names, pl.String),
+            truncate_ragged_lines=True,  # only records before the broken one are yielded
+        )
+        order = list(range(frames - misordered)) + [frames + 1 + k for k in range(misordered)]
+        for k in order:
+            yield every.slice(k * batch_rows, batch_rows)
+        raise pl.exceptions.ComputeError("found more fields than defined in 'Schema'")
+
+    return batches
+
+
+def land_resumable(
+    text: str | bytes,
+    tmp: Path,
+    caplog: pytest.LogCaptureFixture | None,
+    monkeypatch: pytest.MonkeyPatch,
+    polars_frames: int | None = None,
+    misordered: int = 0,
+    frame: int = FRAME,
+) -> str:
+    """Land `text` both ways in frames of `frame` records, Polars stopping after
+    `polars_frames` frames (None: where it does); the fast landing's log line."""
+    monkeypatch.setattr(land, "BATCH_ROWS", frame)
+    monkeypatch.setattr(land, "PART_ROWS", 2 * frame)  # parts on both sides of the resume
+    if polars_frames is not None:
+        monkeypatch.setattr(
+            fast_module, "polars_batches", _polars_stopping(polars_frames, misordered)
+        )
+    data = tmp / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    _write(data, "resumed_movies.csv", text)
+    reports, readers = land_both(data, tmp, caplog)
+    assert all(r.adds_up for r in reports)
+    assert any(r.rejected for r in reports)
+    return "".join(r for r in readers if "resumed_movies.csv" in r)
+
+
+RESUMED = "read by Polars up to record"
+# (file, frames Polars yields before it stops, whether DuckDB takes over from there rather
+# than from the start). Records 21 on are the sixth frame.
+RESUME_CASES = {
+    "long_record_several_frames_in": (_file(30, {21: LONG}), 5, True),
+    "long_record_in_the_last_frame": (_file(30, {29: LONG}), 7, True),
+    "long_record_last_in_the_file": (_file(30, {30: LONG}), 7, True),
+    "long_record_in_the_first_frame": (_file(30, {2: LONG}), 0, False),
+    "two_long_records": (_file(30, {9: LONG, 22: LONG}), 2, True),
+    "short_record_before_a_long_one": (_file(30, {6: SHORT, 21: LONG}), 5, False),
+    "short_record_after_a_long_one": (_file(30, {21: LONG, 25: SHORT}), 5, True),
+    "blank_line_before_a_long_one": (_file(30, {6: "\n", 21: LONG}), 5, False),
+    # Blank lines right where DuckDB takes over, then a broken record: its raw text keeps them.
+    "blank_lines_after_the_kept_frames": (_file(30, {20: "\n\n" + SHORT + LONG}), 5, True),
+    "quoted_line_breaks_before_a_long_one": (_file(40, {33: LONG}), 8, True),
+    "crlf_line_ends": (_file(30, {21: LONG}, crlf=True), 5, True),
+    "odd_quote_after_a_long_one": (_file(30, {21: LONG, 25: '7,"Never closed\n'}), 5, False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESUME_CASES))
+def test_a_broken_record_midway_resumes_with_the_same_result(
+    case: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where Polars stops at a broken record after some frames, DuckDB lands the records
+    after them, and the warehouse holds what the DuckDB path alone lands (rows, rejects with
+    their line numbers and reasons, reports, schemas); where the kept frames might be read
+    otherwise by DuckDB, the file is landed by the DuckDB path from the start."""
+    text, frames, resumes = RESUME_CASES[case]
+    line = land_resumable(text, tmp_path, caplog, monkeypatch, frames)
+    assert "read by DuckDB" in line
+    assert (RESUMED in line) == resumes, line
+
+
+@pytest.mark.parametrize("misordered", [1, 2])
+def test_records_polars_read_out_of_order_are_not_kept(
+    misordered: int,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Polars 2.1 may yield records from beyond the broken one before it raises. The frame
+    read last is held back until the next one is read, so when only it holds them it is
+    dropped and DuckDB takes over before it; when a frame already landed holds them, the
+    file starts over."""
+    text = _file(40, {33: LONG})
+    line = land_resumable(text, tmp_path, caplog, monkeypatch, 6, misordered)
+    if misordered == 1:
+        assert f"{RESUMED} 20," in line, line  # 5 frames of 4 records kept
+    else:
+        assert RESUMED not in line and "reads them otherwise" in line, line
+
+
+def test_polars_own_reader_resumes_or_starts_over_with_the_same_result(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polars' real reader on a file it reads in several chunks (over 64 KB): wherever it
+    stops, and whatever it yields before, the result is the DuckDB path's."""
+    line = land_resumable(_file(1500, {1200: LONG}), tmp_path, caplog, monkeypatch, frame=64)
+    assert "read by DuckDB" in line
+
+
+@hypothesis_settings(max_examples=10, deadline=None)
+@given(
+    records=st.integers(min_value=1, max_value=24),
+    data=st.data(),
+    broken=st.sampled_from([LONG, SHORT + LONG, "\n" + LONG, LONG + "\n\n", LONG + LONG]),
+)
+def test_wherever_the_broken_record_sits_the_result_is_the_same(
+    records: int, data: st.DataObject, broken: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Whatever record is broken and however many frames Polars yields before it stops,
+    resumed or started over, the fast landing is the DuckDB path's."""
+    where = data.draw(st.integers(min_value=0, max_value=records), label="broken before")
+    frames = data.draw(st.integers(min_value=0, max_value=where // FRAME), label="frames")
+    tmp = tmp_path_factory.mktemp("resume")
+    with pytest.MonkeyPatch.context() as patch:
+        land_resumable(_file(records, {where: broken}), tmp, None, patch, frames)

@@ -65,6 +65,12 @@ read_csv($path, auto_detect = false, columns = $columns, header = false,
          skip = $skip, delim = $delim, quote = '"', escape = '"', strict_mode = true,
          store_rejects = true, max_line_size = 4194304, compression = $compression);
 
+-- name: first_records
+-- A file's first $records records as DuckDB's reader reads them, the columns `{selected}`
+-- (the part the fast path landed before a record Polars could not read: resume.py compares
+-- the two readings). Its broken records go to reject_errors, as for the landing query.
+SELECT {selected} FROM {rows} LIMIT $records;
+
 -- name: known_hashes
 -- Files already landed, or already found not to be title tables (land.py).
 SELECT DISTINCT content_hash FROM imports WHERE status IN ('landed', 'skipped');

@@ -6,7 +6,9 @@ Polars' reader cannot (it stops at the first, or pads a short record with nulls)
 files are not broken (a pandas-written Kaggle dump never is), and for those Polars reads the
 text in half the time. So landing first tries this path; any doubt that Polars saw every
 record as DuckDB would raises `NeedsCarefulReader`, and the file is landed by the DuckDB path
-instead (land.py), as if this path had not run.
+instead (land.py), as if this path had not run; but where Polars stops at a record it cannot
+read (`BrokenRecord`), the frames before it may be kept and the DuckDB path land only the
+rest (resume.py).
 
 The rules stay in sql/cells.sql and the landing query (validate.py): a cell of one of the
 plain shapes a dump is made of (`SHAPES`: digits, ISO dates, trimmed text, comma lists) is
@@ -20,12 +22,14 @@ or a blank line leaves delimiters missing), one kind of line end, no line too lo
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from watchbuddy.sources.csv.identity import Identity, IdentityPass
@@ -47,6 +51,29 @@ ROWS = "fast_rows"  # the table of records the landing query reads here
 
 class NeedsCarefulReader(Exception):
     """Polars' reading of this file may differ from DuckDB's: land it the careful way."""
+
+
+@dataclass(frozen=True)
+class ReadSoFar:
+    """What Polars read of a file before a record it could not read: what resume.py needs to
+    tell whether DuckDB would read those records alike."""
+
+    # After each frame yielded: (records so far, `cells_digest` of their cells).
+    frames: tuple[tuple[int, int], ...]
+    blank: bool  # a record with no cell (a blank line, which DuckDB skips, reads so)
+
+    @property
+    def records(self) -> int:
+        return self.frames[-1][0] if self.frames else 0
+
+
+class BrokenRecord(NeedsCarefulReader):
+    """Polars' reader stopped at a record it cannot read (too many fields, most likely, or
+    bytes that are not UTF-8), after `read`: the frames yielded before may be kept."""
+
+    def __init__(self, reason: str, read: ReadSoFar) -> None:
+        super().__init__(reason)
+        self.read = read
 
 
 def refusal(dialect: Dialect, plan: ColumnPlan, compressed: bool) -> str | None:
@@ -163,6 +190,9 @@ class _Counts:
 
     records: int = 0
     delimiters_in_cells: int = 0
+    digest: int = 0
+    frames: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # see ReadSoFar
+    blank: bool = False
 
 
 def landing_frames(
@@ -184,46 +214,89 @@ def landing_frames(
                 raise NeedsCarefulReader("the file does not end with a line end")
     width = len(dialect.header)
     names = [f"c{i}" for i in range(width)]
-    skip = dialect.skip_lines + 1
-    reader = pl.scan_csv(
-        path,
-        has_header=False,
-        separator=dialect.delimiter,
-        quote_char='"',
-        skip_lines=skip,
-        schema=dict.fromkeys(names, pl.String),
-        raise_if_empty=False,
-    ).collect_batches(chunk_size=batch_rows)
+    reader = polars_batches(path, dialect, batch_rows)
     cells = FastCells(con, plan)
     counts = _Counts()
     delimiter = dialect.delimiter
     while True:
+        failure = None
         try:
             frame = next(reader)
         except StopIteration:
             break
         except (pl.exceptions.PolarsError, OSError) as exc:
             # Polars' strict reader stops at a broken record (or bytes that are not UTF-8).
-            raise NeedsCarefulReader(type(exc).__name__) from None
+            failure = type(exc).__name__
+        if failure is not None:
+            # Raised outside the handler, with the reader let go: its error's traceback
+            # would hold this frame, and so the reader and its mapped file, in a cycle
+            # until the garbage collector runs, while DuckDB reads the file (resume.py).
+            del reader
+            raise BrokenRecord(failure, ReadSoFar(tuple(counts.frames), counts.blank))
         if not frame.height:
             continue
-        sizes = frame.select(
+        delimiters, longest, blank = frame.select(
             pl.sum_horizontal(
                 pl.col(n).str.count_matches(delimiter, literal=True).sum() for n in names
             ).alias("delimiters"),
             pl.sum_horizontal(pl.col(n).str.len_bytes().fill_null(0) for n in names)
             .max()
             .alias("longest"),
+            pl.all_horizontal(pl.col(n).is_null() for n in names).any().alias("blank"),
         ).row(0)
         # A line's text is at most twice its cells' (quotes doubled) plus quotes and commas.
-        if sizes[1] * 2 + 3 * width >= MAX_LINE_BYTES:
+        if longest * 2 + 3 * width >= MAX_LINE_BYTES:
             raise NeedsCarefulReader("a record near the line size limit")
+        used = cells.query_cells(frame)
+        counts.digest = cells_digest(used, counts.records, counts.digest)
         counts.records += frame.height
-        counts.delimiters_in_cells += sizes[0]
+        counts.frames.append((counts.records, counts.digest))
+        counts.delimiters_in_cells += delimiters
+        counts.blank = counts.blank or blank
         if identity.done():  # the sooner a doubt is known, the less work is thrown away
-            _check_bytes(identity)
-        yield cells.landing_output(frame)
+            check_bytes(identity)
+        yield cells.answer(used)
     _check_counts(path, dialect, identity, counts)
+
+
+def polars_batches(path: Path, dialect: Dialect, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """The file's records as Polars' strict reader reads them, in frames of `batch_rows`,
+    columns c0..cN as text; it raises at a record it cannot read, but may first yield
+    records read after it (Polars 2.1 does, when it reads ahead in parallel): see resume.py."""
+    return pl.scan_csv(
+        path,
+        has_header=False,
+        separator=dialect.delimiter,
+        quote_char='"',
+        skip_lines=dialect.skip_lines + 1,
+        schema={f"c{i}": pl.String for i in range(len(dialect.header))},
+        raise_if_empty=False,
+    ).collect_batches(chunk_size=batch_rows)
+
+
+def used_columns(plan: ColumnPlan) -> list[str]:
+    """The columns (c0..cN) the landing query reads for `plan`."""
+    return sorted({f"c{i}" for i in plan.positions.values()})
+
+
+def query_cells(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`columns` of `frame` as DuckDB's reader gives them: an empty cell is NULL, quoted or
+    not (Polars reads a quoted one as empty text)."""
+    return frame.select(
+        pl.when(pl.col(c).str.len_bytes() > 0).then(pl.col(c)).alias(c) for c in columns
+    )
+
+
+def cells_digest(cells: pl.DataFrame, first: int, digest: int = 0) -> int:
+    """`digest` (of the records before) with the records of `cells` (`used_columns`, as
+    `query_cells` gives them), the first being record number `first` (0-based) of the file.
+    Order matters and content does, whatever frames the records come in: two readings of
+    the same records with equal digests hold the same cells in the same places but for a
+    64-bit hash collision (resume.py compares Polars' reading with DuckDB's)."""
+    hashes = cells.with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("_record")
+    ).hash_rows(seed=0)
+    return (digest + int(hashes.to_numpy().sum(dtype=np.uint64))) % 2**64  # sums wrap
 
 
 def _check_counts(path: Path, dialect: Dialect, identity: IdentityPass, counts: _Counts) -> None:
@@ -231,7 +304,7 @@ def _check_counts(path: Path, dialect: Dialect, identity: IdentityPass, counts: 
     the file's delimiters are the header's, the cells', and width - 1 per record. A short
     record or a blank line (which DuckDB skips and Polars reads as a row) leaves some
     missing; Polars refuses a long record itself."""
-    found = _check_bytes(identity)
+    found = check_bytes(identity)
     head = 0
     with open(path, "rb") as handle:
         for _ in range(dialect.skip_lines + 1):
@@ -241,7 +314,7 @@ def _check_counts(path: Path, dialect: Dialect, identity: IdentityPass, counts: 
         raise NeedsCarefulReader("a record with fields missing, or a blank line")
 
 
-def _check_bytes(identity: IdentityPass) -> Identity:
+def check_bytes(identity: IdentityPass) -> Identity:
     """What the identity pass alone rules out: line ends of several kinds or a lone CR
     (DuckDB refuses them, Polars reads them), an odd number of quotes (a quote never
     closed, or one inside an unquoted cell)."""
@@ -264,7 +337,7 @@ class FastCells:
         self.con = con
         self.plan = plan
         self.query = landing_query(plan, decimal_comma=False, rows=ROWS)
-        self.used = sorted({f"c{i}" for i in plan.positions.values()})
+        self.used = used_columns(plan)
         self.column = {f: f"c{plan.positions[f]}" for f in FIELDS if f in plan.positions}
         self.shapes = {f: SHAPES[f] for f in FIELDS if f in SHAPES and f in self.column}
         # A row the query accepts whatever the other cells: an id and a title, nothing else.
@@ -285,10 +358,14 @@ class FastCells:
 
     def landing_output(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The landing query's output for `frame`'s records, row for row."""
-        # DuckDB reads an empty cell, quoted or not, as NULL; Polars only an unquoted one.
-        frame = frame.select(
-            pl.when(pl.col(c).str.len_bytes() > 0).then(pl.col(c)).alias(c) for c in self.used
-        )
+        return self.answer(self.query_cells(frame))
+
+    def query_cells(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The cells of `frame` the landing query reads (see `query_cells`)."""
+        return query_cells(frame, self.used)
+
+    def answer(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The landing query's output for the records of `query_cells`, row for row."""
         shaped = frame.with_columns(
             expr.alias(name)
             for field, shape in self.shapes.items()

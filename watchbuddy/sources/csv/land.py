@@ -6,7 +6,9 @@ columns to the canonical schema (`schema`), read and validate the rows with the 
 query (`validate`), and write Parquet files of titles plus its rejects and a one-row import
 report, all published in one manifest commit. The rows are read by Polars where the file
 parses cleanly (`fast`), else by DuckDB's CSV reader, which records structurally broken rows
-instead of stopping; both give the same rows, rejects and report. Every record read ends
+instead of stopping; both give the same rows, rejects and report. Where Polars stops at a
+broken record midway, DuckDB's reader lands the records after the frames already landed
+(`resume`), when it reads those alike. Every record read ends
 up accepted, counted as a duplicate, or in the rejects with its reason, so
 `rows_read = accepted + duplicates + rejected` for every file.
 
@@ -43,6 +45,7 @@ from watchbuddy.safe_text import printable
 from watchbuddy.settings import Settings
 from watchbuddy.sources.csv.fast import NeedsCarefulReader, landing_frames, refusal
 from watchbuddy.sources.csv.identity import IdentityPass
+from watchbuddy.sources.csv.resume import keepable, resumable
 from watchbuddy.sources.csv.sniff import (
     Dialect,
     Repair,
@@ -388,7 +391,16 @@ def land_file(
     if why_slow is None:
         try:
             first = scan_with(source, fast=identity)
-            log.debug("%s: read by Polars", name)
+            if first.resumed is None:
+                log.debug("%s: read by Polars", name)
+            else:
+                records, why = first.resumed
+                log.debug(
+                    "%s: read by Polars up to record %d, the rest read by DuckDB (%s)",
+                    name,
+                    records,
+                    why,
+                )
         except (NeedsCarefulReader, UnreadableCsv) as exc:
             first = None  # its parts are gone; DuckDB reads the file as if this had not run
             why_slow = str(exc)
@@ -515,6 +527,8 @@ class _Scan:
     value_rejects: list[pl.DataFrame] = field(default_factory=list)  # source_row, reason, raw
     parts: list[Path] = field(default_factory=list)  # Parquet files of accepted titles
     encoding_errors: bool = False
+    # (records read by Polars, why it stopped) when DuckDB's reader read the rest (resume.py)
+    resumed: tuple[int, str] | None = None
 
     @property
     def rows_read(self) -> int:
@@ -571,7 +585,8 @@ def _scan(
 ) -> _Scan:
     """Stream `source` through the landing query into Parquet parts of accepted titles:
     read by Polars with `fast` (the file's identity pass, started with its delimiter; raises
-    NeedsCarefulReader when the file must be read by DuckDB), else by DuckDB's CSV reader.
+    NeedsCarefulReader when the file must be read by DuckDB; where Polars stops at a broken
+    record, DuckDB may read the rest: see `resume`), else by DuckDB's CSV reader.
     `batch` gives the batch number when the first part is written; `check` is called for
     each frame (it raises to stop)."""
     skip = dialect.skip_lines + 1
@@ -622,22 +637,35 @@ def _scan(
         writing.append(write_pool.submit(_write_part, frames, part, number))
         scan.parts.append(part)
 
+    params: dict[str, object] = {
+        "path": str(source.source),
+        "columns": columns,
+        "skip": skip,
+        "delim": dialect.delimiter,
+        "compression": "gzip" if source.compressed else "none",
+    }
+
+    def careful(records: int) -> Iterator[pl.DataFrame]:
+        """The DuckDB path's landing output from the record after the first `records`."""
+        reader = con.sql(query, params={**params, "skip": skip + records})
+        return _frames(reader.to_arrow_reader(BATCH_ROWS), BATCH_ROWS)
+
+    def resumed(records: int, why: str) -> None:
+        scan.resumed = (records, why)
+
     finished = False
     try:
         if fast is not None:
-            frames = landing_frames(source.source, dialect, plan, con, fast, BATCH_ROWS)
+            frames = resumable(
+                landing_frames(source.source, dialect, plan, con, fast, BATCH_ROWS),
+                lambda read: keepable(
+                    source.source, read, fast, plan, params, settings.duckdb_memory_limit
+                ),
+                careful,
+                resumed,
+            )
         else:
-            reader = con.sql(
-                query,
-                params={
-                    "path": str(source.source),
-                    "columns": columns,
-                    "skip": skip,
-                    "delim": dialect.delimiter,
-                    "compression": "gzip" if source.compressed else "none",
-                },
-            ).to_arrow_reader(BATCH_ROWS)
-            frames = _frames(reader, BATCH_ROWS)
+            frames = careful(0)
         for frame in frames:
             check()
             frame = frame.with_columns(
@@ -674,7 +702,9 @@ def _scan(
         for done in writing:
             done.result()
         structural = (
-            [] if fast else con.sql(statement("landing.sql", "structural_rejects")).fetchall()
+            con.sql(statement("landing.sql", "structural_rejects")).fetchall()
+            if fast is None or scan.resumed
+            else []
         )
         for line, kind, raw_line, message in structural:
             if kind == "INVALID ENCODING":

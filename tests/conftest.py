@@ -33,6 +33,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "data" / "tmdb-samples"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding end-to-end (`slow`) tests run first, the others after in their usual
+    order. The suite runs on one worker per core, each taking whole files (pyproject's
+    addopts); a long file handed out last would keep one worker busy while the other sits
+    idle, and the short files at the end fill the gaps instead."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: files stay whole
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     data = tmp_path / "data"

@@ -24,14 +24,15 @@ from watchbuddy.store.warehouse import TABLES, Warehouse
 pytestmark = pytest.mark.slow
 
 READER = r"""
-import json, sys, time
+import json, os, sys
 import watchbuddy
 from watchbuddy.store.views import refresh
-root, seconds = sys.argv[1], float(sys.argv[2])
+root, stop = sys.argv[1], sys.argv[2]
 seen, errors = [], []
 held = watchbuddy.connect(root)          # a long-lived reader that refreshes, like the app
-deadline = time.monotonic() + seconds
-while time.monotonic() < deadline:
+started = False
+while True:
+    last = os.path.exists(stop)          # one more round after the writers are done
     try:
         fresh = watchbuddy.connect(root)  # a new reader each time, like the CLI
         seen.append(fresh.sql("SELECT count(*) FROM pool").fetchall()[0][0])
@@ -40,6 +41,11 @@ while time.monotonic() < deadline:
         seen.append(held.sql("SELECT count(*) FROM pool").fetchall()[0][0])
     except Exception as exc:
         errors.append(repr(exc))
+    if not started:
+        print("reading", flush=True)      # the test's writers start now
+        started = True
+    if last:
+        break
 print(json.dumps({"seen": seen, "errors": errors}))
 """
 
@@ -63,10 +69,26 @@ def _pool_count(root: Path) -> int:
     return watchbuddy.connect(root).sql("SELECT count(*) FROM pool").fetchall()[0][0]
 
 
-def _start_reader(root: Path, seconds: float) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", READER, str(root), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
+class Reader:
+    """READER in another process, reading from `root` from the moment it is started (once
+    it has read) until `results` asks it to stop: it reads for exactly as long as the
+    writers take, however slow a loaded machine makes them."""
+
+    def __init__(self, root: Path) -> None:
+        self.stop = root.parent / f"stop-reading-{id(self)}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", READER, str(root), str(self.stop)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline() == "reading\n", "the reader did not start"
+
+    def results(self) -> dict:
+        """Stop the reader after one more round; what it saw and the errors it met."""
+        self.stop.touch()
+        out, _ = self.process.communicate(timeout=120)
+        return json.loads(out)
 
 
 def test_sigkill_while_landing_leaves_a_readable_warehouse_and_rerun_completes(
@@ -146,15 +168,13 @@ def test_readers_in_another_process_never_fail_during_compact(
     settings = _settings(tmp_path, medium_demo)
     bootstrap(settings)
     total = _pool_count(settings.warehouse)
-    reader = _start_reader(settings.warehouse, seconds=8)
-    time.sleep(0.5)
+    reader = Reader(settings.warehouse)
     assert compact(Warehouse(settings.warehouse)).changed
     assert _pool_count(settings.warehouse) == total  # same pool after compaction
     (settings.data_dir / "extra_movies.csv").write_text("id,title\n999999991,Extra\n")
     bootstrap(settings)
     assert compact(Warehouse(settings.warehouse)).changed
-    out, _ = reader.communicate(timeout=60)
-    result = json.loads(out)
+    result = reader.results()
     assert result["errors"] == []
     assert result["seen"] and set(result["seen"]) <= {total, total + 1}
 
@@ -164,12 +184,10 @@ def test_reader_during_initial_bootstrap_sees_only_whole_files(
 ) -> None:
     settings = _settings(tmp_path, medium_demo)
     settings.warehouse.mkdir(parents=True)
-    reader = _start_reader(settings.warehouse, seconds=8)
-    time.sleep(0.5)
+    reader = Reader(settings.warehouse)
     reports = bootstrap(settings)
     compact(Warehouse(settings.warehouse))
-    out, _ = reader.communicate(timeout=60)
-    result = json.loads(out)
+    result = reader.results()
     assert result["errors"] == []
     movies = next(r.accepted for r in reports if "movie" in r.file)
     total = _pool_count(settings.warehouse)

@@ -8,7 +8,6 @@ import json
 import pathlib
 import shutil
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import watchbuddy
+from tests.browser_support import free_port
 from tests.conftest import run_cli
 from watchbuddy import cli
 from watchbuddy.devtools.fake_tmdb import Catalogue, FakeTmdb
@@ -180,7 +180,7 @@ def test_a_published_file_deleted_by_hand_is_named_with_the_way_back(project) ->
     victim = project / "warehouse" / manifest["tables"]["titles"][0]
     victim.unlink()
     shutil.rmtree(project / "warehouse" / "cache", ignore_errors=True)
-    port = _free_port()
+    port = free_port()
     for command in (
         ("stats",),
         ("recommend", "--no-fallback"),
@@ -206,12 +206,6 @@ def test_a_published_file_deleted_by_hand_is_named_with_the_way_back(project) ->
     assert landed_ids > 15_000
     again = run_cli("repair", cwd=project)
     assert again.returncode == 0 and "Nothing to repair" in again.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ---------------------------------------------------------------- a full disk
